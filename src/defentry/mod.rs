@@ -1,0 +1,2 @@
+//! The Defentry API client and the Terraform provider built on the SDK.
+pub mod client;

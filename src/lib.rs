@@ -1,0 +1,10 @@
+//! terraform-provider-defentry: a Terraform/OpenTofu provider for Defentry CRM
+//! service-account sessions, written in Rust.
+//!
+//! - [`sdk`]: a provider SDK for Terraform's plugin protocol 6 that knows nothing of Defentry.
+//! - [`defentry`]: the Defentry API client and the provider built on the SDK.
+//! - [`mock`]: defentry-mock, an offline stand-in for the Defentry CRM API.
+
+pub mod defentry;
+pub mod mock;
+pub mod sdk;

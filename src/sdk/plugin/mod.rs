@@ -1,0 +1,1 @@
+//! go-plugin transport: handshake, AutoMTLS, serving, debug mode. TODO(helper).
