@@ -5,4 +5,5 @@
 
 pub mod cty;
 pub mod plugin;
-pub(crate) mod proto;
+#[doc(hidden)]
+pub mod proto;

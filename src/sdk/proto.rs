@@ -1,5 +1,5 @@
-//! Generated protocol types. Kept crate-private: the SDK's public surface uses its own types.
-#![allow(missing_docs, clippy::all, clippy::pedantic)]
+//! Generated protocol types. Public only for protocol-level tests; the SDK surface uses its own types.
+#![allow(missing_docs, dead_code, clippy::all, clippy::pedantic)]
 
 pub mod tfplugin6 {
     tonic::include_proto!("tfplugin6");
