@@ -373,7 +373,13 @@ mod tests {
 
     #[test]
     fn bad_type_json_is_an_error() {
-        for bad in [r#""strin""#, r#"["list"]"#, "7", r#"["object",[]]"#, "not json"] {
+        for bad in [
+            r#""strin""#,
+            r#"["list"]"#,
+            "7",
+            r#"["object",[]]"#,
+            "not json",
+        ] {
             assert!(Type::from_json_bytes(bad.as_bytes()).is_err(), "{bad}");
         }
     }

@@ -14,7 +14,11 @@ pub fn to_msgpack(v: &Value, ty: &Type) -> Result<Vec<u8>, CtyError> {
     todo!()
 }
 
-pub(super) fn check_conforms(v: &Value, ty: &Type, path: &mut AttributePath) -> Result<(), CtyError> {
+pub(super) fn check_conforms(
+    v: &Value,
+    ty: &Type,
+    path: &mut AttributePath,
+) -> Result<(), CtyError> {
     let _ = (v, ty, path);
     todo!()
 }

@@ -83,7 +83,10 @@ mod tests {
 
     #[test]
     fn displays_like_hcl() {
-        let p = AttributePath::attr("triggers").at_key("a").at_index(2).at_attr("b");
+        let p = AttributePath::attr("triggers")
+            .at_key("a")
+            .at_index(2)
+            .at_attr("b");
         assert_eq!(p.to_string(), r#"triggers["a"][2].b"#);
         assert_eq!(AttributePath::root().to_string(), "(root)");
     }
