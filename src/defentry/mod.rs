@@ -1,2 +1,13 @@
 //! The Defentry API client and the Terraform provider built on the SDK.
+
+pub mod actions;
 pub mod client;
+pub mod data_sources;
+pub mod diagnostics;
+pub mod duration;
+pub mod ephemeral;
+pub mod provider;
+pub mod resources;
+pub mod session;
+
+pub use provider::DefentryProvider;

@@ -122,7 +122,7 @@ pub trait Resource<D>: Send + Sync {
     async fn validate(&self, _req: ValidateRequest) -> Diagnostics {
         Diagnostics::new()
     }
-    /// Adjusts the SDK's plan.
+    /// Adjusts the SDK's plan (schema-level `requires_replace` is added afterwards).
     async fn modify_plan(
         &self,
         _ctx: &Context,

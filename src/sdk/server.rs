@@ -265,7 +265,7 @@ impl<P: Provider> ProviderServer<P> {
         Vec<u8>,
         Diagnostics,
     ) {
-        let mut diags = Diagnostics::new();
+        let diags = Diagnostics::new();
         let fail = |d: Diagnostic, mut diags: Diagnostics| {
             diags.push(d);
             (None, Vec::new(), Vec::new(), diags)
@@ -294,7 +294,6 @@ impl<P: Provider> ProviderServer<P> {
         }
         let mut planned = proposed;
         plan::apply_standard_rules(&e.schema.block, &prior, &config, &mut planned);
-        let requires_replace = plan::replace_paths(&e.schema.block, &prior, &planned);
         let data = match self.data() {
             Ok(d) => d,
             Err(d) => return fail(d, diags),
@@ -307,12 +306,23 @@ impl<P: Provider> ProviderServer<P> {
         };
         let mut resp = PlanResponse {
             planned_state: planned,
-            requires_replace,
+            requires_replace: Vec::new(),
             planned_private: r.prior_private,
             diagnostics: Diagnostics::new(),
         };
         e.imp.modify_plan(&self.ctx(), &data, &req, &mut resp).await;
-        diags.extend(resp.diagnostics);
+        // Schema-level replacement is judged on the final plan, so defaults the resource fills
+        // in (e.g. from provider configuration) count too.
+        for p in plan::replace_paths(&e.schema.block, &req.prior_state, &resp.planned_state) {
+            if !resp.requires_replace.contains(&p) {
+                resp.requires_replace.push(p);
+            }
+        }
+        let diags = {
+            let mut d = diags;
+            d.extend(std::mem::take(&mut resp.diagnostics));
+            d
+        };
         e.schema.block.null_write_only(&mut resp.planned_state);
         if diags.has_errors() {
             return (None, Vec::new(), Vec::new(), diags);

@@ -1,0 +1,2 @@
+//! Data sources.
+pub mod session;

@@ -1,0 +1,79 @@
+//! Turns client errors into diagnostics that say what happened and what to do.
+
+use crate::sdk::cty::AttributePath;
+use crate::sdk::{Cancelled, Diagnostic};
+
+use super::client::ApiError;
+
+/// Maps an API error met while `doing` something (e.g. "log in") to a diagnostic.
+/// Field errors from a 422 point at `field_path(field)` when the caller knows the attribute.
+pub fn api_error(
+    err: &ApiError,
+    doing: &str,
+    field_path: impl Fn(&str) -> Option<AttributePath>,
+) -> Diagnostic {
+    match err {
+        ApiError::InvalidCredentials { .. } => Diagnostic::error(
+            "Defentry rejected the credentials",
+            format!(
+                "{err} Check `username` and `password` (or DEFENTRY_USERNAME and DEFENTRY_PASSWORD), \
+                 and that the service account still exists in the Defentry CRM portal."
+            ),
+        )
+        .at_opt(field_path("password")),
+        ApiError::Unauthenticated => Diagnostic::error(
+            "Defentry session is no longer valid",
+            format!("Could not {doing}: {err} Log in again (for a managed token: replace it, e.g. with `terraform apply -replace`)."),
+        ),
+        ApiError::Forbidden { .. } => Diagnostic::error(
+            "Defentry refused the request",
+            format!("Could not {doing}: {err}"),
+        ),
+        ApiError::Validation { fields, .. } => {
+            let path = fields.keys().find_map(|f| field_path(f));
+            Diagnostic::error(
+                "Defentry rejected the input",
+                format!("Could not {doing}: {err} Correct the value and run Terraform again."),
+            )
+            .at_opt(path)
+        }
+        ApiError::RateLimited { .. } => Diagnostic::error(
+            "Defentry rate limit reached",
+            format!("Could not {doing}: {err} Wait a moment and run Terraform again, or raise `max_retries`."),
+        ),
+        ApiError::Server { .. } => Diagnostic::error(
+            "Defentry server error",
+            format!("Could not {doing}: {err} Nothing was lost: run Terraform again once the service recovers."),
+        ),
+        ApiError::Transport { .. } => Diagnostic::error(
+            "Cannot reach Defentry",
+            format!("Could not {doing}: {err} Check `api_domain` (or DEFENTRY_API_DOMAIN), the network, and `ca_cert_pem` if the server uses a private CA."),
+        ),
+        ApiError::UnexpectedResponse { .. } | ApiError::UnexpectedStatus { .. } => Diagnostic::error(
+            "Unexpected response from Defentry",
+            format!("Could not {doing}: {err} Check that `api_domain` points at the Defentry API (the base URL your account manager gave you)."),
+        ),
+        ApiError::Cancelled => cancelled(doing),
+    }
+}
+
+/// The diagnostic for an operation interrupted by Terraform (Ctrl-C).
+pub fn cancelled(doing: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Interrupted",
+        format!("Terraform asked the provider to stop before it could {doing}: {Cancelled}. Run Terraform again to finish."),
+    )
+}
+
+trait AtOpt {
+    fn at_opt(self, p: Option<AttributePath>) -> Self;
+}
+
+impl AtOpt for Diagnostic {
+    fn at_opt(self, p: Option<AttributePath>) -> Self {
+        match p {
+            Some(p) => self.at(p),
+            None => self,
+        }
+    }
+}

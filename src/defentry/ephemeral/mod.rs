@@ -1,0 +1,2 @@
+//! Ephemeral resources.
+pub mod session;

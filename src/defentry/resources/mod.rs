@@ -1,0 +1,2 @@
+//! Managed resources.
+pub mod token;

@@ -1,0 +1,400 @@
+//! `resource "defentry_token"`: one CRM session owned by Terraform. Create logs in, delete
+//! logs out, and rotation is a real replacement, decided during refresh so that saved plans
+//! apply exactly as planned.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::sdk::cty::{AttributePath, Type, Value};
+use crate::sdk::provider::ValidateRequest;
+use crate::sdk::resource::{
+    ApplyResponse, CreateRequest, DeleteRequest, ImportResponse, PlanRequest, PlanResponse,
+    ReadRequest, ReadResponse, Resource,
+};
+use crate::sdk::schema::{Attribute, Block, Schema};
+use crate::sdk::{Context, Diagnostic, Diagnostics};
+
+use crate::defentry::duration;
+use crate::defentry::provider::ProviderData;
+use crate::defentry::session::{self, attr as s, rfc3339};
+
+/// Attribute names of `defentry_token` beyond the shared session ones.
+pub mod attr {
+    /// Write-only password.
+    pub const PASSWORD_WO: &str = "password_wo";
+    /// Changing it rotates the token.
+    pub const PASSWORD_WO_VERSION: &str = "password_wo_version";
+    /// Go duration between rotations.
+    pub const ROTATION_PERIOD: &str = "rotation_period";
+    /// Arbitrary values whose change rotates the token.
+    pub const TRIGGERS: &str = "triggers";
+    /// Login time.
+    pub const CREATED_AT: &str = "created_at";
+    /// Next scheduled rotation.
+    pub const ROTATE_AT: &str = "rotate_at";
+}
+
+/// The `defentry_token` resource.
+pub struct TokenResource;
+
+/// What the resource keeps in Terraform's private state.
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+struct Private {
+    /// Start of the rotation grid: the first token's creation time, kept across rotations so
+    /// late applies do not shift the schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    anchor: Option<String>,
+    /// Set by refresh once `rotate_at` has passed; plan turns it into a replacement.
+    #[serde(default)]
+    due: bool,
+}
+
+impl Private {
+    fn parse(b: &[u8]) -> Private {
+        serde_json::from_slice(b).unwrap_or_default()
+    }
+    fn bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The first point of the grid `anchor + k·period` (k ≥ 1) strictly after `after`.
+fn next_rotation(
+    anchor: DateTime<Utc>,
+    period: std::time::Duration,
+    after: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let period = chrono::Duration::from_std(period).ok()?;
+    let period_ns = period.num_nanoseconds()?.max(1);
+    let elapsed_ns = (after - anchor).num_nanoseconds().unwrap_or(0).max(0);
+    let k = elapsed_ns / period_ns + 1;
+    let offset = period.checked_mul(i32::try_from(k).ok()?)?;
+    anchor.checked_add_signed(offset)
+}
+
+fn period_of(config: &Value) -> Result<Option<std::time::Duration>, Diagnostic> {
+    match config.attr(attr::ROTATION_PERIOD).as_str() {
+        None => Ok(None),
+        Some(p) => duration::parse_positive(p).map(Some).map_err(|e| {
+            Diagnostic::error("Invalid rotation_period", format!("rotation_period {e}."))
+                .at(AttributePath::attr(attr::ROTATION_PERIOD))
+        }),
+    }
+}
+
+const DESCRIPTION: &str = "A Defentry CRM session owned by Terraform. Create logs in, destroy logs out, and \
+rotation is a **replacement**: the new token is created and the old one logged out, so `replace_triggered_by` on \
+consumers fires, and with `lifecycle { create_before_destroy = true }` the new token exists before the old one ends.\n\n\
+Rotation happens through ordinary plan/apply runs: once `rotate_at` has passed, the next `terraform plan` shows the \
+token must be replaced. The decision is taken during refresh, so a saved plan applies exactly as planned. \
+With `-refresh=false` no rotation is decided. Rotations stay on a fixed grid anchored at the first token's \
+`created_at`, so late CI runs do not shift the schedule. Choose a `rotation_period` shorter than the token lifetime \
+Defentry gives you (use `keep_logged` for long-lived sessions).\n\n\
+The token is stored in state, marked sensitive: protect the state. Import is not possible, because a token's \
+secret cannot be read back from Defentry.";
+
+#[async_trait]
+impl Resource<ProviderData> for TokenResource {
+    fn type_name(&self) -> &'static str {
+        "defentry_token"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(vec![
+                Attribute::optional_computed(s::USERNAME, Type::String)
+                    .requires_replace()
+                    .description("Service-account username. Defaults to the provider's `username`. Changing it replaces the token."),
+                Attribute::optional(attr::PASSWORD_WO, Type::String)
+                    .sensitive()
+                    .write_only()
+                    .description("Write-only password (Terraform 1.11+): used to log in, never stored in plan or state. Defaults to the provider's `password`. Bump `password_wo_version` to log in again with a new value."),
+                Attribute::optional(attr::PASSWORD_WO_VERSION, Type::String)
+                    .requires_replace()
+                    .description("Any value; changing it rotates the token (for example after changing `password_wo`)."),
+                Attribute::optional_computed(s::KEEP_LOGGED, Type::Bool)
+                    .requires_replace()
+                    .description("Ask Defentry for a long-lived session. Defaults to the provider's `keep_logged`. Changing it replaces the token."),
+                Attribute::optional(s::TOTP_SECRET, Type::String)
+                    .sensitive()
+                    .write_only()
+                    .description("Interactive users only: write-only base32 TOTP secret answering the 2FA challenge. Defaults to the provider's `totp_secret`."),
+                Attribute::optional(s::TWO_FACTOR_CODE, Type::String)
+                    .sensitive()
+                    .write_only()
+                    .description("Interactive users only: a write-only 6-digit 2FA code, instead of `totp_secret`."),
+                Attribute::optional(attr::ROTATION_PERIOD, Type::String)
+                    .description("How often to rotate, as a Go duration such as `\"720h\"`, `\"90m\"` or `\"30s\"`. Without it the token rotates only when `triggers` or other arguments change."),
+                Attribute::optional(attr::TRIGGERS, Type::map(Type::String))
+                    .requires_replace()
+                    .description("Arbitrary map of values; any change rotates the token."),
+                Attribute::computed(s::ID, Type::String).description("Same as `token_id`."),
+                Attribute::computed(s::TOKEN_ID, Type::String)
+                    .description("The non-secret token identifier (the part before `|`): changes on every rotation, so it serves as `*_wo_version` of secret-store resources."),
+                Attribute::computed(s::TOKEN, Type::String)
+                    .sensitive()
+                    .description("The CRM token, sent as `Authorization: Bearer <token>`."),
+                Attribute::computed(s::AUTHORIZATION_HEADER, Type::String)
+                    .sensitive()
+                    .description("The ready-made header value `Bearer <token>`."),
+                Attribute::computed(attr::CREATED_AT, Type::String)
+                    .description("When this token was created (RFC 3339)."),
+                Attribute::computed(attr::ROTATE_AT, Type::String)
+                    .description("When the token is due for rotation (RFC 3339); null without `rotation_period`. The plan shows the replacement on this attribute."),
+            ])
+            .description(DESCRIPTION),
+        )
+    }
+
+    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
+        let mut d = session::validate_session_config(&req.config);
+        if let Err(e) = period_of(&req.config) {
+            d.push(e);
+        }
+        d
+    }
+
+    async fn modify_plan(
+        &self,
+        _ctx: &Context,
+        data: &ProviderData,
+        req: &PlanRequest,
+        resp: &mut PlanResponse,
+    ) {
+        let planned = &mut resp.planned_state;
+        if planned.is_null() {
+            return;
+        }
+        let config = &req.config;
+        let creating = req.prior_state.is_null();
+        if config.attr(s::USERNAME).is_null() {
+            match &data.username {
+                Some(u) => planned.set_attr(s::USERNAME, Value::string(u.clone())),
+                None if creating => resp.diagnostics.push(
+                    Diagnostic::error(
+                        "Missing username",
+                        "Set `username` here or in the provider block, or export DEFENTRY_USERNAME.",
+                    )
+                    .at(AttributePath::attr(s::USERNAME)),
+                ),
+                None => {}
+            }
+        }
+        if config.attr(s::KEEP_LOGGED).is_null() {
+            planned.set_attr(s::KEEP_LOGGED, Value::Bool(data.keep_logged));
+        }
+        if creating && config.attr(attr::PASSWORD_WO).is_null() && data.password.is_none() {
+            resp.diagnostics.push(
+                Diagnostic::error(
+                    "Missing password",
+                    "Set `password_wo` here or `password` in the provider block, or export DEFENTRY_PASSWORD.",
+                )
+                .at(AttributePath::attr(attr::PASSWORD_WO)),
+            );
+        }
+        let period = match period_of(config) {
+            Ok(p) => p,
+            Err(d) => {
+                resp.diagnostics.push(d);
+                return;
+            }
+        };
+        let period_unknown = !config.attr(attr::ROTATION_PERIOD).is_known();
+        if creating {
+            if period.is_none() && !period_unknown {
+                planned.set_attr(attr::ROTATE_AT, Value::Null);
+            }
+            return;
+        }
+        let private = Private::parse(&req.prior_private);
+        let has_schedule = !req.prior_state.attr(attr::ROTATE_AT).is_null();
+        if private.due && has_schedule && (period.is_some() || period_unknown) {
+            // Refresh found rotate_at in the past: replace, showing why on rotate_at.
+            planned.set_attr(attr::ROTATE_AT, Value::unknown());
+            resp.requires_replace
+                .push(AttributePath::attr(attr::ROTATE_AT));
+            return;
+        }
+        let rotate_at = match (period, period_unknown) {
+            (_, true) => Value::unknown(),
+            (None, false) => Value::Null,
+            (Some(p), false) => {
+                let created = parse_time(req.prior_state.attr(attr::CREATED_AT));
+                let anchor = private
+                    .anchor
+                    .as_deref()
+                    .and_then(|a| parse_time(&Value::string(a)))
+                    .or(created);
+                match (anchor, created) {
+                    (Some(a), Some(c)) => Value::opt_string(next_rotation(a, p, c).map(rfc3339)),
+                    _ => Value::unknown(),
+                }
+            }
+        };
+        planned.set_attr(attr::ROTATE_AT, rotate_at);
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context,
+        data: &ProviderData,
+        req: CreateRequest,
+    ) -> ApplyResponse {
+        let fail = |d: Diagnostic| ApplyResponse {
+            new_state: Value::Null,
+            private: Vec::new(),
+            diagnostics: d.into(),
+        };
+        let client = match data.client() {
+            Ok(c) => c,
+            Err(d) => return fail(d),
+        };
+        let planned = req.planned_state;
+        let username = planned.attr(s::USERNAME).as_str().map(str::to_string);
+        let mut creds =
+            match session::credentials(data, &req.config, attr::PASSWORD_WO, username.as_deref()) {
+                Ok(c) => c,
+                Err(d) => return fail(d),
+            };
+        if let Some(k) = planned.attr(s::KEEP_LOGGED).as_bool() {
+            creds.keep_logged = k;
+        }
+        let period = match period_of(&req.config) {
+            Ok(p) => p,
+            Err(d) => return fail(d),
+        };
+        let token = match session::login(ctx, client, &creds).await {
+            Ok(t) => t,
+            Err(d) => return fail(d),
+        };
+        let now = Utc::now();
+        let created_at = rfc3339(now);
+        let private = Private::parse(&req.planned_private);
+        let anchor = private
+            .anchor
+            .as_deref()
+            .and_then(|a| parse_time(&Value::string(a)))
+            .unwrap_or(now);
+        let rotate_at = period
+            .and_then(|p| next_rotation(anchor, p, now))
+            .map(rfc3339);
+        let mut state = planned;
+        state.set_attr(s::ID, Value::string(token.id()));
+        state.set_attr(s::TOKEN_ID, Value::string(token.id()));
+        state.set_attr(s::TOKEN, Value::string(token.secret().expose()));
+        state.set_attr(
+            s::AUTHORIZATION_HEADER,
+            Value::string(token.authorization_header().expose()),
+        );
+        state.set_attr(attr::CREATED_AT, Value::string(created_at));
+        state.set_attr(attr::ROTATE_AT, Value::opt_string(rotate_at));
+        if state.attr(s::KEEP_LOGGED).is_null() {
+            state.set_attr(s::KEEP_LOGGED, Value::Bool(creds.keep_logged));
+        }
+        if state.attr(s::USERNAME).is_null() || !state.attr(s::USERNAME).is_known() {
+            state.set_attr(s::USERNAME, Value::string(creds.username.clone()));
+        }
+        tracing::info!(token_id = token.id(), "defentry_token created");
+        ApplyResponse {
+            new_state: state,
+            private: Private {
+                anchor: Some(rfc3339(anchor)),
+                due: false,
+            }
+            .bytes(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn read(&self, _ctx: &Context, _data: &ProviderData, req: ReadRequest) -> ReadResponse {
+        // Defentry has no endpoint to inspect a token, so refresh only decides the schedule.
+        let state = req.current_state;
+        let mut private = Private::parse(&req.private);
+        if private.anchor.is_none() {
+            private.anchor = state.attr(attr::CREATED_AT).as_str().map(str::to_string);
+        }
+        private.due = parse_time(state.attr(attr::ROTATE_AT)).is_some_and(|t| Utc::now() >= t);
+        ReadResponse {
+            new_state: state,
+            private: private.bytes(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn delete(&self, ctx: &Context, data: &ProviderData, req: DeleteRequest) -> Diagnostics {
+        let Some(token) = req.prior_state.attr(s::TOKEN).as_str() else {
+            return Diagnostics::new();
+        };
+        let client = match data.client() {
+            Ok(c) => c,
+            Err(d) => return d.into(),
+        };
+        let token = crate::defentry::client::Secret::new(token);
+        match session::logout(ctx, client, &token).await {
+            Ok(_) => Diagnostics::new(),
+            Err(d) => d.into(),
+        }
+    }
+
+    async fn import(&self, _ctx: &Context, _data: &ProviderData, _id: &str) -> ImportResponse {
+        ImportResponse {
+            state: Value::Null,
+            private: Vec::new(),
+            diagnostics: Diagnostic::error(
+                "defentry_token cannot be imported",
+                "Defentry never returns a token's secret after login, so an existing session cannot be brought under Terraform. \
+                 Let Terraform log in anew (terraform apply creates a fresh token), and end the old session with the \
+                 defentry_logout action or by letting it expire.",
+            )
+            .into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        parse_time(&Value::string(s)).unwrap_or_default()
+    }
+
+    #[test]
+    fn rotation_stays_on_the_anchor_grid() {
+        let anchor = t("2026-01-01T00:00:00Z");
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            next_rotation(anchor, day, anchor),
+            Some(t("2026-01-02T00:00:00Z"))
+        );
+        // A rotation applied 5 minutes late keeps the midnight grid.
+        assert_eq!(
+            next_rotation(anchor, day, t("2026-01-02T00:05:00Z")),
+            Some(t("2026-01-03T00:00:00Z"))
+        );
+        // Several missed periods skip straight to the next future point.
+        assert_eq!(
+            next_rotation(anchor, day, t("2026-01-05T12:00:00Z")),
+            Some(t("2026-01-06T00:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn private_state_round_trips_and_tolerates_garbage() {
+        let p = Private {
+            anchor: Some("2026-01-01T00:00:00Z".into()),
+            due: true,
+        };
+        assert_eq!(Private::parse(&p.bytes()), p);
+        assert_eq!(Private::parse(b"\xff not json"), Private::default());
+        assert_eq!(Private::parse(b""), Private::default());
+    }
+}
