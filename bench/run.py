@@ -227,6 +227,9 @@ def handshake_once(provider, env):
 
 def bench_handshake(provider, starts, tmp):
     base = {
+        # Sockets of killed providers land here and go away with the temp dir.
+        "TMPDIR": tmp,
+        "PLUGIN_UNIX_SOCKET_DIR": tmp,
         "TF_PLUGIN_MAGIC_COOKIE": MAGIC_COOKIE,
         "PLUGIN_PROTOCOL_VERSIONS": "6",
         "PLUGIN_MIN_PORT": "0",

@@ -489,6 +489,8 @@ pub struct DebugProvider {
     pub reattach: String,
     child: Child,
     log: NamedTempFile,
+    /// TMPDIR of the provider, so a killed provider leaves no socket behind.
+    _tmp: TempDir,
 }
 
 impl DebugProvider {
@@ -505,10 +507,16 @@ impl DebugProvider {
     /// and `PLUGIN_*` are removed).
     pub fn start_with_env(env: &[(&str, &str)]) -> DebugProvider {
         let log = NamedTempFile::new().expect("temp file for provider logs");
+        let tmp = tempfile::Builder::new()
+            .prefix("e2e-plugin-")
+            .tempdir()
+            .expect("temp dir for the provider");
         let mut cmd = Command::new(provider_binary());
         scrub_env(&mut cmd);
         let mut child = cmd
             .arg("--debug")
+            .env("TMPDIR", tmp.path())
+            .env("PLUGIN_UNIX_SOCKET_DIR", tmp.path())
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -522,6 +530,7 @@ impl DebugProvider {
             reattach,
             child,
             log,
+            _tmp: tmp,
         };
         let v: Value = serde_json::from_str(&p.reattach).unwrap_or_else(|e| {
             panic!(
@@ -594,7 +603,8 @@ pub struct Workspace {
 
 impl Workspace {
     /// Workspace whose Terraform uses the freshly built provider via `dev_overrides` and talks
-    /// to `mock` as the default service account.
+    /// to `mock` as the default service account. No `terraform init` is needed (or wanted:
+    /// Terraform warns about overridden providers during init).
     pub fn new(tf: &Terraform, mock: &Mock) -> Workspace {
         let mut ws = Workspace::bare(tf);
         ws.env("DEFENTRY_API_DOMAIN", &mock.url);
