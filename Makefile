@@ -1,0 +1,43 @@
+# Everything a developer or CI needs; a clean clone only needs a Rust toolchain and Python 3 with pip.
+SHELL  := /bin/bash
+CARGO  ?= cargo
+PYTHON ?= python3
+
+.PHONY: all setup build test lint fmt demo bench clean
+
+all: build
+
+# Terraform CLIs for the e2e suite (.tools/, git-ignored) and the binaries the tests run.
+setup:
+	$(PYTHON) tools/ensure-terraform
+	$(CARGO) build --locked --bins
+
+build:
+	$(CARGO) build --locked --bins
+
+# Unit, integration and e2e tests (tests/e2e_*.rs run every Terraform in .tools/bin), then lints.
+test: setup
+	$(CARGO) test --locked --all-targets
+	$(MAKE) --no-print-directory lint
+
+lint:
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) fmt --check
+
+fmt:
+	$(CARGO) fmt
+
+# Placeholder until the quickstart lands: builds and says where to start.
+demo: setup
+	@echo
+	@echo "Provider: target/debug/terraform-provider-defentry"
+	@echo "Mock:     target/debug/defentry-mock"
+	@echo "Quickstart: README.md, section Quickstart"
+
+# Release build + benchmarks, printed as Markdown (see bench/run.py --help).
+bench: setup
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+clean:
+	$(CARGO) clean
+	rm -rf .tools .work
