@@ -1,9 +1,9 @@
 //! HTTP client for the Defentry CRM API.
 //!
 //! One [`Client`] holds one pooled `reqwest` client (rustls on aws-lc-rs, certificate verification always
-//! on, optional extra CA roots). Every call has a per-attempt timeout, is retried on transport errors,
-//! 429, 502, 503 and 504 with exponential backoff and full jitter (honouring `Retry-After`), and maps the
-//! outcome to a typed [`ApiError`] whose message names the host and the cause but never a secret or a
+//! on, optional extra CA roots). Every call has a per-attempt timeout, is retried on transport errors
+//! (except TLS failures, which a retry cannot fix), 429, 502, 503 and 504 with exponential backoff and
+//! full jitter (honouring `Retry-After`), and maps the outcome to a typed [`ApiError`] whose message names the host and the cause but never a secret or a
 //! response body. Each attempt runs in a `defentry_request` tracing span with method, path, attempt,
 //! status and latency_ms; bodies, headers and tokens are never logged.
 
@@ -73,6 +73,8 @@ struct TransportFailure {
     cause: String,
     /// The connection was never established, so the server cannot have acted on the request.
     not_sent: bool,
+    /// Repeating cannot help (a TLS verification failure).
+    permanent: bool,
 }
 
 impl Client {
@@ -356,7 +358,9 @@ impl Client {
                 }
                 Ok(resp) => return Ok(resp),
                 Err(failure)
-                    if retries_left && (failure.not_sent || call.replay == Replay::Safe) =>
+                    if retries_left
+                        && !failure.permanent
+                        && (failure.not_sent || call.replay == Replay::Safe) =>
                 {
                     let delay = self.delay(attempt, None);
                     span.in_scope(|| {
@@ -577,9 +581,12 @@ fn describe_transport_error(
     reading_body: bool,
 ) -> TransportFailure {
     let not_sent = e.is_connect();
+    let mut permanent = false;
     let cause = if e.is_timeout() {
         format!("timed out after {}", error::format_duration(timeout))
     } else if let Some(tls) = find_rustls_error(e) {
+        // A certificate or protocol mismatch will be the same on the next attempt.
+        permanent = true;
         let hint = match tls {
             rustls::Error::InvalidCertificate(_) => {
                 " (if the server's certificate is issued by a private CA, set ca_cert_pem)"
@@ -597,7 +604,11 @@ fn describe_transport_error(
             format!("request failed: {root}")
         }
     };
-    TransportFailure { cause, not_sent }
+    TransportFailure {
+        cause,
+        not_sent,
+        permanent,
+    }
 }
 
 fn find_rustls_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
