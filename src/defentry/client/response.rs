@@ -1,0 +1,206 @@
+//! Defensive reading of response bodies: size-capped, JSON checked, server strings sanitised.
+//! Nothing here ever puts body bytes into an error or a log: only descriptions of what was wrong.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+/// Bodies beyond this are not read: a hostile or broken server must not exhaust memory.
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Server-provided strings shown in errors are cut to this many characters.
+const MAX_MESSAGE_CHARS: usize = 300;
+const MAX_FIELDS: usize = 20;
+const MAX_MESSAGES_PER_FIELD: usize = 5;
+
+/// The final response of a call (after retries).
+#[derive(Debug)]
+pub(crate) struct RawResponse {
+    pub status: u16,
+    /// Media type essence (`text/html`), lower-cased and sanitised; `None` if absent.
+    pub content_type: Option<String>,
+    /// `None` when the body exceeded [`MAX_BODY_BYTES`].
+    pub body: Option<Vec<u8>>,
+    pub retry_after: Option<Duration>,
+    pub attempts: u32,
+}
+
+impl RawResponse {
+    /// The body as a JSON object, or a description of why it is not one.
+    pub fn json_object(&self) -> Result<Map<String, Value>, String> {
+        let Some(body) = &self.body else {
+            return Err(format!("body larger than {} KiB", MAX_BODY_BYTES / 1024));
+        };
+        if let Some(ct) = &self.content_type {
+            if !is_json_media_type(ct) {
+                return Err(format!("not JSON ({ct})"));
+            }
+        }
+        if body.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err("empty body".to_owned());
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err("JSON body is not an object".to_owned()),
+            Err(_) if self.content_type.is_none() => Err("not JSON (no Content-Type)".to_owned()),
+            Err(_) => Err("body is not valid JSON".to_owned()),
+        }
+    }
+
+    /// Like [`Self::json_object`] but an empty body is fine (e.g. 204 on logout).
+    pub fn json_object_or_empty(&self) -> Result<Map<String, Value>, String> {
+        match &self.body {
+            Some(b) if b.iter().all(|c| c.is_ascii_whitespace()) => Ok(Map::new()),
+            _ => self.json_object(),
+        }
+    }
+
+    /// The Laravel `message` of an error body, sanitised; `None` if the body has none.
+    pub fn message(&self) -> Option<String> {
+        let map = self.json_object().ok()?;
+        map.get("message")
+            .and_then(Value::as_str)
+            .map(sanitize)
+            .filter(|m| !m.is_empty())
+    }
+
+    /// The Laravel `errors` of a 422 body: field → messages, sanitised and bounded.
+    pub fn field_errors(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out = BTreeMap::new();
+        let Ok(map) = self.json_object() else {
+            return out;
+        };
+        let Some(Value::Object(errors)) = map.get("errors") else {
+            return out;
+        };
+        for (field, messages) in errors.iter().take(MAX_FIELDS) {
+            let messages: Vec<String> = match messages {
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .take(MAX_MESSAGES_PER_FIELD)
+                    .map(sanitize)
+                    .collect(),
+                Value::String(s) => vec![sanitize(s)],
+                _ => Vec::new(),
+            };
+            out.insert(sanitize(field), messages);
+        }
+        out
+    }
+}
+
+/// `application/json` or any `+json` type.
+fn is_json_media_type(essence: &str) -> bool {
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// The media type essence of a `Content-Type` value, safe to show: `text/html; charset=x` → `text/html`.
+pub(crate) fn content_type_essence(raw: &[u8]) -> String {
+    let raw = String::from_utf8_lossy(raw);
+    let essence = raw
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let clean: String = essence
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(60)
+        .collect();
+    if clean.is_empty() {
+        "empty Content-Type".to_owned()
+    } else {
+        clean
+    }
+}
+
+/// Drops control characters (no terminal tricks, no forged log lines) and bounds the length.
+pub(crate) fn sanitize(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.chars().count() <= MAX_MESSAGE_CHARS {
+        cleaned.to_owned()
+    } else {
+        let mut cut: String = cleaned.chars().take(MAX_MESSAGE_CHARS).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(ct: Option<&str>, body: &str) -> RawResponse {
+        RawResponse {
+            status: 200,
+            content_type: ct.map(|c| content_type_essence(c.as_bytes())),
+            body: Some(body.as_bytes().to_vec()),
+            retry_after: None,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn classifies_bodies_without_echoing_them() {
+        let json = Some("application/json");
+        assert!(resp(json, r#"{"a":1}"#).json_object().is_ok());
+        assert!(resp(Some("application/problem+json"), r#"{"a":1}"#)
+            .json_object()
+            .is_ok());
+        assert!(resp(None, r#"{"a":1}"#).json_object().is_ok());
+        let cases = [
+            (
+                Some("text/html; charset=UTF-8"),
+                "<html>secret</html>",
+                "not JSON (text/html)",
+            ),
+            (json, "", "empty body"),
+            (json, "{not json secret", "body is not valid JSON"),
+            (None, "secret", "not JSON (no Content-Type)"),
+            (json, r#"["secret"]"#, "JSON body is not an object"),
+        ];
+        for (ct, body, want) in cases {
+            assert_eq!(resp(ct, body).json_object().unwrap_err(), want);
+        }
+        let mut big = resp(json, "");
+        big.body = None;
+        assert_eq!(big.json_object().unwrap_err(), "body larger than 1024 KiB");
+        assert!(resp(json, "").json_object_or_empty().unwrap().is_empty());
+        assert!(resp(Some("text/html"), "<p>")
+            .json_object_or_empty()
+            .is_err());
+    }
+
+    #[test]
+    fn extracts_laravel_errors() {
+        let r = resp(
+            Some("application/json"),
+            r#"{"message":"Bad\u001b[31m input","errors":{"username":["Required."],"odd":"One.","num":[1,"x"]}}"#,
+        );
+        assert_eq!(r.message().unwrap(), "Bad [31m input");
+        let f = r.field_errors();
+        assert_eq!(f["username"], vec!["Required."]);
+        assert_eq!(f["odd"], vec!["One."]);
+        assert_eq!(f["num"], vec!["x"]);
+        assert!(resp(Some("text/html"), "<p>").message().is_none());
+        assert!(resp(Some("text/html"), "<p>").field_errors().is_empty());
+    }
+
+    #[test]
+    fn sanitises() {
+        assert_eq!(sanitize("a\nb\r\n"), "a b");
+        let long = "x".repeat(1000);
+        assert_eq!(sanitize(&long).chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert_eq!(
+            content_type_essence(b"Text/HTML ; charset=utf-8"),
+            "text/html"
+        );
+        assert_eq!(content_type_essence(b""), "empty Content-Type");
+    }
+}

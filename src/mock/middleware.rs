@@ -1,0 +1,70 @@
+//! The one middleware around every route: applies injected faults, records the request log
+//! and writes the access log (method, path, status, latency; never bodies or headers).
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::MockState;
+
+/// Inspection and control endpoints: never faulted, never recorded, so tests can always
+/// observe the mock. `/_mock/whoami` is not one of them: it stands in for a CRM call.
+pub fn is_control_path(path: &str) -> bool {
+    path.starts_with("/_mock/") && path != "/_mock/whoami"
+}
+
+/// See the module docs.
+pub async fn observe(State(state): State<MockState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let control = is_control_path(&path);
+    // Take the fault under the lock, then release it before any await.
+    let fault = if control {
+        None
+    } else {
+        state.with_store(|store| store.faults.take(&method, &path))
+    };
+    let faulted = fault.is_some();
+    let response = match fault {
+        Some(fault) => {
+            if fault.delay_ms > 0 {
+                tokio::time::sleep(fault.delay()).await;
+            }
+            match fault.response() {
+                Some(response) => response,
+                None => next.run(request).await,
+            }
+        }
+        None => next.run(request).await,
+    };
+    let status = response.status().as_u16();
+    if !control {
+        state.with_store(|store| store.record_request(&method, &path, status));
+    }
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        faulted,
+        "request"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_paths() {
+        assert!(is_control_path("/_mock/sessions"));
+        assert!(is_control_path("/_mock/faults"));
+        assert!(!is_control_path("/_mock/whoami"));
+        assert!(!is_control_path("/api/v1/crm/auth/login"));
+        assert!(!is_control_path("/_mockery"));
+    }
+}
