@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use terraform_provider_defentry::defentry::DefentryProvider;
 use terraform_provider_defentry::sdk::plugin::{init_logging, serve, ServeOpts};
-use terraform_provider_defentry::sdk::proto::tfplugin6::provider_server::Provider;
+use terraform_provider_defentry::sdk::ProviderServer;
 
 /// Command line; Terraform passes no arguments.
 #[derive(Parser)]
@@ -15,11 +16,6 @@ struct Args {
     debug: bool,
 }
 
-/// Stand-in until the real provider is wired in: every RPC answers Unimplemented.
-struct Placeholder;
-
-impl Provider for Placeholder {}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -28,7 +24,7 @@ async fn main() -> ExitCode {
         provider_address: "registry.terraform.io/defentry/defentry".to_owned(),
         debug: args.debug,
     };
-    match serve(Placeholder, opts).await {
+    match serve(ProviderServer::new(DefentryProvider::default()), opts).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Plain text for a human running the binary by hand; stdout stays untouched.

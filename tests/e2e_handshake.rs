@@ -38,12 +38,16 @@ async fn shutdown_and_check(plugin: Plugin, channel: Channel, socket: Option<&st
     stderr
 }
 
-async fn get_provider_schema_status(channel: Channel) -> tonic::Code {
-    let err = ProviderClient::new(channel)
+/// The tfplugin6 service is mounted and answers with the Defentry schema.
+async fn schema_resource_types(channel: Channel) -> Vec<String> {
+    let resp = ProviderClient::new(channel)
         .get_provider_schema(get_provider_schema::Request {})
         .await
-        .expect_err("the placeholder provider implements nothing");
-    err.code()
+        .expect("GetProviderSchema answers")
+        .into_inner();
+    let mut types: Vec<String> = resp.resource_schemas.into_keys().collect();
+    types.sort();
+    types
 }
 
 #[tokio::test]
@@ -116,8 +120,8 @@ async fn automtls_with_terraform_like_client() {
     let channel = hs.connect(Some(&client)).await.unwrap();
     assert_eq!(health_check(channel.clone()).await.unwrap(), SERVING);
     assert_eq!(
-        get_provider_schema_status(channel.clone()).await,
-        tonic::Code::Unimplemented
+        schema_resource_types(channel.clone()).await,
+        vec!["defentry_token".to_string()]
     );
 
     // Terraform opens both streams right after connecting and never closes them itself;
@@ -203,8 +207,8 @@ async fn plaintext_without_client_cert() {
     let channel = hs.connect(None).await.unwrap();
     assert_eq!(health_check(channel.clone()).await.unwrap(), SERVING);
     assert_eq!(
-        get_provider_schema_status(channel.clone()).await,
-        tonic::Code::Unimplemented
+        schema_resource_types(channel.clone()).await,
+        vec!["defentry_token".to_string()]
     );
     shutdown_and_check(plugin, channel, Some(&hs.address)).await;
 }
@@ -270,8 +274,8 @@ async fn debug_mode_prints_reattach_config_and_serves_plaintext() {
     let channel = common_plugin::dial("unix", &socket, None).await.unwrap();
     assert_eq!(health_check(channel.clone()).await.unwrap(), SERVING);
     assert_eq!(
-        get_provider_schema_status(channel).await,
-        tonic::Code::Unimplemented
+        schema_resource_types(channel).await,
+        vec!["defentry_token".to_string()]
     );
 
     // In a terminal, Ctrl-C is how the user stops it.
