@@ -1023,8 +1023,6 @@ pub fn to_msgpack(v: &Value, ty: &Type) -> Result<Vec<u8>, CtyError> {
     Ok(e.out)
 }
 
-<<<<<<< HEAD
-=======
 // ---------------------------------------------------------------------------
 // Conformance
 // ---------------------------------------------------------------------------
@@ -1048,16 +1046,11 @@ pub(super) fn describe(v: &Value) -> &'static str {
 /// attributes, dynamic values carry their concrete type, and refinements of unknowns
 /// suit the type. Null and unknown conform to any type. Errors are reported at `path`
 /// plus the steps into `v`; `path` is left as it was given.
->>>>>>> cty
 pub(super) fn check_conforms(
     v: &Value,
     ty: &Type,
     path: &mut AttributePath,
 ) -> Result<(), CtyError> {
-<<<<<<< HEAD
-    let _ = (v, ty, path);
-    todo!()
-=======
     let base = path.steps.len();
     let result = check(v, ty, path, 0);
     path.steps.truncate(base);
@@ -1334,5 +1327,4 @@ mod tests {
         assert!(p.len() <= MAX_PREFIX_BYTES && p.len() >= MAX_PREFIX_BYTES - 4);
         assert!("é".repeat(300).starts_with(&p));
     }
->>>>>>> cty
 }
