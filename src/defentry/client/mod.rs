@@ -94,9 +94,17 @@ impl Client {
             // A redirect would turn POST into GET or carry credentials elsewhere: report it instead.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.request_timeout);
-        if let Some(pem) = &config.ca_cert_pem {
-            builder = builder.tls_certs_merge(parse_ca_pem(pem)?);
-        }
+        let extra_roots = match &config.ca_cert_pem {
+            Some(pem) => parse_ca_pem(pem)?,
+            None => Vec::new(),
+        };
+        builder = if config.api_domain.is_plain_http() {
+            // Loopback http never does TLS (redirects are not followed): do not require a system CA
+            // store, which minimal CI containers lack.
+            builder.tls_certs_only(extra_roots)
+        } else {
+            builder.tls_certs_merge(extra_roots)
+        };
         let http = builder.build().map_err(|e| ClientBuildError::Http {
             cause: error_chain(&e),
         })?;
