@@ -16,7 +16,9 @@ struct Args {
     debug: bool,
 }
 
-#[tokio::main]
+// One thread: the provider waits on Terraform and the API, it does not compute. Worker
+// threads (and their malloc arenas) cost ~0.2 ms and ~1 MiB of RSS at every start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
     init_logging();
