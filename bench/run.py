@@ -7,7 +7,8 @@
   (b) size of the stripped release binary;
   (c) wall time of `terraform providers schema -json` in a dev_overrides workspace, per Terraform;
   (d) scale: apply+destroy of N resources of the provider vs the same number of
-      `terraform_data`, interleaved rounds, medians and the ratio.
+      `terraform_data` (and a `terraform_data` carrying a token-sized payload), interleaved
+      rounds, medians and the ratio.
 
 Run from the repository root: `python3 bench/run.py [--debug] [--starts 30] [--scale 200] ...`.
 """
@@ -32,6 +33,7 @@ GOAL_RSS_BYTES = 8_000_000
 GOAL_SIZE_BYTES = 10_000_000
 GOAL_RATIO = 1.5
 PROVIDER_SOURCE = "defentry/defentry"
+PROVIDER_BINARY = "terraform-provider-defentry"
 MAGIC_COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
 SERVICE_USER = "acme-backend-integration@partner.com"
 SERVICE_PASSWORD = "your_service_account_password"
@@ -40,6 +42,21 @@ SERVICE_PASSWORD = "your_service_account_password"
 # parameter (--provider-block) so the benchmark does not hard-code its schema.
 DEFAULT_PROVIDER_BLOCK = 'resource "defentry_token" "bench" {{\n  count = {n}\n}}\n'
 BASELINE_BLOCK = 'resource "terraform_data" "bench" {{\n  count = {n}\n  input = count.index\n}}\n'
+# A second baseline carrying about what a token carries (seven values, two sensitive, mirrored
+# into `output`): Terraform's own plan rendering and state serialisation grow with the data,
+# so this separates Terraform's per-attribute cost from the provider's.
+PAYLOAD_NAME = "terraform_data, token-sized input"
+PAYLOAD_BLOCK = (
+    'resource "terraform_data" "bench" {{\n  count = {n}\n  input = {{\n'
+    '    id       = "tok-${{count.index}}-0123456789"\n'
+    '    username = "acme-backend-integration@partner.com"\n'
+    '    token    = sensitive("${{count.index}}|abcdefghijklmnopqrstuvwxyz0123456789abcdefghijkl")\n'
+    '    header   = sensitive("Bearer ${{count.index}}|abcdefghijklmnopqrstuvwxyz0123456789abcdefghijkl")\n'
+    '    created  = "2026-01-01T00:00:00Z"\n'
+    '    keep     = "false"\n'
+    '    extra    = "x"\n'
+    '  }}\n}}\n'
+)
 
 
 def log(msg):
@@ -344,11 +361,16 @@ class Workspace:
         self.tmp = tempfile.TemporaryDirectory(prefix="bench-")
         self.dir = os.path.join(self.tmp.name, "work")
         os.makedirs(self.dir)
+        # dev_overrides name a directory and Terraform looks for terraform-provider-<type>
+        # in it, so a --provider binary under any other name gets a symlink with that name.
+        plugins = os.path.join(self.tmp.name, "plugins")
+        os.makedirs(plugins)
+        os.symlink(os.path.abspath(provider), os.path.join(plugins, PROVIDER_BINARY))
         cfg = os.path.join(self.tmp.name, "terraform.tfrc")
         with open(cfg, "w") as f:
             f.write(
                 "provider_installation {\n  dev_overrides {\n"
-                f"    {json.dumps(PROVIDER_SOURCE)} = {json.dumps(os.path.dirname(provider))}\n"
+                f"    {json.dumps(PROVIDER_SOURCE)} = {json.dumps(plugins)}\n"
                 "  }\n  direct {}\n}\n"
             )
         self.env = clean_env(
@@ -432,6 +454,7 @@ def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism):
         mock_error = str(e)
     variants = [
         ("terraform_data", BASELINE_BLOCK.format(n=n), {}),
+        (PAYLOAD_NAME, PAYLOAD_BLOCK.format(n=n), {}),
     ]
     if mock:
         prov_env = {
@@ -475,7 +498,7 @@ def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism):
         total = statistics.median([a + d for a, d in zip(res["apply"], res["destroy"])])
         ratio = f"{total / base_total:.2f}×" if base_total else "n/a"
         goal = ""
-        if base_total and name != "terraform_data":
+        if base_total and name not in ("terraform_data", PAYLOAD_NAME):
             goal = f"≤ {GOAL_RATIO}×: {verdict(total / base_total, GOAL_RATIO)}"
         rows.append([
             name, secs(statistics.median(res["apply"])), secs(statistics.median(res["destroy"])),
