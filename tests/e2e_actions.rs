@@ -742,7 +742,8 @@ output "d" {
             // Terraform's own error: it does not know `action` blocks.
             assert_eq!(out.code, 1, "{}", ws.failure(&["validate"], &out));
             assert!(
-                out.combined().contains("action"),
+                out.combined()
+                    .contains(r#"Blocks of type "action" are not expected here."#),
                 "{tf}:\n{}",
                 out.combined()
             );
