@@ -111,6 +111,11 @@ impl ApiDomain {
         &self.normalized
     }
 
+    /// Plain http (only ever a loopback host).
+    pub(crate) fn is_plain_http(&self) -> bool {
+        self.url.scheme() == "http"
+    }
+
     /// `endpoint` (starting with '/') joined under the path prefix.
     pub(crate) fn endpoint(&self, endpoint: &str) -> Url {
         let mut url = self.url.clone();

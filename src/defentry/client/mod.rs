@@ -94,9 +94,17 @@ impl Client {
             // A redirect would turn POST into GET or carry credentials elsewhere: report it instead.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.request_timeout);
-        if let Some(pem) = &config.ca_cert_pem {
-            builder = builder.tls_certs_merge(parse_ca_pem(pem)?);
-        }
+        let extra_roots = match &config.ca_cert_pem {
+            Some(pem) => parse_ca_pem(pem)?,
+            None => Vec::new(),
+        };
+        builder = if config.api_domain.is_plain_http() {
+            // Loopback http never does TLS (redirects are not followed): do not require a system CA
+            // store, which minimal CI containers lack.
+            builder.tls_certs_only(extra_roots)
+        } else {
+            builder.tls_certs_merge(extra_roots)
+        };
         let http = builder.build().map_err(|e| ClientBuildError::Http {
             cause: error_chain(&e),
         })?;
@@ -612,29 +620,33 @@ fn describe_transport_error(
 }
 
 fn find_rustls_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
-    let mut current: Option<&(dyn StdError + 'static)> = Some(e);
+    let mut current = Some(e);
     while let Some(err) = current {
         if let Some(tls) = err.downcast_ref::<rustls::Error>() {
             return Some(tls);
         }
-        // io::Error's source() skips the error it wraps, so look inside explicitly.
-        if let Some(inner) = err
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-                return Some(tls);
-            }
-        }
-        current = err.source();
+        current = next_in_chain(err);
     }
     None
 }
 
-/// The innermost error's message; falls back to the outermost if the chain is empty.
+/// The next error of a chain. `io::Error::source()` skips the error it wraps (it returns the wrapped
+/// error's source), so descend into it explicitly: that is where rustls errors sit.
+fn next_in_chain<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        let inner: &(dyn StdError + 'static) = inner;
+        return Some(inner);
+    }
+    e.source()
+}
+
+/// The innermost error's message.
 fn root_cause(e: &(dyn StdError + 'static)) -> String {
     let mut last = e;
-    while let Some(next) = last.source() {
+    while let Some(next) = next_in_chain(last) {
         last = next;
     }
     last.to_string()

@@ -1,15 +1,364 @@
-//! Terraform's JSON encoding of cty values (go-cty `cty/json`). TODO(helper): implement.
+//! Terraform's JSON encoding of cty values (go-cty `cty/json`).
+//!
+//! Decoding parses into `serde_json::Value` first (serde_json caps nesting at 128, so
+//! hostile input cannot overflow the stack; `arbitrary_precision` keeps numbers exact),
+//! then walks it by type. Encoding writes text directly so numbers keep full precision
+//! and dynamic values come out as `{"value":…,"type":…}` like go-cty.
 
-use super::{CtyError, Type, Value};
+use std::fmt::Write as _;
+
+use serde_json::Value as J;
+
+use super::msgpack::{check_conforms, describe, number_text, parse_number, MAX_DEPTH};
+use super::{AttributePath, CtyError, PathStep, Type, Value};
+
+struct Decoder {
+    path: AttributePath,
+}
+
+impl Decoder {
+    fn fail(&self, reason: impl Into<String>) -> CtyError {
+        CtyError::Malformed {
+            encoding: "json",
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn value(&mut self, j: &J, ty: &Type, depth: usize) -> Result<Value, CtyError> {
+        if depth > MAX_DEPTH {
+            return Err(self.fail(format!("nested more than {MAX_DEPTH} levels deep")));
+        }
+        if j.is_null() {
+            return Ok(Value::Null);
+        }
+        let wrong =
+            |d: &Self, what: &str| d.fail(format!("{what} is required, found {}", json_kind(j)));
+        match ty {
+            // go-cty converts numbers and bools given for a string.
+            Type::String => match j {
+                J::String(s) => Ok(Value::String(s.clone())),
+                J::Number(n) => Ok(Value::String(n.as_str().to_owned())),
+                J::Bool(b) => Ok(Value::String(b.to_string())),
+                _ => Err(wrong(self, "string")),
+            },
+            // ...and numeric strings given for a number.
+            Type::Number => match j {
+                J::Number(n) => parse_number(n.as_str()),
+                J::String(s) => parse_number(s),
+                _ => return Err(wrong(self, "number")),
+            }
+            .map(Value::Number)
+            .map_err(|e| self.fail(e)),
+            // ...and the strings "true"/"1"/"false"/"0" given for a bool.
+            Type::Bool => match j {
+                J::Bool(b) => Ok(Value::Bool(*b)),
+                J::String(s) if s == "true" || s == "1" => Ok(Value::Bool(true)),
+                J::String(s) if s == "false" || s == "0" => Ok(Value::Bool(false)),
+                _ => Err(wrong(self, "bool")),
+            },
+            Type::List(ety) | Type::Set(ety) => {
+                let J::Array(items) = j else {
+                    return Err(wrong(self, "array"));
+                };
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    self.path.push(index_step(i));
+                    out.push(self.value(item, ety, depth + 1)?);
+                    self.path.pop();
+                }
+                Ok(if matches!(ty, Type::Set(_)) {
+                    Value::Set(out)
+                } else {
+                    Value::List(out)
+                })
+            }
+            Type::Tuple(etys) => {
+                let J::Array(items) = j else {
+                    return Err(wrong(self, "array"));
+                };
+                if items.len() != etys.len() {
+                    return Err(self.fail(format!(
+                        "a tuple of {} elements is required, found {}",
+                        etys.len(),
+                        items.len()
+                    )));
+                }
+                let mut out = Vec::with_capacity(items.len());
+                for (i, (item, ety)) in items.iter().zip(etys).enumerate() {
+                    self.path.push(index_step(i));
+                    out.push(self.value(item, ety, depth + 1)?);
+                    self.path.pop();
+                }
+                Ok(Value::List(out))
+            }
+            Type::Map(ety) => {
+                let J::Object(entries) = j else {
+                    return Err(wrong(self, "object"));
+                };
+                let mut out = std::collections::BTreeMap::new();
+                for (k, item) in entries {
+                    self.path.push(PathStep::Key(k.clone()));
+                    out.insert(k.clone(), self.value(item, ety, depth + 1)?);
+                    self.path.pop();
+                }
+                Ok(Value::Map(out))
+            }
+            Type::Object(atys) => {
+                let J::Object(entries) = j else {
+                    return Err(wrong(self, "object"));
+                };
+                if let Some(extra) = entries.keys().find(|k| !atys.contains_key(*k)) {
+                    return Err(self.fail(format!("unsupported attribute {extra:?}")));
+                }
+                let mut out = std::collections::BTreeMap::new();
+                for (name, aty) in atys {
+                    self.path.push(PathStep::Attr(name.clone()));
+                    // Missing attributes are null.
+                    let v = match entries.get(name) {
+                        Some(item) => self.value(item, aty, depth + 1)?,
+                        None => Value::Null,
+                    };
+                    self.path.pop();
+                    out.insert(name.clone(), v);
+                }
+                Ok(Value::Map(out))
+            }
+            Type::Dynamic => {
+                let J::Object(entries) = j else {
+                    return Err(wrong(self, "object with \"value\" and \"type\""));
+                };
+                if let Some(extra) = entries.keys().find(|k| *k != "value" && *k != "type") {
+                    return Err(
+                        self.fail(format!("invalid key {extra:?} in dynamically-typed value"))
+                    );
+                }
+                let ty_json = entries
+                    .get("type")
+                    .ok_or_else(|| self.fail("missing type in dynamically-typed value"))?;
+                let item = entries
+                    .get("value")
+                    .ok_or_else(|| self.fail("missing value in dynamically-typed value"))?;
+                let cty = Type::from_json_value(ty_json)
+                    .map_err(|e| self.fail(format!("dynamic value has an invalid type: {e}")))?;
+                let v = self.value(item, &cty, depth + 1)?;
+                Ok(Value::Dynamic(Box::new((cty, v))))
+            }
+        }
+    }
+}
+
+fn index_step(i: usize) -> PathStep {
+    PathStep::Index(i64::try_from(i).unwrap_or(i64::MAX))
+}
+
+fn json_kind(j: &J) -> &'static str {
+    match j {
+        J::Null => "null",
+        J::Bool(_) => "bool",
+        J::Number(_) => "number",
+        J::String(_) => "string",
+        J::Array(_) => "array",
+        J::Object(_) => "object",
+    }
+}
 
 /// Decodes JSON bytes as a value of `ty`. Missing object attributes are null.
 pub fn from_json(bytes: &[u8], ty: &Type) -> Result<Value, CtyError> {
-    let _ = (bytes, ty);
-    todo!()
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    let j: J = serde_json::from_slice(bytes).map_err(|e| CtyError::Malformed {
+        encoding: "json",
+        path: AttributePath::root(),
+        reason: e.to_string(),
+    })?;
+    Decoder {
+        path: AttributePath::root(),
+    }
+    .value(&j, ty, 0)
+}
+
+struct Encoder {
+    out: String,
+    path: AttributePath,
+}
+
+impl Encoder {
+    fn fail(&self, ty: &Type, reason: impl Into<String>) -> CtyError {
+        CtyError::TypeMismatch {
+            path: self.path.clone(),
+            expected: ty.friendly_name(),
+            reason: reason.into(),
+        }
+    }
+
+    fn string(&mut self, s: &str) {
+        self.out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => self.out.push_str("\\\""),
+                '\\' => self.out.push_str("\\\\"),
+                '\n' => self.out.push_str("\\n"),
+                '\r' => self.out.push_str("\\r"),
+                '\t' => self.out.push_str("\\t"),
+                c if u32::from(c) < 0x20 => {
+                    let _ = write!(self.out, "\\u{:04x}", u32::from(c));
+                }
+                c => self.out.push(c),
+            }
+        }
+        self.out.push('"');
+    }
+
+    fn value(&mut self, v: &Value, ty: &Type, depth: usize) -> Result<(), CtyError> {
+        if depth > MAX_DEPTH {
+            return Err(self.fail(ty, format!("nested more than {MAX_DEPTH} levels deep")));
+        }
+        match (v, ty) {
+            (Value::Unknown(_), _) => return Err(CtyError::UnknownInJson(self.path.clone())),
+            (Value::Null, _) => self.out.push_str("null"),
+            (Value::Dynamic(d), Type::Dynamic) => {
+                let (cty, inner) = &**d;
+                self.out.push_str("{\"value\":");
+                self.value(inner, cty, depth + 1)?;
+                self.out.push_str(",\"type\":");
+                self.out.push_str(&cty.to_json_value().to_string());
+                self.out.push('}');
+            }
+            (Value::String(s), Type::String) => self.string(s),
+            (Value::Number(n), Type::Number) => {
+                let text = number_text(n).map_err(|e| self.fail(ty, e))?;
+                self.out.push_str(&text);
+            }
+            (Value::Bool(b), Type::Bool) => self.out.push_str(if *b { "true" } else { "false" }),
+            (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => {
+                self.out.push('[');
+                for (i, ev) in vs.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.path.push(index_step(i));
+                    self.value(ev, ety, depth + 1)?;
+                    self.path.pop();
+                }
+                self.out.push(']');
+            }
+            (Value::List(vs), Type::Tuple(etys)) if vs.len() == etys.len() => {
+                self.out.push('[');
+                for (i, (ev, ety)) in vs.iter().zip(etys).enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.path.push(index_step(i));
+                    self.value(ev, ety, depth + 1)?;
+                    self.path.pop();
+                }
+                self.out.push(']');
+            }
+            (Value::Map(m), Type::Map(ety)) => {
+                self.out.push('{');
+                for (i, (k, ev)) in m.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.string(k);
+                    self.out.push(':');
+                    self.path.push(PathStep::Key(k.clone()));
+                    self.value(ev, ety, depth + 1)?;
+                    self.path.pop();
+                }
+                self.out.push('}');
+            }
+            (Value::Map(m), Type::Object(atys)) if m.len() == atys.len() => {
+                self.out.push('{');
+                for (i, (name, aty)) in atys.iter().enumerate() {
+                    let Some(av) = m.get(name) else {
+                        return Err(self.fail(ty, format!("missing attribute {name:?}")));
+                    };
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.string(name);
+                    self.out.push(':');
+                    self.path.push(PathStep::Attr(name.clone()));
+                    self.value(av, aty, depth + 1)?;
+                    self.path.pop();
+                }
+                self.out.push('}');
+            }
+            _ => return Err(self.fail(ty, format!("found {}", describe(v)))),
+        }
+        Ok(())
+    }
 }
 
 /// Encodes `v` as JSON according to `ty`. Unknown values are an error.
 pub fn to_json(v: &Value, ty: &Type) -> Result<Vec<u8>, CtyError> {
-    let _ = (v, ty);
-    todo!()
+    check_conforms(v, ty, &mut AttributePath::root())?;
+    let mut e = Encoder {
+        out: String::new(),
+        path: AttributePath::root(),
+    };
+    e.value(v, ty, 0)?;
+    Ok(e.out.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_strings_like_serde() {
+        let s = "a\"b\\c\n\u{1}\u{7f}é\u{2028}";
+        let bytes = to_json(&Value::string(s), &Type::String).unwrap();
+        let back: String = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "\"a\\\"b\\\\c\\n\\u0001\u{7f}é\u{2028}\""
+        );
+    }
+
+    #[test]
+    fn lenient_primitive_conversions_like_go_cty() {
+        assert_eq!(from_json(b"12", &Type::String), Ok(Value::string("12")));
+        assert_eq!(from_json(b"true", &Type::String), Ok(Value::string("true")));
+        assert_eq!(
+            from_json(b"\"1.5\"", &Type::Number)
+                .unwrap()
+                .as_number()
+                .unwrap()
+                .to_string(),
+            "1.5"
+        );
+        assert_eq!(from_json(b"\"1\"", &Type::Bool), Ok(Value::Bool(true)));
+        assert_eq!(from_json(b"\"false\"", &Type::Bool), Ok(Value::Bool(false)));
+        assert!(from_json(b"\"True\"", &Type::Bool).is_err());
+        assert!(from_json(b"\"abc\"", &Type::Number).is_err());
+    }
+
+    #[test]
+    fn unknown_reports_its_path() {
+        let ty = Type::object([("a", Type::list(Type::String))]);
+        let v = Value::object([("a", Value::List(vec![Value::string("x"), Value::unknown()]))]);
+        assert_eq!(
+            to_json(&v, &ty),
+            Err(CtyError::UnknownInJson(
+                AttributePath::attr("a").at_index(1)
+            ))
+        );
+    }
+
+    #[test]
+    fn deep_json_is_an_error_not_a_crash() {
+        let deep = "[".repeat(100_000);
+        assert!(from_json(deep.as_bytes(), &Type::Dynamic).is_err());
+        let mut ty = Type::String;
+        for _ in 0..300 {
+            ty = Type::list(ty);
+        }
+        let text = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(from_json(text.as_bytes(), &ty).is_ok());
+    }
 }

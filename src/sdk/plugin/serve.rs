@@ -1,0 +1,187 @@
+//! `serve`: from the environment Terraform sets up to a running gRPC server.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+
+use super::controller::{Broker, Controller, Stdio};
+use super::handshake::{self, MAGIC_COOKIE_KEY, PROTOCOL_VERSIONS_KEY};
+use super::listen::{self, UNIX_SOCKET_DIR_KEY, UNIX_SOCKET_GROUP_KEY};
+use super::tls::{self, CLIENT_CERT_KEY};
+use super::{PluginError, ServeOpts};
+use crate::sdk::proto::plugin::grpc_broker_server::GrpcBrokerServer;
+use crate::sdk::proto::plugin::grpc_controller_server::GrpcControllerServer;
+use crate::sdk::proto::plugin::grpc_stdio_server::GrpcStdioServer;
+use crate::sdk::proto::tfplugin6::provider_server::{Provider, ProviderServer};
+
+/// Both directions, as terraform-plugin-go allows; tonic's default is 4 MiB.
+const MAX_MESSAGE_SIZE: usize = 256 << 20;
+
+/// How long in-flight calls may take to finish after a shutdown request. Terraform sends
+/// SIGKILL 2 s after its Shutdown call, so leave well before that.
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// The health service name go-plugin's client pings.
+const HEALTH_SERVICE: &str = "plugin";
+
+/// Serves `provider` the way go-plugin's server would, until Terraform calls
+/// `plugin.GRPCController/Shutdown` or the process gets SIGTERM (or, in debug mode, Ctrl-C).
+///
+/// Outside debug mode this checks Terraform's magic cookie and protocol offer, listens on a
+/// unix socket (TCP 127.0.0.1 if that fails), turns on mutual TLS when Terraform passed
+/// `PLUGIN_CLIENT_CERT`, prints the handshake line as the only output on stdout, and
+/// ignores SIGINT: Terraform forwards Ctrl-C as a StopProvider call instead.
+///
+/// # Errors
+///
+/// Any [`PluginError`]; callers should print it to stderr and exit with status 1.
+pub async fn serve<S: Provider>(provider: S, opts: ServeOpts) -> Result<(), PluginError> {
+    if !opts.debug {
+        handshake::check_cookie(env(MAGIC_COOKIE_KEY).as_deref())?;
+        handshake::negotiate_version(env(PROTOCOL_VERSIONS_KEY).as_deref())?;
+    }
+
+    let shutdown = CancellationToken::new();
+    // Before anything is printed: Terraform may forward a Ctrl-C as soon as we exist.
+    install_signal_handlers(opts.debug, &shutdown)?;
+
+    // Terraform dials TLS whenever it passed a client certificate; reattached clients
+    // (debug mode) never do.
+    let tls = match env(CLIENT_CERT_KEY).filter(|pem| !pem.is_empty() && !opts.debug) {
+        Some(pem) => {
+            let client_certs = tls::parse_client_certs(&pem)?;
+            let identity = tls::generate_server_identity()?;
+            let config = tls::server_config(&identity, client_certs)?;
+            Some((Arc::new(config), identity.cert_der))
+        }
+        None => None,
+    };
+
+    let bound = listen::bind(
+        env(UNIX_SOCKET_DIR_KEY)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from),
+        env(UNIX_SOCKET_GROUP_KEY).as_deref(),
+    )
+    .await
+    .map_err(PluginError::Listen)?;
+    let addr = bound.addr.clone();
+    tracing::debug!(
+        network = addr.network(),
+        address = addr.address(),
+        tls = tls.is_some(),
+        "plugin server listening"
+    );
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_service_status(HEALTH_SERVICE, tonic_health::ServingStatus::Serving)
+        .await;
+
+    let router = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(
+            ProviderServer::new(provider)
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE),
+        )
+        .add_service(GrpcControllerServer::new(Controller {
+            shutdown: shutdown.clone(),
+        }))
+        .add_service(GrpcStdioServer::new(Stdio {
+            shutdown: shutdown.clone(),
+        }))
+        .add_service(GrpcBrokerServer::new(Broker {
+            shutdown: shutdown.clone(),
+        }));
+
+    let (tls_config, cert_der) = match tls {
+        Some((config, cert)) => (Some(config), Some(cert)),
+        None => (None, None),
+    };
+    // Accept before announcing the address, so Terraform can never dial too early.
+    let incoming = ReceiverStream::new(listen::accept_loop(bound, tls_config, shutdown.clone()));
+
+    let announcement = if opts.debug {
+        handshake::debug_banner(&opts.provider_address, &addr, std::process::id())
+    } else {
+        handshake::handshake_line(&addr, cert_der.as_ref().map(|c| c.as_ref()))
+    };
+    write_stdout(&announcement).map_err(PluginError::Stdout)?;
+
+    let server = router.serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+    tokio::pin!(server);
+    let result = tokio::select! {
+        result = &mut server => result,
+        () = shutdown.cancelled() => match tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!("calls still running at shutdown were abandoned");
+                Ok(())
+            }
+        },
+    };
+    tracing::debug!("plugin server stopped");
+    result.map_err(PluginError::from)
+}
+
+/// An environment variable, treating absent and non-UTF-8 alike.
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+/// Writes the one announcement stdout ever carries, flushed so Terraform sees it now.
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// SIGTERM always stops the server. SIGINT stops it only in debug mode: under Terraform
+/// a Ctrl-C reaches the whole process group, and the provider must live on to receive
+/// StopProvider and finish cleanly, exactly as go-plugin ignores it.
+fn install_signal_handlers(debug: bool, shutdown: &CancellationToken) -> Result<(), PluginError> {
+    // Registering replaces the default "terminate" disposition right away, even before
+    // the tasks below first run.
+    let mut sigint = signal(SignalKind::interrupt()).map_err(PluginError::Signal)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(PluginError::Signal)?;
+
+    let token = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = token.cancelled() => {}
+            _ = sigterm.recv() => {
+                tracing::debug!("SIGTERM received, shutting down");
+                token.cancel();
+            }
+        }
+    });
+
+    let token = shutdown.clone();
+    tokio::spawn(async move {
+        let mut count = 0u64;
+        loop {
+            tokio::select! {
+                () = token.cancelled() => break,
+                received = sigint.recv() => {
+                    if received.is_none() {
+                        break;
+                    }
+                    count += 1;
+                    if debug {
+                        tracing::debug!("interrupt received, shutting down");
+                        token.cancel();
+                        break;
+                    }
+                    tracing::trace!(count, "interrupt received, ignoring (Terraform sends StopProvider)");
+                }
+            }
+        }
+    });
+    Ok(())
+}

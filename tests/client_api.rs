@@ -1,0 +1,988 @@
+//! Real HTTP round trips between the Defentry client and defentry-mock (in process, on 127.0.0.1:0):
+//! every endpoint, every error class, retries, timeouts, TLS trust and log redaction.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use terraform_provider_defentry::defentry::client::{
+    ApiDomain, ApiError, Client, ClientConfig, LogoutOutcome, Secret,
+};
+use terraform_provider_defentry::mock::{spawn, MockConfig, MockServer, MockUser};
+
+const SVC: &str = "acme-backend-integration@partner.com";
+const SVC_PW: &str = "your_service_account_password";
+const ADMIN: &str = "admin@partner.com";
+const ADMIN_PW: &str = "break-glass-password";
+const ADMIN_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+const LOGIN_PATH: &str = "/api/v1/crm/auth/login";
+
+async fn mock() -> MockServer {
+    mock_with(MockConfig::default()).await
+}
+
+async fn mock_with(config: MockConfig) -> MockServer {
+    captured_logs();
+    spawn(config).await.expect("mock starts")
+}
+
+/// Fast retries so the retry tests stay quick; the Retry-After test sets its own delays.
+fn config(base: &str) -> ClientConfig {
+    captured_logs();
+    let mut c = ClientConfig::new(ApiDomain::parse(base).unwrap());
+    c.request_timeout = Duration::from_secs(10);
+    c.max_retries = 3;
+    c.retry_base_delay = Duration::from_millis(10);
+    c.retry_max_delay = Duration::from_millis(50);
+    c
+}
+
+fn client(server: &MockServer) -> Client {
+    Client::new(config(server.base_url())).unwrap()
+}
+
+fn pw(s: &str) -> Secret {
+    Secret::new(s)
+}
+
+async fn mock_call(
+    server: &MockServer,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let http = reqwest::Client::new();
+    let mut req = http.request(method, format!("{}{path}", server.base_url()));
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req.send().await.unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    let text = resp.text().await.unwrap();
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+async fn fault(server: &MockServer, fault: Value) {
+    mock_call(server, reqwest::Method::POST, "/_mock/faults", Some(fault)).await;
+}
+
+/// Statuses the mock answered to requests for `path` (its request log), oldest first.
+async fn requests(server: &MockServer, path: &str) -> Vec<u64> {
+    let log = mock_call(server, reqwest::Method::GET, "/_mock/requests", None).await;
+    log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"] == path)
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect()
+}
+
+async fn sessions(server: &MockServer) -> Value {
+    mock_call(server, reqwest::Method::GET, "/_mock/sessions", None).await
+}
+
+/// Status of `/_mock/whoami` with this token: stands in for "any CRM call".
+async fn whoami(server: &MockServer, token: &Secret) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}/_mock/whoami", server.base_url()))
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn totp_now(base32: &str) -> Secret {
+    let bytes = totp_rs::Secret::Encoded(base32.to_owned())
+        .to_bytes()
+        .unwrap();
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        "test".into(),
+    )
+    .unwrap();
+    Secret::new(totp.generate_current().unwrap())
+}
+
+#[tokio::test]
+async fn service_account_login_and_logout() {
+    let server = mock().await;
+    let client = client(&server);
+    let login = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    assert!(!login.two_factor_required);
+    let s = sessions(&server).await;
+    assert_eq!(s["active"], 1);
+    assert_eq!(s["sessions"][0]["token_id"], login.token.id());
+    assert_eq!(s["sessions"][0]["keep_logged"], false);
+    assert_eq!(whoami(&server, login.token.secret()).await, 200);
+
+    assert_eq!(
+        client.logout(login.token.secret()).await.unwrap(),
+        LogoutOutcome::LoggedOut
+    );
+    assert_eq!(whoami(&server, login.token.secret()).await, 401);
+    assert_eq!(sessions(&server).await["active"], 0);
+    // Idempotent: a second logout of the same token is a success too.
+    assert_eq!(
+        client.logout(login.token.secret()).await.unwrap(),
+        LogoutOutcome::AlreadyInvalid
+    );
+    // A token that could never be valid is "already invalid" without a round trip.
+    assert_eq!(
+        client.logout(&pw("not a token")).await.unwrap(),
+        LogoutOutcome::AlreadyInvalid
+    );
+    assert_eq!(
+        requests(&server, "/api/v1/crm/logout").await,
+        vec![200, 401]
+    );
+}
+
+#[tokio::test]
+async fn keep_logged_and_independent_tokens() {
+    let server = mock().await;
+    let client = client(&server);
+    let a = client.login(SVC, &pw(SVC_PW), true).await.unwrap();
+    let b = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    assert_ne!(a.token.id(), b.token.id());
+    let s = sessions(&server).await;
+    assert_eq!(s["active"], 2);
+    let keep = s["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["token_id"] == a.token.id())
+        .unwrap();
+    assert_eq!(keep["keep_logged"], true);
+    // Logout revokes only the presented token.
+    client.logout(a.token.secret()).await.unwrap();
+    assert_eq!(whoami(&server, a.token.secret()).await, 401);
+    assert_eq!(whoami(&server, b.token.secret()).await, 200);
+}
+
+#[tokio::test]
+async fn rejected_credentials_name_the_user_and_are_not_retried() {
+    let server = mock().await;
+    let client = client(&server);
+    let err = client
+        .login(SVC, &pw("wrong-password-7f3a"), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ApiError::InvalidCredentials { username } if username == SVC),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains(SVC) && msg.contains("401"), "{msg}");
+    assert!(!msg.contains("wrong-password-7f3a") && !format!("{err:?}").contains("wrong-password"));
+    assert!(!err.is_retryable());
+    let err = client
+        .login("nobody@partner.com", &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ApiError::InvalidCredentials { .. }),
+        "{err:?}"
+    );
+    assert_eq!(requests(&server, LOGIN_PATH).await, vec![401, 401]);
+}
+
+#[tokio::test]
+async fn validation_errors_carry_the_field_messages() {
+    let server = mock().await;
+    let client = client(&server);
+    let err = client.login("", &pw(SVC_PW), false).await.unwrap_err();
+    let ApiError::Validation { message, fields } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(!message.is_empty());
+    let username = fields.get("username").expect("username field error");
+    assert!(!username.is_empty());
+    let msg = err.to_string();
+    assert!(
+        msg.contains("422") && msg.contains("username: ") && msg.contains(&username[0]),
+        "{msg}"
+    );
+    // 422 is never retried.
+    assert_eq!(requests(&server, LOGIN_PATH).await, vec![422]);
+
+    let err = client.password_forgot("not-an-email").await.unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Validation { fields, .. } if fields.contains_key("email")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn unauthenticated_elsewhere() {
+    let server = mock().await;
+    let client = client(&server);
+    let login = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    client.logout(login.token.secret()).await.unwrap();
+    let err = client
+        .two_factor_setup(login.token.secret())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Unauthenticated), "{err:?}");
+    assert!(err.to_string().contains("log in again"), "{err}");
+    let err = client
+        .two_factor_verify(&pw("999|nonexistent"), &pw("123456"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Unauthenticated), "{err:?}");
+    // 401 is not retried.
+    assert_eq!(requests(&server, "/api/v1/2fa/setup").await, vec![401]);
+}
+
+#[tokio::test]
+async fn two_factor_of_an_enrolled_admin() {
+    let server = mock().await;
+    let client = client(&server);
+    let login = client.login(ADMIN, &pw(ADMIN_PW), false).await.unwrap();
+    assert!(login.two_factor_required);
+    let token = login.token.secret();
+    assert_eq!(whoami(&server, token).await, 403);
+
+    let setup = client.two_factor_setup(token).await.unwrap();
+    assert!(setup.enabled);
+    assert!(setup.secret.is_none() && setup.otpauth_url.is_none());
+
+    let err = client
+        .two_factor_verify(token, &pw("000000"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Validation { fields, .. } if fields.contains_key("code")),
+        "{err:?}"
+    );
+    client
+        .two_factor_verify(token, &totp_now(ADMIN_TOTP))
+        .await
+        .unwrap();
+    assert_eq!(whoami(&server, token).await, 200);
+    assert_eq!(
+        client.logout(token).await.unwrap(),
+        LogoutOutcome::LoggedOut
+    );
+}
+
+#[tokio::test]
+async fn two_factor_enrolment_of_a_new_user() {
+    let mut config = MockConfig::default();
+    config
+        .users
+        .push(MockUser::new("new@partner.com", "new-user-password"));
+    let server = mock_with(config).await;
+    let client = client(&server);
+    let login = client
+        .login("new@partner.com", &pw("new-user-password"), false)
+        .await
+        .unwrap();
+    assert!(!login.two_factor_required);
+    let setup = client.two_factor_setup(login.token.secret()).await.unwrap();
+    assert!(!setup.enabled);
+    let secret = setup.secret.expect("a pending secret");
+    assert!(setup
+        .otpauth_url
+        .unwrap()
+        .expose()
+        .starts_with("otpauth://totp/"));
+    client
+        .two_factor_verify(login.token.secret(), &totp_now(secret.expose()))
+        .await
+        .unwrap();
+    // Now enrolled: the next login is pending 2FA.
+    let again = client
+        .login("new@partner.com", &pw("new-user-password"), false)
+        .await
+        .unwrap();
+    assert!(again.two_factor_required);
+}
+
+#[tokio::test]
+async fn forbidden_carries_the_server_message() {
+    let server = mock().await;
+    let client = client(&server);
+    let login = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    fault(
+        &server,
+        json!({"path": "/api/v1/2fa/setup", "status": 403, "count": 1,
+               "body": r#"{"message":"Two-factor authentication required."}"#,
+               "content_type": "application/json"}),
+    )
+    .await;
+    let err = client
+        .two_factor_setup(login.token.secret())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Forbidden { message } if message == "Two-factor authentication required."),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("403"), "{err}");
+    assert_eq!(requests(&server, "/api/v1/2fa/setup").await, vec![403]);
+}
+
+#[tokio::test]
+async fn password_forgot_and_reset() {
+    let server = mock().await;
+    let client = client(&server);
+    let msg = client.password_forgot(ADMIN).await.unwrap();
+    assert!(!msg.is_empty());
+    // Unknown addresses get the same answer (no account enumeration).
+    assert_eq!(
+        client.password_forgot("ghost@partner.com").await.unwrap(),
+        msg
+    );
+    let outbox = mock_call(&server, reqwest::Method::GET, "/_mock/outbox", None).await;
+    let messages = outbox["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1);
+    let reset = pw(messages[0]["reset_token"].as_str().unwrap());
+
+    let err = client
+        .password_reset(&reset, &pw("short"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Validation { fields, .. } if fields.contains_key("password")),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("short\""), "{err}");
+
+    let new_pw = pw("a-brand-new-password");
+    assert!(!client
+        .password_reset(&reset, &new_pw)
+        .await
+        .unwrap()
+        .is_empty());
+    let err = client.login(ADMIN, &pw(ADMIN_PW), false).await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::InvalidCredentials { .. }),
+        "{err:?}"
+    );
+    assert!(
+        client
+            .login(ADMIN, &new_pw, false)
+            .await
+            .unwrap()
+            .two_factor_required
+    );
+    // Single use.
+    let err = client
+        .password_reset(&reset, &pw("another-new-password"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Validation { fields, .. } if fields.contains_key("token")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn rate_limited_then_success() {
+    let server = mock().await;
+    let client = client(&server);
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 429, "count": 2, "retry_after": "0"}),
+    )
+    .await;
+    client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    assert_eq!(requests(&server, LOGIN_PATH).await, vec![429, 429, 200]);
+}
+
+#[tokio::test]
+async fn rate_limited_to_the_end_caps_retry_after() {
+    let server = mock().await;
+    let mut c = config(server.base_url());
+    c.max_retries = 2;
+    let client = Client::new(c).unwrap();
+    // Retry-After: 30 is capped at retry_max_delay (50 ms).
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 429, "count": 10, "retry_after": "30"}),
+    )
+    .await;
+    let started = Instant::now();
+    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let ApiError::RateLimited {
+        host,
+        attempts,
+        retry_after,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(host, &ApiDomain::parse(server.base_url()).unwrap().host());
+    assert_eq!(*attempts, 3);
+    assert_eq!(*retry_after, Some(Duration::from_secs(30)));
+    assert!(err.is_retryable());
+    assert!(
+        err.to_string().contains(host.as_str()) && err.to_string().contains("429"),
+        "{err}"
+    );
+    assert_eq!(requests(&server, LOGIN_PATH).await, vec![429, 429, 429]);
+}
+
+#[tokio::test]
+async fn real_login_rate_limit_of_the_mock() {
+    let server = mock_with(MockConfig {
+        login_rate_limit: Some(1),
+        ..MockConfig::default()
+    })
+    .await;
+    let mut c = config(server.base_url());
+    c.max_retries = 1;
+    let client = Client::new(c).unwrap();
+    client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ApiError::RateLimited {
+                attempts: 2,
+                retry_after: Some(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let server = mock().await;
+    let mut c = config(server.base_url());
+    c.retry_base_delay = Duration::from_millis(250);
+    c.retry_max_delay = Duration::from_secs(30);
+    let client = Client::new(c).unwrap();
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 503, "count": 2, "retry_after": "1"}),
+    )
+    .await;
+    let started = Instant::now();
+    client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    let elapsed = started.elapsed();
+    // Two waits of Retry-After: 1 s each.
+    assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    assert_eq!(requests(&server, LOGIN_PATH).await, vec![503, 503, 200]);
+}
+
+#[tokio::test]
+async fn server_errors() {
+    let server = mock().await;
+    let client = client(&server);
+    // 502 is retried.
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 502, "count": 1}),
+    )
+    .await;
+    client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    // 500 is not.
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 500, "count": 1}),
+    )
+    .await;
+    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ApiError::Server {
+                status: 500,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    // A permanent 503 (with an HTML page, as proxies send) fails after max_retries.
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 503, "count": 100,
+               "body": "<html>Service Unavailable</html>", "content_type": "text/html"}),
+    )
+    .await;
+    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    let host = ApiDomain::parse(server.base_url()).unwrap().host();
+    assert!(
+        matches!(&err, ApiError::Server { status: 503, attempts: 4, host: h } if *h == host),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&host) && msg.contains("503") && msg.contains("4 attempt"),
+        "{msg}"
+    );
+    assert_eq!(
+        requests(&server, LOGIN_PATH).await,
+        vec![502, 200, 500, 503, 503, 503, 503]
+    );
+}
+
+#[tokio::test]
+async fn non_idempotent_calls_are_not_replayed_after_a_gateway_error() {
+    let server = mock().await;
+    let client = client(&server);
+    fault(
+        &server,
+        json!({"path": "/api/v1/crm/auth/password/reset", "status": 502, "count": 1}),
+    )
+    .await;
+    let err = client
+        .password_reset(&pw("whatever"), &pw("a-long-password"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ApiError::Server {
+                status: 502,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // But a 503 (the server did not act) is retried.
+    fault(
+        &server,
+        json!({"path": "/api/v1/crm/auth/password/reset", "status": 503, "count": 1}),
+    )
+    .await;
+    let err = client
+        .password_reset(&pw("whatever"), &pw("a-long-password"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Validation { .. }), "{err:?}");
+    assert_eq!(
+        requests(&server, "/api/v1/crm/auth/password/reset").await,
+        vec![502, 503, 422]
+    );
+}
+
+#[tokio::test]
+async fn connection_refused() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let mut c = config(&format!("http://{addr}"));
+    c.max_retries = 2;
+    let client = Client::new(c).unwrap();
+    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    let ApiError::Transport {
+        host,
+        cause,
+        attempts,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(host, &addr.to_string());
+    assert_eq!(*attempts, 3);
+    assert!(
+        cause.contains("could not connect") && cause.to_lowercase().contains("refused"),
+        "{cause}"
+    );
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn timeouts() {
+    let server = mock().await;
+    let mut c = config(server.base_url());
+    c.request_timeout = Duration::from_millis(300);
+    c.max_retries = 0;
+    let client = Client::new(c.clone()).unwrap();
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "count": 1, "delay_ms": 3000}),
+    )
+    .await;
+    let started = Instant::now();
+    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(&err, ApiError::Transport { cause, attempts: 1, .. } if cause == "timed out after 300ms"),
+        "{err:?}"
+    );
+    // With a retry, the second attempt (no fault left) succeeds.
+    c.max_retries = 1;
+    let client = Client::new(c).unwrap();
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "count": 1, "delay_ms": 3000}),
+    )
+    .await;
+    client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+}
+
+#[tokio::test]
+async fn unexpected_responses() {
+    let server = mock().await;
+    let mut c = config(server.base_url());
+    c.max_retries = 0;
+    let client = Client::new(c).unwrap();
+    let cases = [
+        (
+            "<html><body>token 1|leakedsecret</body></html>",
+            "text/html; charset=UTF-8",
+            "not JSON (text/html)",
+        ),
+        (
+            r#"{"message":"1|leakedsecret"}"#,
+            "application/json",
+            "no token field",
+        ),
+        (
+            r#"{"token":"leakedsecret"}"#,
+            "application/json",
+            "token not of the form <id>|<secret>",
+        ),
+        (
+            r#"{"token":"x|leakedsecret"}"#,
+            "application/json",
+            "token not of the form <id>|<secret>",
+        ),
+        (
+            r#"{"token":["1|leakedsecret"]}"#,
+            "application/json",
+            "token field is not a string",
+        ),
+        (
+            r#"["1|leakedsecret"]"#,
+            "application/json",
+            "JSON body is not an object",
+        ),
+        (
+            "1|leakedsecret",
+            "application/json",
+            "body is not valid JSON",
+        ),
+    ];
+    for (body, content_type, want) in cases {
+        fault(
+            &server,
+            json!({"path": LOGIN_PATH, "status": 200, "count": 1, "body": body, "content_type": content_type}),
+        )
+        .await;
+        let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+        let ApiError::UnexpectedResponse { status, reason, .. } = &err else {
+            panic!("{body}: {err:?}")
+        };
+        assert_eq!(*status, 200);
+        assert!(reason.starts_with(want), "{body}: {reason}");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("leakedsecret"), "{shown}");
+        assert!(
+            shown.contains(&ApiDomain::parse(server.base_url()).unwrap().host()),
+            "{shown}"
+        );
+    }
+    // A huge body is not read into memory.
+    let huge = format!(r#"{{"token":"1|{}"}}"#, "a".repeat(1536 * 1024));
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 200, "count": 1, "body": huge, "content_type": "application/json"}),
+    )
+    .await;
+    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    assert!(
+        matches!(&err, ApiError::UnexpectedResponse { reason, .. } if reason.starts_with("body larger than")),
+        "{err:?}"
+    );
+    // Logout answered by an HTML page did not log anything out.
+    let login = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    fault(
+        &server,
+        json!({"path": "/api/v1/crm/logout", "status": 200, "count": 1, "body": "<p>hi</p>", "content_type": "text/html"}),
+    )
+    .await;
+    let err = client.logout(login.token.secret()).await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::UnexpectedResponse { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn unexpected_statuses_and_path_prefixes() {
+    let server = mock().await;
+    let client = client(&server);
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 404, "count": 1}),
+    )
+    .await;
+    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::UnexpectedStatus { status: 404, .. }),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    // A wrong path prefix reaches the mock's 404 route; a right one (none) works with any trailing slash.
+    let prefixed = Client::new(config(&format!("{}/defentry/", server.base_url()))).unwrap();
+    let err = prefixed.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::UnexpectedStatus { status: 404, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("path prefix"), "{err}");
+    assert_eq!(
+        requests(&server, "/defentry/api/v1/crm/auth/login").await,
+        vec![404]
+    );
+    let slash = Client::new(config(&format!("{}/", server.base_url()))).unwrap();
+    slash.login(SVC, &pw(SVC_PW), false).await.unwrap();
+}
+
+#[tokio::test]
+async fn sends_the_user_agent() {
+    // The mock does not log headers, so check the User-Agent on a raw socket.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let head = read_head(&mut sock).await;
+        respond(&mut sock, "200 OK", r#"{"token":"5|abc"}"#).await;
+        head
+    });
+    let mut c = config(&format!("http://{addr}"));
+    c.user_agent = "terraform-provider-defentry/9.9.9 (+terraform 1.15.5)".into();
+    let login = Client::new(c)
+        .unwrap()
+        .login(SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap();
+    assert_eq!(login.token.id(), "5");
+    let head = server.await.unwrap().to_lowercase();
+    assert!(
+        head.starts_with("post /api/v1/crm/auth/login http/1.1"),
+        "{head}"
+    );
+    assert!(
+        head.contains("user-agent: terraform-provider-defentry/9.9.9 (+terraform 1.15.5)"),
+        "{head}"
+    );
+    assert!(head.contains("accept: application/json"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+}
+
+async fn read_head<S: tokio::io::AsyncRead + Unpin>(sock: &mut S) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if sock.read(&mut byte).await.unwrap() == 0 {
+            break;
+        }
+        buf.push(byte[0]);
+    }
+    String::from_utf8(buf).unwrap()
+}
+
+async fn respond<S: tokio::io::AsyncWrite + Unpin>(sock: &mut S, status: &str, body: &str) {
+    use tokio::io::AsyncWriteExt;
+    let resp = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(resp.as_bytes()).await.unwrap();
+    sock.shutdown().await.unwrap();
+}
+
+/// HTTPS with a private CA: refused without `ca_cert_pem`, accepted with it.
+#[tokio::test]
+async fn tls_trust_of_a_private_ca() {
+    captured_logs();
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone(), ca.der().clone()],
+            rustls_pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+        )
+        .unwrap();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (sock, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // Handshakes of the untrusting client fail; that is the point.
+                if let Ok(mut tls) = acceptor.accept(sock).await {
+                    read_head(&mut tls).await;
+                    respond(&mut tls, "200 OK", r#"{"token":"3|tlssecret"}"#).await;
+                }
+            });
+        }
+    });
+
+    let base = format!("https://localhost:{port}");
+    let mut c = config(&base);
+    c.max_retries = 1;
+    let err = Client::new(c.clone())
+        .unwrap()
+        .login(SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
+    let ApiError::Transport {
+        cause, attempts, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(
+        cause.contains("TLS") && cause.contains("ca_cert_pem"),
+        "{cause}"
+    );
+    // The certificate will not change on a retry: a TLS failure is final.
+    assert_eq!(*attempts, 1);
+
+    c.ca_cert_pem = Some(ca.pem());
+    let login = Client::new(c)
+        .unwrap()
+        .login(SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap();
+    assert_eq!(login.token.id(), "3");
+}
+
+/// A `MakeWriter` collecting all formatted log output.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One global TRACE subscriber (plus the `log` bridge, for reqwest and rustls) capturing the output of
+/// every test in this binary. Global, not per-test: with a thread-local default, tracing caches
+/// "never interested" for call sites first hit on other test threads, and the capture would miss them.
+/// Every test calls this (via `config`/`mock_with`) before any traced code runs.
+fn captured_logs() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        use tracing_subscriber::util::SubscriberInitExt;
+        let capture = Capture::default();
+        let writer = capture.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish()
+            .try_init()
+            .expect("the only global subscriber");
+        capture
+    })
+}
+
+/// Everything at TRACE (client spans, reqwest and rustls via the log bridge, the in-process mock) of
+/// every test in this binary must not contain a password, 2FA seed, token or token secret part.
+#[tokio::test]
+async fn logs_never_contain_secrets() {
+    let server = mock().await;
+    let client = client(&server);
+    let wrong = "wrong-password-9c1e";
+    assert!(client.login(SVC, &pw(wrong), false).await.is_err());
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 503, "count": 1, "retry_after": "0"}),
+    )
+    .await;
+    let login = client.login(SVC, &pw(SVC_PW), true).await.unwrap();
+    let admin = client.login(ADMIN, &pw(ADMIN_PW), false).await.unwrap();
+    client.two_factor_setup(admin.token.secret()).await.unwrap();
+    client
+        .two_factor_verify(admin.token.secret(), &totp_now(ADMIN_TOTP))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.logout(login.token.secret()).await.unwrap(),
+        LogoutOutcome::LoggedOut
+    );
+    assert_eq!(
+        client.logout(admin.token.secret()).await.unwrap(),
+        LogoutOutcome::LoggedOut
+    );
+    assert_eq!(
+        client.logout(login.token.secret()).await.unwrap(),
+        LogoutOutcome::AlreadyInvalid
+    );
+
+    let logs = String::from_utf8(captured_logs().0.lock().unwrap().clone()).unwrap();
+    // The capture works: our spans and reqwest's own (log crate) records are there.
+    assert!(logs.contains("defentry_request"), "{logs}");
+    assert!(
+        logs.contains("latency_ms") && logs.contains("attempt=2") && logs.contains("status=503"),
+        "{logs}"
+    );
+    assert!(logs.contains("path=/api/v1/crm/logout"), "{logs}");
+    assert!(logs.contains("starting new connection"), "{logs}");
+    // Passwords used anywhere in this file: a leak in any test shows up here.
+    let mut secrets = vec![
+        "wrong-password-7f3a".to_string(),
+        "new-user-password".to_string(),
+        "a-brand-new-password".to_string(),
+        "another-new-password".to_string(),
+        SVC_PW.to_string(),
+        ADMIN_PW.to_string(),
+        wrong.to_string(),
+        ADMIN_TOTP.to_string(),
+    ];
+    for token in [&login.token, &admin.token] {
+        let full = token.secret().expose().to_string();
+        let secret_part = full.split_once('|').unwrap().1.to_string();
+        secrets.push(full);
+        secrets.push(secret_part);
+    }
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret leaked into the logs"
+        );
+    }
+}

@@ -1,0 +1,1338 @@
+//! defentry-mock over real HTTP: an in-process mock on 127.0.0.1:0 per test, one behaviour
+//! per test, plus one test of the real binary.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use terraform_provider_defentry::mock::{
+    decode_base32, spawn, totp_code, ManualClock, MockConfig, MockServer, DEFAULT_ADMIN,
+    DEFAULT_ADMIN_PASSWORD, DEFAULT_ADMIN_TOTP_SECRET, DEFAULT_SERVICE_ACCOUNT,
+    DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+};
+
+const LOGIN: &str = "/api/v1/crm/auth/login";
+const LOGOUT: &str = "/api/v1/crm/logout";
+const SETUP: &str = "/api/v1/2fa/setup";
+const VERIFY: &str = "/api/v1/2fa/verify";
+const FORGOT: &str = "/api/v1/crm/auth/password/forgot";
+const RESET: &str = "/api/v1/crm/auth/password/reset";
+const WHOAMI: &str = "/_mock/whoami";
+
+struct Mock {
+    server: MockServer,
+    http: Client,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {:?}", self.text))
+    }
+}
+
+impl Mock {
+    async fn start() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    async fn with(f: impl FnOnce(&mut MockConfig)) -> Self {
+        let mut config = MockConfig::default();
+        f(&mut config);
+        Self {
+            server: spawn(config).await.unwrap(),
+            http: Client::new(),
+        }
+    }
+
+    async fn with_clock(clock: &ManualClock) -> Self {
+        let clock = clock.clock();
+        Self::with(move |c| c.clock = clock).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base_url())
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let resp = req.send().await.unwrap();
+        Reply {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            text: resp.text().await.unwrap(),
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.post(self.url(path)).json(&body)).await
+    }
+
+    async fn post_auth(&self, path: &str, token: &str, body: Option<Value>) -> Reply {
+        let mut req = self.http.post(self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        self.send(req).await
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(self.url(path))).await
+    }
+
+    async fn whoami(&self, token: &str) -> Reply {
+        self.send(self.http.get(self.url(WHOAMI)).bearer_auth(token))
+            .await
+    }
+
+    async fn login_as(&self, username: &str, password: &str, keep_logged: bool) -> Reply {
+        self.post(
+            LOGIN,
+            json!({"username": username, "password": password, "keep_logged": keep_logged}),
+        )
+        .await
+    }
+
+    async fn service_token(&self) -> String {
+        let r = self
+            .login_as(
+                DEFAULT_SERVICE_ACCOUNT,
+                DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+                false,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn admin_pending_token(&self) -> String {
+        let r = self
+            .login_as(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn sessions(&self) -> Value {
+        self.get("/_mock/sessions").await.json()
+    }
+
+    async fn add_fault(&self, spec: Value) {
+        let r = self.post("/_mock/faults", spec).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+
+    async fn outbox_token(&self) -> String {
+        let outbox = self.get("/_mock/outbox").await.json();
+        outbox["messages"][0]["reset_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+fn code_at(secret_base32: &str, at: DateTime<Utc>) -> String {
+    totp_code(
+        &decode_base32(secret_base32).unwrap(),
+        at.timestamp() as u64,
+    )
+}
+
+fn admin_code_now() -> String {
+    code_at(DEFAULT_ADMIN_TOTP_SECRET, Utc::now())
+}
+
+fn fixed_start() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+fn assert_message(reply: &Reply, status: StatusCode, message: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert_eq!(reply.headers[CONTENT_TYPE], "application/json");
+    assert_eq!(reply.json(), json!({ "message": message }));
+}
+
+fn assert_field_error(reply: &Reply, field: &str, message: &str) {
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.headers[CONTENT_TYPE], "application/json");
+    let body = reply.json();
+    assert_eq!(body["errors"][field], json!([message]), "{body}");
+    // Laravel's summary starts with the first error; every caller checks the first field.
+    assert!(
+        body["message"].as_str().unwrap().starts_with(message),
+        "{body}"
+    );
+}
+
+// ---------------------------------------------------------------- login
+
+#[tokio::test]
+async fn login_service_account_returns_sanctum_token() {
+    let mock = Mock::start().await;
+    let r = mock
+        .login_as(
+            DEFAULT_SERVICE_ACCOUNT,
+            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+            false,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let body = r.json();
+    assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+    let (id, secret) = body["token"].as_str().unwrap().split_once('|').unwrap();
+    assert!(id.parse::<u64>().is_ok());
+    assert_eq!(secret.len(), 40);
+    assert!(secret.bytes().all(|b| b.is_ascii_alphanumeric()));
+}
+
+#[tokio::test]
+async fn login_token_ids_increase() {
+    let mock = Mock::start().await;
+    let a = mock.service_token().await;
+    let b = mock.service_token().await;
+    let id = |t: &str| t.split('|').next().unwrap().parse::<u64>().unwrap();
+    assert!(id(&b) > id(&a));
+}
+
+#[tokio::test]
+async fn login_of_2fa_user_returns_pending_token() {
+    let mock = Mock::start().await;
+    let r = mock
+        .login_as(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["two_factor_required"], json!(true));
+    let sessions = mock.sessions().await;
+    assert_eq!(sessions["sessions"][0]["two_factor_verified"], json!(false));
+}
+
+#[tokio::test]
+async fn login_wrong_password_is_401() {
+    let mock = Mock::start().await;
+    let r = mock
+        .login_as(DEFAULT_SERVICE_ACCOUNT, "wrong-password", false)
+        .await;
+    assert_message(
+        &r,
+        StatusCode::UNAUTHORIZED,
+        "These credentials do not match our records.",
+    );
+}
+
+#[tokio::test]
+async fn login_unknown_user_is_401() {
+    let mock = Mock::start().await;
+    let r = mock.login_as("ghost@partner.com", "whatever", false).await;
+    assert_message(
+        &r,
+        StatusCode::UNAUTHORIZED,
+        "These credentials do not match our records.",
+    );
+}
+
+#[tokio::test]
+async fn login_missing_username_is_422_exactly_as_laravel() {
+    let mock = Mock::start().await;
+    let r = mock.post(LOGIN, json!({"password": "x"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json(),
+        json!({
+            "message": "The username field is required.",
+            "errors": {"username": ["The username field is required."]}
+        })
+    );
+}
+
+#[tokio::test]
+async fn login_empty_fields_are_422_per_field() {
+    let mock = Mock::start().await;
+    let r = mock
+        .post(LOGIN, json!({"username": "", "password": ""}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json(),
+        json!({
+            "message": "The username field is required. (and 1 more error)",
+            "errors": {
+                "username": ["The username field is required."],
+                "password": ["The password field is required."]
+            }
+        })
+    );
+}
+
+#[tokio::test]
+async fn login_keep_logged_not_bool_is_422() {
+    let mock = Mock::start().await;
+    let r = mock
+        .post(
+            LOGIN,
+            json!({"username": DEFAULT_SERVICE_ACCOUNT, "password": "x", "keep_logged": "yes"}),
+        )
+        .await;
+    assert_field_error(
+        &r,
+        "keep_logged",
+        "The keep logged field must be true or false.",
+    );
+}
+
+#[tokio::test]
+async fn login_malformed_json_is_422_json() {
+    let mock = Mock::start().await;
+    let r = mock
+        .send(
+            mock.http
+                .post(mock.url(LOGIN))
+                .header(CONTENT_TYPE, "application/json")
+                .body("{\"username\": "),
+        )
+        .await;
+    assert_field_error(&r, "username", "The username field is required.");
+    assert!(r.json()["errors"]["password"].is_array());
+}
+
+#[tokio::test]
+async fn login_wrong_content_type_is_422_json() {
+    let mock = Mock::start().await;
+    let body =
+        json!({"username": DEFAULT_SERVICE_ACCOUNT, "password": DEFAULT_SERVICE_ACCOUNT_PASSWORD});
+    let r = mock
+        .send(
+            mock.http
+                .post(mock.url(LOGIN))
+                .header(CONTENT_TYPE, "text/plain")
+                .body(body.to_string()),
+        )
+        .await;
+    assert_field_error(&r, "username", "The username field is required.");
+}
+
+#[tokio::test]
+async fn login_body_not_an_object_is_422() {
+    let mock = Mock::start().await;
+    let r = mock.post(LOGIN, json!(["username", "password"])).await;
+    assert_field_error(&r, "username", "The username field is required.");
+}
+
+#[tokio::test]
+async fn login_non_string_username_is_422() {
+    let mock = Mock::start().await;
+    let r = mock
+        .post(LOGIN, json!({"username": 42, "password": "x"}))
+        .await;
+    assert_field_error(&r, "username", "The username field must be a string.");
+}
+
+#[tokio::test]
+async fn login_keep_logged_session_lives_30_days() {
+    let mock = Mock::start().await;
+    mock.login_as(
+        DEFAULT_SERVICE_ACCOUNT,
+        DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+        true,
+    )
+    .await;
+    let s = &mock.sessions().await["sessions"][0];
+    assert_eq!(s["keep_logged"], json!(true));
+    let created = DateTime::parse_from_rfc3339(s["created_at"].as_str().unwrap()).unwrap();
+    let expires = DateTime::parse_from_rfc3339(s["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(expires - created, TimeDelta::days(30));
+}
+
+#[tokio::test]
+async fn login_default_session_lives_15_minutes() {
+    let mock = Mock::start().await;
+    mock.service_token().await;
+    let s = &mock.sessions().await["sessions"][0];
+    assert_eq!(s["keep_logged"], json!(false));
+    let created = DateTime::parse_from_rfc3339(s["created_at"].as_str().unwrap()).unwrap();
+    let expires = DateTime::parse_from_rfc3339(s["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(expires - created, TimeDelta::minutes(15));
+}
+
+#[tokio::test]
+async fn login_rate_limit_answers_429_with_retry_after() {
+    let mock = Mock::with(|c| c.login_rate_limit = Some(2)).await;
+    for _ in 0..2 {
+        mock.login_as(DEFAULT_SERVICE_ACCOUNT, "wrong", false).await;
+    }
+    let r = mock
+        .login_as(
+            DEFAULT_SERVICE_ACCOUNT,
+            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+            false,
+        )
+        .await;
+    assert_message(&r, StatusCode::TOO_MANY_REQUESTS, "Too Many Attempts.");
+    let retry: u64 = r.headers[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+}
+
+#[tokio::test]
+async fn login_rate_limit_is_per_username() {
+    let mock = Mock::with(|c| c.login_rate_limit = Some(1)).await;
+    mock.service_token().await;
+    let r = mock
+        .login_as(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn login_200_concurrent_logins_all_get_distinct_active_tokens() {
+    let mock = Mock::start().await;
+    let started = Instant::now();
+    let logins = (0..200).map(|_| mock.service_token());
+    let tokens = futures_util::future::join_all(logins).await;
+    let elapsed = started.elapsed();
+    let distinct: std::collections::HashSet<_> = tokens.iter().collect();
+    assert_eq!(distinct.len(), 200);
+    let s = mock.sessions().await;
+    assert_eq!(
+        (s["active"].clone(), s["logins"].clone()),
+        (json!(200), json!(200))
+    );
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+}
+
+// ---------------------------------------------------------------- token use
+
+#[tokio::test]
+async fn whoami_with_valid_token() {
+    let mock = Mock::start().await;
+    let token = mock.service_token().await;
+    let r = mock.whoami(&token).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let id = token.split('|').next().unwrap();
+    assert_eq!(
+        r.json(),
+        json!({"username": DEFAULT_SERVICE_ACCOUNT, "token_id": id})
+    );
+}
+
+#[tokio::test]
+async fn whoami_without_token_is_401() {
+    let mock = Mock::start().await;
+    let r = mock.get(WHOAMI).await;
+    assert_message(&r, StatusCode::UNAUTHORIZED, "Unauthenticated.");
+}
+
+#[tokio::test]
+async fn whoami_with_malformed_token_is_401() {
+    let mock = Mock::start().await;
+    let r = mock.whoami("not-a-token").await;
+    assert_message(&r, StatusCode::UNAUTHORIZED, "Unauthenticated.");
+}
+
+#[tokio::test]
+async fn whoami_with_unknown_token_is_401() {
+    let mock = Mock::start().await;
+    let token = mock.service_token().await;
+    let (id, _) = token.split_once('|').unwrap();
+    let forged = format!("{id}|{}", "x".repeat(40));
+    let r = mock.whoami(&forged).await;
+    assert_message(&r, StatusCode::UNAUTHORIZED, "Unauthenticated.");
+}
+
+#[tokio::test]
+async fn token_expires_after_token_ttl() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::with_clock(&clock).await;
+    let token = mock.service_token().await;
+    clock.advance(TimeDelta::minutes(15) - TimeDelta::seconds(1));
+    assert_eq!(mock.whoami(&token).await.status, StatusCode::OK);
+    clock.advance(TimeDelta::seconds(1));
+    let r = mock.whoami(&token).await;
+    assert_message(&r, StatusCode::UNAUTHORIZED, "Unauthenticated.");
+    assert_eq!(mock.sessions().await["active"], json!(0));
+}
+
+#[tokio::test]
+async fn keep_logged_token_outlives_token_ttl() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::with_clock(&clock).await;
+    let r = mock
+        .login_as(
+            DEFAULT_SERVICE_ACCOUNT,
+            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+            true,
+        )
+        .await;
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    clock.advance(TimeDelta::days(30) - TimeDelta::seconds(1));
+    assert_eq!(mock.whoami(&token).await.status, StatusCode::OK);
+    clock.advance(TimeDelta::seconds(1));
+    assert_eq!(mock.whoami(&token).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn custom_token_ttl_applies() {
+    let clock = ManualClock::new(fixed_start());
+    let manual = clock.clock();
+    let mock = Mock::with(move |c| {
+        c.clock = manual;
+        c.token_ttl = Duration::from_secs(30);
+    })
+    .await;
+    let token = mock.service_token().await;
+    clock.advance(TimeDelta::seconds(30));
+    assert_eq!(mock.whoami(&token).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn pending_2fa_token_is_403_on_crm_calls() {
+    let mock = Mock::start().await;
+    let token = mock.admin_pending_token().await;
+    let r = mock.whoami(&token).await;
+    assert_message(
+        &r,
+        StatusCode::FORBIDDEN,
+        "Two-factor authentication required.",
+    );
+}
+
+#[tokio::test]
+async fn several_tokens_of_one_user_are_valid_at_once() {
+    let mock = Mock::start().await;
+    let a = mock.service_token().await;
+    let b = mock.service_token().await;
+    assert_eq!(mock.whoami(&a).await.status, StatusCode::OK);
+    assert_eq!(mock.whoami(&b).await.status, StatusCode::OK);
+    assert_eq!(mock.sessions().await["active"], json!(2));
+}
+
+// ---------------------------------------------------------------- logout
+
+#[tokio::test]
+async fn logout_revokes_only_the_presented_token() {
+    let mock = Mock::start().await;
+    let a = mock.service_token().await;
+    let b = mock.service_token().await;
+    let r = mock.post_auth(LOGOUT, &a, None).await;
+    assert_message(&r, StatusCode::OK, "Logged out.");
+    assert_eq!(mock.whoami(&a).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(mock.whoami(&b).await.status, StatusCode::OK);
+    let s = mock.sessions().await;
+    assert_eq!(
+        (s["active"].clone(), s["logouts"].clone()),
+        (json!(1), json!(1))
+    );
+}
+
+#[tokio::test]
+async fn logout_twice_is_401() {
+    let mock = Mock::start().await;
+    let token = mock.service_token().await;
+    mock.post_auth(LOGOUT, &token, None).await;
+    let r = mock.post_auth(LOGOUT, &token, None).await;
+    assert_message(&r, StatusCode::UNAUTHORIZED, "Unauthenticated.");
+}
+
+#[tokio::test]
+async fn logout_without_token_is_401() {
+    let mock = Mock::start().await;
+    let r = mock.post(LOGOUT, json!({})).await;
+    assert_message(&r, StatusCode::UNAUTHORIZED, "Unauthenticated.");
+}
+
+#[tokio::test]
+async fn logout_of_expired_token_is_401() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::with_clock(&clock).await;
+    let token = mock.service_token().await;
+    clock.advance(TimeDelta::minutes(16));
+    let r = mock.post_auth(LOGOUT, &token, None).await;
+    assert_message(&r, StatusCode::UNAUTHORIZED, "Unauthenticated.");
+}
+
+#[tokio::test]
+async fn logout_with_pending_2fa_token_is_allowed() {
+    let mock = Mock::start().await;
+    let token = mock.admin_pending_token().await;
+    let r = mock.post_auth(LOGOUT, &token, None).await;
+    assert_message(&r, StatusCode::OK, "Logged out.");
+    assert_eq!(mock.sessions().await["active"], json!(0));
+}
+
+// ---------------------------------------------------------------- 2FA
+
+#[tokio::test]
+async fn setup_for_enrolled_user_does_not_reveal_the_secret() {
+    let mock = Mock::start().await;
+    let token = mock.admin_pending_token().await;
+    let r = mock.post_auth(SETUP, &token, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.json(),
+        json!({"enabled": true, "message": "Two-factor authentication is already enabled."})
+    );
+}
+
+#[tokio::test]
+async fn setup_for_unenrolled_user_returns_secret_and_otpauth_url() {
+    let mock = Mock::start().await;
+    let token = mock.service_token().await;
+    let r = mock.post_auth(SETUP, &token, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let body = r.json();
+    assert_eq!(body["enabled"], json!(false));
+    let secret = body["secret"].as_str().unwrap();
+    assert!(decode_base32(secret).is_some());
+    assert_eq!(
+        body["otpauth_url"],
+        json!(format!(
+            "otpauth://totp/Defentry:{DEFAULT_SERVICE_ACCOUNT}?secret={secret}&issuer=Defentry"
+        ))
+    );
+}
+
+#[tokio::test]
+async fn setup_without_token_is_401() {
+    let mock = Mock::start().await;
+    let r = mock.post(SETUP, json!({})).await;
+    assert_message(&r, StatusCode::UNAUTHORIZED, "Unauthenticated.");
+}
+
+#[tokio::test]
+async fn setup_again_replaces_the_pending_secret() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::with_clock(&clock).await;
+    let token = mock.service_token().await;
+    let first = mock.post_auth(SETUP, &token, None).await.json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = mock.post_auth(SETUP, &token, None).await.json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(first, second);
+    let stale = code_at(&first, clock.now());
+    if stale != code_at(&second, clock.now())
+        && stale != code_at(&second, clock.now() - TimeDelta::seconds(30))
+    {
+        let r = mock
+            .post_auth(VERIFY, &token, Some(json!({"code": stale})))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let r = mock
+        .post_auth(
+            VERIFY,
+            &token,
+            Some(json!({"code": code_at(&second, clock.now())})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn verify_with_current_code_makes_pending_token_usable() {
+    let mock = Mock::start().await;
+    let token = mock.admin_pending_token().await;
+    let r = mock
+        .post_auth(VERIFY, &token, Some(json!({"code": admin_code_now()})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.json(),
+        json!({"verified": true, "message": "Two-factor authentication verified."})
+    );
+    assert_eq!(mock.whoami(&token).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn verify_accepts_the_previous_step() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::with_clock(&clock).await;
+    let token = mock.admin_pending_token().await;
+    let previous = code_at(
+        DEFAULT_ADMIN_TOTP_SECRET,
+        clock.now() - TimeDelta::seconds(30),
+    );
+    let r = mock
+        .post_auth(VERIFY, &token, Some(json!({"code": previous})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn verify_rejects_a_code_two_steps_old() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::with_clock(&clock).await;
+    let token = mock.admin_pending_token().await;
+    let old = code_at(
+        DEFAULT_ADMIN_TOTP_SECRET,
+        clock.now() - TimeDelta::seconds(60),
+    );
+    let valid = [
+        code_at(DEFAULT_ADMIN_TOTP_SECRET, clock.now()),
+        code_at(
+            DEFAULT_ADMIN_TOTP_SECRET,
+            clock.now() - TimeDelta::seconds(30),
+        ),
+    ];
+    assert!(!valid.contains(&old), "fixed start chosen so codes differ");
+    let r = mock
+        .post_auth(VERIFY, &token, Some(json!({"code": old})))
+        .await;
+    assert_field_error(
+        &r,
+        "code",
+        "The provided two factor authentication code was invalid.",
+    );
+    assert_eq!(mock.whoami(&token).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn verify_with_malformed_code_is_422() {
+    let mock = Mock::start().await;
+    let token = mock.admin_pending_token().await;
+    for body in [
+        json!({}),
+        json!({"code": "12345"}),
+        json!({"code": "abcdef"}),
+    ] {
+        let r = mock.post_auth(VERIFY, &token, Some(body)).await;
+        assert_field_error(
+            &r,
+            "code",
+            "The provided two factor authentication code was invalid.",
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_without_token_is_401() {
+    let mock = Mock::start().await;
+    let r = mock.post(VERIFY, json!({"code": admin_code_now()})).await;
+    assert_message(&r, StatusCode::UNAUTHORIZED, "Unauthenticated.");
+}
+
+#[tokio::test]
+async fn setup_then_verify_enrols_the_user() {
+    let mock = Mock::start().await;
+    let token = mock.service_token().await;
+    let secret = mock.post_auth(SETUP, &token, None).await.json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = mock
+        .post_auth(
+            VERIFY,
+            &token,
+            Some(json!({"code": code_at(&secret, Utc::now())})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = mock
+        .login_as(
+            DEFAULT_SERVICE_ACCOUNT,
+            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+            false,
+        )
+        .await;
+    assert_eq!(r.json()["two_factor_required"], json!(true));
+}
+
+// ---------------------------------------------------------------- password
+
+#[tokio::test]
+async fn forgot_for_known_email_writes_the_outbox() {
+    let mock = Mock::start().await;
+    let r = mock.post(FORGOT, json!({"email": DEFAULT_ADMIN})).await;
+    assert_message(
+        &r,
+        StatusCode::OK,
+        "We have emailed your password reset link.",
+    );
+    let outbox = mock.get("/_mock/outbox").await.json();
+    let messages = outbox["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["to"], json!(DEFAULT_ADMIN));
+    assert!(!messages[0]["reset_token"].as_str().unwrap().is_empty());
+    assert!(DateTime::parse_from_rfc3339(messages[0]["sent_at"].as_str().unwrap()).is_ok());
+}
+
+#[tokio::test]
+async fn forgot_for_unknown_email_answers_the_same_without_mail() {
+    let mock = Mock::start().await;
+    let r = mock
+        .post(FORGOT, json!({"email": "nobody@partner.com"}))
+        .await;
+    assert_message(
+        &r,
+        StatusCode::OK,
+        "We have emailed your password reset link.",
+    );
+    let outbox = mock.get("/_mock/outbox").await.json();
+    assert_eq!(outbox, json!({"messages": []}));
+}
+
+#[tokio::test]
+async fn forgot_with_invalid_email_is_422() {
+    let mock = Mock::start().await;
+    let r = mock.post(FORGOT, json!({"email": "not-an-email"})).await;
+    assert_field_error(
+        &r,
+        "email",
+        "The email field must be a valid email address.",
+    );
+}
+
+#[tokio::test]
+async fn forgot_with_missing_email_is_422() {
+    let mock = Mock::start().await;
+    let r = mock.post(FORGOT, json!({})).await;
+    assert_field_error(&r, "email", "The email field is required.");
+}
+
+#[tokio::test]
+async fn reset_changes_the_password() {
+    let mock = Mock::start().await;
+    mock.post(FORGOT, json!({"email": DEFAULT_ADMIN})).await;
+    let token = mock.outbox_token().await;
+    let r = mock
+        .post(
+            RESET,
+            json!({"token": token, "password": "new-password-1", "password_confirmation": "new-password-1"}),
+        )
+        .await;
+    assert_message(&r, StatusCode::OK, "Your password has been reset.");
+    let old = mock
+        .login_as(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new = mock.login_as(DEFAULT_ADMIN, "new-password-1", false).await;
+    assert_eq!(new.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn reset_token_is_single_use() {
+    let mock = Mock::start().await;
+    mock.post(FORGOT, json!({"email": DEFAULT_ADMIN})).await;
+    let token = mock.outbox_token().await;
+    let body = json!({"token": token, "password": "new-password-1", "password_confirmation": "new-password-1"});
+    assert_eq!(mock.post(RESET, body.clone()).await.status, StatusCode::OK);
+    let r = mock.post(RESET, body).await;
+    assert_field_error(&r, "token", "This password reset token is invalid.");
+}
+
+#[tokio::test]
+async fn reset_token_expires_after_60_minutes() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::with_clock(&clock).await;
+    mock.post(FORGOT, json!({"email": DEFAULT_ADMIN})).await;
+    let token = mock.outbox_token().await;
+    clock.advance(TimeDelta::minutes(60));
+    let r = mock
+        .post(
+            RESET,
+            json!({"token": token, "password": "new-password-1", "password_confirmation": "new-password-1"}),
+        )
+        .await;
+    assert_field_error(&r, "token", "This password reset token is invalid.");
+}
+
+#[tokio::test]
+async fn reset_with_unknown_token_is_422() {
+    let mock = Mock::start().await;
+    let r = mock
+        .post(
+            RESET,
+            json!({"token": "nope", "password": "new-password-1", "password_confirmation": "new-password-1"}),
+        )
+        .await;
+    assert_field_error(&r, "token", "This password reset token is invalid.");
+}
+
+#[tokio::test]
+async fn reset_with_mismatched_confirmation_is_422() {
+    let mock = Mock::start().await;
+    let r = mock
+        .post(
+            RESET,
+            json!({"token": "t", "password": "new-password-1", "password_confirmation": "other-password"}),
+        )
+        .await;
+    assert_field_error(
+        &r,
+        "password",
+        "The password field confirmation does not match.",
+    );
+}
+
+#[tokio::test]
+async fn reset_with_short_password_is_422() {
+    let mock = Mock::start().await;
+    let r = mock
+        .post(
+            RESET,
+            json!({"token": "t", "password": "short", "password_confirmation": "short"}),
+        )
+        .await;
+    assert_field_error(
+        &r,
+        "password",
+        "The password field must be at least 8 characters.",
+    );
+}
+
+#[tokio::test]
+async fn reset_with_missing_fields_is_422_per_field() {
+    let mock = Mock::start().await;
+    let r = mock.post(RESET, json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json()["errors"],
+        json!({
+            "token": ["The token field is required."],
+            "password": ["The password field is required."]
+        })
+    );
+}
+
+// ---------------------------------------------------------------- routing
+
+#[tokio::test]
+async fn unknown_route_is_404_json() {
+    let mock = Mock::start().await;
+    let r = mock.get("/api/v1/crm/customers").await;
+    assert_message(&r, StatusCode::NOT_FOUND, "Not Found.");
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_json() {
+    let mock = Mock::start().await;
+    let r = mock.get(LOGIN).await;
+    assert_message(&r, StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed.");
+}
+
+// ---------------------------------------------------------------- /_mock inspection
+
+#[tokio::test]
+async fn sessions_can_be_filtered_by_username() {
+    let mock = Mock::start().await;
+    mock.service_token().await;
+    mock.admin_pending_token().await;
+    let r = mock
+        .get("/_mock/sessions?username=admin%40partner.com")
+        .await
+        .json();
+    assert_eq!(r["active"], json!(1));
+    assert_eq!(r["logins"], json!(1));
+    assert_eq!(r["sessions"][0]["username"], json!(DEFAULT_ADMIN));
+    let s = &r["sessions"][0];
+    for key in [
+        "token_id",
+        "username",
+        "keep_logged",
+        "created_at",
+        "expires_at",
+        "two_factor_verified",
+    ] {
+        assert!(s.get(key).is_some(), "{key} missing in {s}");
+    }
+}
+
+#[tokio::test]
+async fn request_log_has_method_path_status_only() {
+    let mock = Mock::start().await;
+    mock.login_as(DEFAULT_SERVICE_ACCOUNT, "wrong", false).await;
+    mock.get("/_mock/sessions").await;
+    let log = mock.get("/_mock/requests").await.json();
+    let requests = log["requests"].as_array().unwrap();
+    assert_eq!(
+        requests.len(),
+        1,
+        "control endpoints are not recorded: {log}"
+    );
+    let entry = requests[0].as_object().unwrap();
+    assert_eq!(entry["method"], json!("POST"));
+    assert_eq!(entry["path"], json!(LOGIN));
+    assert_eq!(entry["status"], json!(401));
+    assert!(DateTime::parse_from_rfc3339(entry["at"].as_str().unwrap()).is_ok());
+    assert_eq!(entry.len(), 4);
+    assert!(!log.to_string().contains("wrong"));
+}
+
+#[tokio::test]
+async fn mock_reset_clears_sessions_outbox_log_faults_and_counters() {
+    let mock = Mock::start().await;
+    let token = mock.service_token().await;
+    mock.post(FORGOT, json!({"email": DEFAULT_ADMIN})).await;
+    mock.add_fault(json!({"path": LOGIN, "status": 500})).await;
+    let r = mock.post("/_mock/reset", json!({})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(mock.whoami(&token).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        mock.sessions().await,
+        json!({"active": 0, "logins": 0, "logouts": 0, "sessions": []})
+    );
+    assert_eq!(
+        mock.get("/_mock/outbox").await.json(),
+        json!({"messages": []})
+    );
+    assert_eq!(
+        mock.get("/_mock/faults").await.json(),
+        json!({"faults": []})
+    );
+    // Only the whoami above was recorded after the reset.
+    let log = mock.get("/_mock/requests").await.json();
+    assert_eq!(log["requests"].as_array().unwrap().len(), 1, "{log}");
+}
+
+// ---------------------------------------------------------------- faults
+
+#[tokio::test]
+async fn fault_answers_status_for_count_requests_then_normal() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": LOGIN, "status": 503, "count": 2}))
+        .await;
+    for _ in 0..2 {
+        let r = mock
+            .login_as(
+                DEFAULT_SERVICE_ACCOUNT,
+                DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+                false,
+            )
+            .await;
+        assert_message(&r, StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable.");
+    }
+    mock.service_token().await;
+    assert_eq!(mock.sessions().await["logins"], json!(1));
+}
+
+#[tokio::test]
+async fn fault_sets_retry_after() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": LOGIN, "status": 429, "retry_after": "3"}))
+        .await;
+    let r = mock.login_as("a", "b", false).await;
+    assert_message(&r, StatusCode::TOO_MANY_REQUESTS, "Too Many Attempts.");
+    assert_eq!(r.headers[RETRY_AFTER], "3");
+}
+
+#[tokio::test]
+async fn fault_delay_then_status() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": LOGIN, "status": 504, "delay_ms": 300}))
+        .await;
+    let started = Instant::now();
+    let r = mock.login_as("a", "b", false).await;
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT);
+}
+
+#[tokio::test]
+async fn fault_without_status_only_delays() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": LOGIN, "delay_ms": 300}))
+        .await;
+    let started = Instant::now();
+    mock.service_token().await;
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn fault_with_raw_malformed_body() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": LOGIN, "status": 200, "body": "{\"token\": ", "content_type": "application/json"}))
+        .await;
+    let r = mock.login_as("a", "b", false).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[CONTENT_TYPE], "application/json");
+    assert_eq!(r.text, "{\"token\": ");
+}
+
+#[tokio::test]
+async fn fault_with_html_body() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": LOGIN, "status": 502, "body": "<html>Bad Gateway</html>", "content_type": "text/html"}))
+        .await;
+    let r = mock.login_as("a", "b", false).await;
+    assert_eq!(r.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(r.headers[CONTENT_TYPE], "text/html");
+    assert_eq!(r.text, "<html>Bad Gateway</html>");
+}
+
+#[tokio::test]
+async fn fault_matches_method() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": LOGIN, "method": "GET", "status": 500}))
+        .await;
+    mock.service_token().await;
+    assert_eq!(
+        mock.get("/_mock/faults").await.json()["faults"][0]["count"],
+        json!(1)
+    );
+    assert_eq!(
+        mock.get(LOGIN).await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}
+
+#[tokio::test]
+async fn faults_can_be_listed_and_cleared() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": LOGIN, "status": 500, "count": 3}))
+        .await;
+    mock.login_as("a", "b", false).await;
+    let listed = mock.get("/_mock/faults").await.json();
+    assert_eq!(listed["faults"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["faults"][0]["count"], json!(2));
+    assert_eq!(listed["faults"][0]["path"], json!(LOGIN));
+    let r = mock.send(mock.http.delete(mock.url("/_mock/faults"))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        mock.get("/_mock/faults").await.json(),
+        json!({"faults": []})
+    );
+    mock.service_token().await;
+}
+
+#[tokio::test]
+async fn fault_spec_is_validated() {
+    let mock = Mock::start().await;
+    let r = mock
+        .post("/_mock/faults", json!({"status": 42, "count": 0}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = r.json()["errors"].clone();
+    for field in ["path", "status", "count"] {
+        assert!(errors.get(field).is_some(), "{field}: {errors}");
+    }
+}
+
+#[tokio::test]
+async fn fault_is_recorded_in_the_request_log() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": LOGIN, "status": 503})).await;
+    mock.login_as("a", "b", false).await;
+    let log = mock.get("/_mock/requests").await.json();
+    assert_eq!(log["requests"][0]["status"], json!(503));
+}
+
+#[tokio::test]
+async fn control_endpoints_are_never_faulted() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": "/_mock/sessions", "status": 500}))
+        .await;
+    assert_eq!(mock.get("/_mock/sessions").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_delayed_request_does_not_block_others() {
+    let mock = Mock::start().await;
+    mock.add_fault(json!({"path": WHOAMI, "delay_ms": 5000, "status": 503}))
+        .await;
+    let url = mock.url(WHOAMI);
+    let http = mock.http.clone();
+    let delayed = tokio::spawn(async move { http.get(url).send().await.map(|r| r.status()) });
+    // Wait until the delayed request has consumed its fault, i.e. is inside the delay.
+    while !mock.get("/_mock/faults").await.json()["faults"]
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        tokio::task::yield_now().await;
+    }
+    let started = Instant::now();
+    mock.service_token().await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(!delayed.is_finished());
+    delayed.abort();
+}
+
+// ---------------------------------------------------------------- the binary
+
+mod binary {
+    use std::process::Stdio;
+
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    use tokio::process::Command;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn binary_prints_url_serves_and_exits_0_on_sigterm() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_defentry-mock"))
+            .args(["--listen", "127.0.0.1:0", "--token-ttl", "2m"])
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let url = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("no readiness line")
+            .unwrap()
+            .unwrap();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+        let http = Client::new();
+        let login: Value = http
+            .post(format!("{url}{LOGIN}"))
+            .json(&json!({"username": DEFAULT_SERVICE_ACCOUNT, "password": DEFAULT_SERVICE_ACCOUNT_PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap().to_owned();
+        let who = http
+            .get(format!("{url}{WHOAMI}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(who.status(), StatusCode::OK);
+        let sessions: Value = http
+            .get(format!("{url}/_mock/sessions"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let s = &sessions["sessions"][0];
+        let created = DateTime::parse_from_rfc3339(s["created_at"].as_str().unwrap()).unwrap();
+        let expires = DateTime::parse_from_rfc3339(s["expires_at"].as_str().unwrap()).unwrap();
+        assert_eq!(expires - created, TimeDelta::minutes(2));
+
+        let pid = child.id().unwrap().to_string();
+        let kill = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("mock did not exit after SIGTERM")
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .await
+            .unwrap();
+        assert!(stderr.contains("/api/v1/crm/auth/login"), "{stderr}");
+        let (_, secret) = token.split_once('|').unwrap();
+        assert!(!stderr.contains(secret), "token secret logged");
+        assert!(
+            !stderr.contains(DEFAULT_SERVICE_ACCOUNT_PASSWORD),
+            "password logged"
+        );
+        assert!(
+            lines.next_line().await.unwrap().is_none(),
+            "stdout has only the URL"
+        );
+    }
+
+    /// Starts the binary and returns it with its base URL (read from the first stdout line).
+    async fn start_binary(args: &[&str]) -> (tokio::process::Child, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_defentry-mock"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let url = tokio::time::timeout(
+            Duration::from_secs(30),
+            BufReader::new(stdout).lines().next_line(),
+        )
+        .await
+        .expect("no readiness line")
+        .unwrap()
+        .unwrap();
+        (child, url)
+    }
+
+    #[tokio::test]
+    async fn binary_users_file_replaces_defaults_and_user_flag_adds() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users.json");
+        std::fs::write(
+            &file,
+            r#"[{"username": "ci@example.com", "password": "ci-password"}]"#,
+        )
+        .unwrap();
+        let (mut child, url) = start_binary(&[
+            "--users",
+            file.to_str().unwrap(),
+            "--user",
+            "bob:bob-password:JBSWY3DPEHPK3PXP",
+        ])
+        .await;
+        let http = Client::new();
+        let login = |user: &'static str, password: &'static str| {
+            http.post(format!("{url}{LOGIN}"))
+                .json(&json!({"username": user, "password": password}))
+                .send()
+        };
+        let ci = login("ci@example.com", "ci-password").await.unwrap();
+        assert_eq!(ci.status(), StatusCode::OK);
+        let bob: Value = login("bob", "bob-password")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(bob["two_factor_required"], json!(true));
+        let default = login(DEFAULT_SERVICE_ACCOUNT, DEFAULT_SERVICE_ACCOUNT_PASSWORD)
+            .await
+            .unwrap();
+        assert_eq!(default.status(), StatusCode::UNAUTHORIZED);
+        child.kill().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn binary_rejects_a_bad_user_without_echoing_its_password() {
+        let output = Command::new(env!("CARGO_BIN_EXE_defentry-mock"))
+            .args(["--user", "bob:Sup3rSecret:not-base32!"])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("bob"), "{stderr}");
+        assert!(!stderr.contains("Sup3rSecret"), "{stderr}");
+    }
+
+    #[tokio::test]
+    async fn binary_rejects_a_bad_duration() {
+        let output = Command::new(env!("CARGO_BIN_EXE_defentry-mock"))
+            .args(["--token-ttl", "soon"])
+            .output()
+            .await
+            .unwrap();
+        assert!(!output.status.success());
+        assert!(output.stdout.is_empty());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("invalid duration"));
+    }
+}
