@@ -55,7 +55,7 @@ say "token $first issued; rotation due at $("$tf" output -raw rotate_at); active
 say "polling terraform plan -detailed-exitcode until the rotation is due (exit code 2)"
 while :; do
   code=0
-  "$tf" plan -detailed-exitcode -compact-warnings -out=rotation.tfplan >plan.log 2>&1 || code=$?
+  "$tf" plan -no-color -detailed-exitcode -compact-warnings -out=rotation.tfplan >plan.log 2>&1 || code=$?
   case $code in
     0) printf '.'; sleep 2 ;;
     2) echo; grep -E 'must be replaced|forces replacement' plan.log || true; break ;;
