@@ -124,7 +124,8 @@ fn quickstart_issues_a_working_token_and_destroy_logs_it_out() {
 }
 
 /// The CI samples' steps, verbatim: `plan -detailed-exitcode -out=tfplan` exits 0 before
-/// `rotate_at` and 2 after it, and `apply tfplan` rotates.
+/// `rotate_at` and 2 after it, `apply tfplan` rotates, and the next rotation stays on the
+/// `rotation_anchor` grid.
 #[test]
 fn scheduled_rotation_runs_as_the_ci_samples_run_it() {
     let ci_plan = ["plan", "-detailed-exitcode", "-out=tfplan"];
@@ -132,20 +133,23 @@ fn scheduled_rotation_runs_as_the_ci_samples_run_it() {
         let mock = Mock::start();
         let mut ws = Workspace::new(&tf, &mock);
         copy_example(&ws, "examples/scheduled-rotation");
-        ws.env("TF_VAR_rotation_period", "4s");
+        // A grid point shortly after creation is the first rotation; the example's 24h period
+        // puts the next one a day later. The margin covers a slow apply and plan.
+        let anchor = chrono::Utc::now() + chrono::Duration::seconds(20);
+        let anchor = anchor.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        ws.env("TF_VAR_rotation_anchor", &anchor);
         ws.apply();
         let first = output_str(&ws, "token_id");
         let first_token = raw_output_token(&ws);
-        let rotate_at = output_str(&ws, "rotate_at");
+        assert_eq!(output_str(&ws, "rotate_at"), anchor, "{tf}");
         let out = ws.run(&ci_plan);
         assert_eq!(out.code, 0, "{}", ws.failure(&ci_plan, &out));
 
         // Wait for the clock to pass rotate_at (a deadline, not a guess about a server).
-        let due = chrono::DateTime::parse_from_rfc3339(&rotate_at)
-            .unwrap_or_else(|e| panic!("{tf}: rotate_at {rotate_at:?}: {e}"));
-        let wait = (due.with_timezone(&chrono::Utc) - chrono::Utc::now())
-            .to_std()
-            .unwrap_or_default();
+        let due = chrono::DateTime::parse_from_rfc3339(&anchor)
+            .unwrap_or_else(|e| panic!("{tf}: {anchor:?}: {e}"))
+            .with_timezone(&chrono::Utc);
+        let wait = (due - chrono::Utc::now()).to_std().unwrap_or_default();
         std::thread::sleep(wait + std::time::Duration::from_millis(1100));
 
         let out = ws.run(&ci_plan);
@@ -158,12 +162,17 @@ fn scheduled_rotation_runs_as_the_ci_samples_run_it() {
         ws.ok(&["apply", "tfplan"]);
         let second = output_str(&ws, "token_id");
         assert_ne!(first, second, "{tf}: not rotated");
+        let next =
+            (due + chrono::Duration::hours(24)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        assert_eq!(output_str(&ws, "rotate_at"), next, "{tf}: off the grid");
         assert_eq!(
             mock.whoami_status(&first_token),
             401,
             "{tf}: old token alive"
         );
         assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
+        let out = ws.run(&ci_plan);
+        assert_eq!(out.code, 0, "{}", ws.failure(&ci_plan, &out));
         ws.destroy();
         assert_no_sessions_left(&mock, &tf, "scheduled-rotation");
     }
@@ -391,7 +400,7 @@ fn terraform_test_suite_passes_against_the_mock() {
         assert_eq!(out.code, 0, "{}", ws.failure(&["test"], &out));
         let stdout = &out.stdout;
         assert!(
-            stdout.contains("5 passed, 0 failed"),
+            stdout.contains("6 passed, 0 failed"),
             "{tf}: unexpected summary:\n{stdout}"
         );
         assert_no_sessions_left(&mock, &tf, "terraform test");

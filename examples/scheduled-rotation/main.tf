@@ -22,8 +22,15 @@ variable "rotation_period" {
   default     = "24h"
 }
 
+variable "rotation_anchor" {
+  description = "Aligns rotations to a fixed grid (rotation_anchor + k * rotation_period): with 24h, every day at 02:00 UTC, however late the CI run that applies them."
+  type        = string
+  default     = "2026-01-01T02:00:00Z"
+}
+
 resource "defentry_token" "ci" {
   rotation_period = var.rotation_period
+  rotation_anchor = var.rotation_anchor
   keep_logged     = true
 
   lifecycle {

@@ -59,6 +59,27 @@ run "rotate_at_is_one_period_after_created_at" {
   }
 }
 
+run "rotation_anchor_aligns_rotate_at_to_its_grid" {
+  variables {
+    rotation_anchor = "2026-01-01T02:00:00Z"
+  }
+
+  assert {
+    condition     = endswith(defentry_token.this.rotate_at, "T02:00:00Z")
+    error_message = "With a 02:00 anchor and a 168h period, rotations happen at 02:00 UTC."
+  }
+
+  assert {
+    condition     = timecmp(defentry_token.this.rotate_at, defentry_token.this.created_at) > 0 && timecmp(defentry_token.this.rotate_at, timeadd(defentry_token.this.created_at, "168h")) <= 0
+    error_message = "rotate_at should be the first grid point after created_at."
+  }
+
+  assert {
+    condition     = output.token_id == run.apply_issues_a_token.token_id
+    error_message = "Setting rotation_anchor is an in-place change, not a rotation."
+  }
+}
+
 run "no_rotation_period_means_no_rotate_at" {
   variables {
     rotation_period = null

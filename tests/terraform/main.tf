@@ -21,6 +21,11 @@ variable "rotation_period" {
   nullable = true
 }
 
+variable "rotation_anchor" {
+  type    = string
+  default = null
+}
+
 variable "triggers" {
   type    = map(string)
   default = {}
@@ -28,6 +33,7 @@ variable "triggers" {
 
 resource "defentry_token" "this" {
   rotation_period = var.rotation_period
+  rotation_anchor = var.rotation_anchor
   keep_logged     = true
   triggers        = var.triggers
 }
