@@ -127,3 +127,16 @@ fn every_example_folder_is_described() {
         );
     }
 }
+
+#[test]
+fn readme_opens_with_the_two_setup_commands() {
+    let readme = fs::read_to_string(root().join("README.md")).expect("README.md");
+    let mut lines = readme.lines().filter(|l| !l.trim().is_empty());
+    assert!(
+        lines.next().is_some_and(|l| l.starts_with("# ")),
+        "title first"
+    );
+    assert_eq!(lines.next(), Some("```shell"));
+    assert!(lines.next().is_some_and(|l| l.starts_with("make demo ")));
+    assert!(lines.next().is_some_and(|l| l.starts_with("make test ")));
+}

@@ -103,6 +103,40 @@ fn examples_and_the_test_suite_are_formatted() {
     }
 }
 
+/// The HCL blocks of README.md, one file each, in a scratch workspace.
+fn readme_hcl_blocks(ws: &Workspace) -> usize {
+    let readme = fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let mut n = 0;
+    let mut block: Option<String> = None;
+    for line in readme.lines() {
+        match (&mut block, line) {
+            (None, "```hcl") => block = Some(String::new()),
+            (Some(b), "```") => {
+                n += 1;
+                ws.write(&format!("readme-{n}.tf"), b);
+                block = None;
+            }
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    n
+}
+
+#[test]
+fn readme_example_is_formatted() {
+    for tf in terraforms() {
+        let ws = Workspace::bare(&tf);
+        assert!(readme_hcl_blocks(&ws) > 0, "no ```hcl block in README.md");
+        let args = ["fmt", "-check", "-diff", "."];
+        let out = ws.run(&args);
+        assert_eq!(out.code, 0, "README.md HCL: {}", ws.failure(&args, &out));
+    }
+}
+
 #[test]
 fn quickstart_issues_a_working_token_and_destroy_logs_it_out() {
     for tf in terraforms() {
