@@ -30,34 +30,27 @@ use super::schema::Schema;
 type Res<T> = Result<Response<T>, Status>;
 type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
-/// One registered object type with its schema (computed once) and implied type.
+/// One registered object type with its schema and implied type, computed once and shared.
 struct Entry<T: ?Sized> {
     imp: Arc<T>,
     schema: Schema,
     ty: Type,
 }
 
-impl<T: ?Sized> Clone for Entry<T> {
-    fn clone(&self) -> Self {
-        Self {
-            imp: Arc::clone(&self.imp),
-            schema: self.schema.clone(),
-            ty: self.ty.clone(),
-        }
-    }
-}
-
 fn entries<T: ?Sized>(
     items: Vec<Arc<T>>,
     name: impl Fn(&T) -> &'static str,
     schema: impl Fn(&T) -> Schema,
-) -> HashMap<String, Entry<T>> {
+) -> HashMap<String, Arc<Entry<T>>> {
     items
         .into_iter()
         .map(|imp| {
             let s = schema(&imp);
             let ty = s.block.implied_type();
-            (name(&imp).to_string(), Entry { imp, schema: s, ty })
+            (
+                name(&imp).to_string(),
+                Arc::new(Entry { imp, schema: s, ty }),
+            )
         })
         .collect()
 }
@@ -66,10 +59,10 @@ struct Inner<P: Provider> {
     provider: P,
     provider_schema: Schema,
     provider_ty: Type,
-    resources: HashMap<String, Entry<dyn Resource<P::Data>>>,
-    data_sources: HashMap<String, Entry<dyn DataSource<P::Data>>>,
-    ephemerals: HashMap<String, Entry<dyn EphemeralResource<P::Data>>>,
-    actions: HashMap<String, Entry<dyn Action<P::Data>>>,
+    resources: HashMap<String, Arc<Entry<dyn Resource<P::Data>>>>,
+    data_sources: HashMap<String, Arc<Entry<dyn DataSource<P::Data>>>>,
+    ephemerals: HashMap<String, Arc<Entry<dyn EphemeralResource<P::Data>>>>,
+    actions: HashMap<String, Arc<Entry<dyn Action<P::Data>>>>,
     data: RwLock<Option<Arc<P::Data>>>,
     stop: Mutex<CancellationToken>,
 }
