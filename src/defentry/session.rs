@@ -259,6 +259,14 @@ async fn complete_two_factor(
     result.map_err(|e| code_rejected(creds, &e, doing))
 }
 
+/// Logs in with a session object's configuration (`defentry_session` data source and
+/// ephemeral resource), falling back to the provider's credentials.
+pub async fn open(ctx: &Context, data: &ProviderData, config: &Value) -> Result<Token, Diagnostic> {
+    let client = data.client()?;
+    let creds = credentials(data, config, attr::PASSWORD, None)?;
+    login(ctx, client, &creds).await
+}
+
 /// Logs a token out. A token that is already invalid counts as success.
 pub async fn logout(
     ctx: &Context,
