@@ -705,17 +705,23 @@ impl Workspace {
         self.env("TF_REATTACH_PROVIDERS", &p.reattach);
     }
 
-    /// Run `terraform <args>` in the working directory. Never panics on a non-zero exit;
-    /// panics only if Terraform cannot be started or exceeds the time limit.
-    pub fn run(&self, args: &[&str]) -> Output {
+    /// `terraform <args>` set up like `run` does (working directory, environment, no stdin),
+    /// for tests that manage the process themselves (e.g. to interrupt it).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.tf.path);
         scrub_env(&mut cmd);
         cmd.args(args)
             .envs(&self.env)
             .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run `terraform <args>` in the working directory. Never panics on a non-zero exit;
+    /// panics only if Terraform cannot be started or exceeds the time limit.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let child = cmd.spawn().unwrap_or_else(|e| {
             panic!("cannot start {} ({}): {e}", self.tf, self.tf.path.display())
         });
