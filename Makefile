@@ -3,7 +3,7 @@ SHELL  := /bin/bash
 CARGO  ?= cargo
 PYTHON ?= python3
 
-.PHONY: all setup build test lint fmt demo bench clean
+.PHONY: all setup build test lint fmt docs demo bench clean
 
 all: build
 
@@ -27,12 +27,13 @@ lint:
 fmt:
 	$(CARGO) fmt
 
-# Placeholder until the quickstart lands: builds and says where to start.
+# Registry docs (docs/) from the provider's schemas and templates/; `make test` fails when stale.
+docs:
+	$(CARGO) run --locked --bin terraform-provider-defentry -- docs
+
+# examples/quickstart against defentry-mock with the provider just built, including a rotation.
 demo: setup
-	@echo
-	@echo "Provider: target/debug/terraform-provider-defentry"
-	@echo "Mock:     target/debug/defentry-mock"
-	@echo "Quickstart: README.md, section Quickstart"
+	examples/quickstart/demo.sh
 
 # Release build + benchmarks, printed as Markdown (see bench/run.py --help).
 bench: setup

@@ -208,6 +208,7 @@ fn dev_overrides_schema_json_shows_the_provider_schema() {
                 ("totp_secret", s(), "optional sensitive write_only"),
                 ("two_factor_code", s(), "optional sensitive write_only"),
                 ("rotation_period", s(), "optional"),
+                ("rotation_anchor", s(), "optional"),
                 ("triggers", json!(["map", "string"]), "optional"),
                 ("id", s(), "computed"),
                 ("token_id", s(), "computed"),

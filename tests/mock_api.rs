@@ -1251,6 +1251,79 @@ mod binary {
         );
     }
 
+    /// Starts the binary and returns it with its base URL (read from the first stdout line).
+    async fn start_binary(args: &[&str]) -> (tokio::process::Child, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_defentry-mock"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let url = tokio::time::timeout(
+            Duration::from_secs(30),
+            BufReader::new(stdout).lines().next_line(),
+        )
+        .await
+        .expect("no readiness line")
+        .unwrap()
+        .unwrap();
+        (child, url)
+    }
+
+    #[tokio::test]
+    async fn binary_users_file_replaces_defaults_and_user_flag_adds() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users.json");
+        std::fs::write(
+            &file,
+            r#"[{"username": "ci@example.com", "password": "ci-password"}]"#,
+        )
+        .unwrap();
+        let (mut child, url) = start_binary(&[
+            "--users",
+            file.to_str().unwrap(),
+            "--user",
+            "bob:bob-password:JBSWY3DPEHPK3PXP",
+        ])
+        .await;
+        let http = Client::new();
+        let login = |user: &'static str, password: &'static str| {
+            http.post(format!("{url}{LOGIN}"))
+                .json(&json!({"username": user, "password": password}))
+                .send()
+        };
+        let ci = login("ci@example.com", "ci-password").await.unwrap();
+        assert_eq!(ci.status(), StatusCode::OK);
+        let bob: Value = login("bob", "bob-password")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(bob["two_factor_required"], json!(true));
+        let default = login(DEFAULT_SERVICE_ACCOUNT, DEFAULT_SERVICE_ACCOUNT_PASSWORD)
+            .await
+            .unwrap();
+        assert_eq!(default.status(), StatusCode::UNAUTHORIZED);
+        child.kill().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn binary_rejects_a_bad_user_without_echoing_its_password() {
+        let output = Command::new(env!("CARGO_BIN_EXE_defentry-mock"))
+            .args(["--user", "bob:Sup3rSecret:not-base32!"])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("bob"), "{stderr}");
+        assert!(!stderr.contains("Sup3rSecret"), "{stderr}");
+    }
+
     #[tokio::test]
     async fn binary_rejects_a_bad_duration() {
         let output = Command::new(env!("CARGO_BIN_EXE_defentry-mock"))

@@ -17,7 +17,7 @@ use tracing_subscriber::EnvFilter;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Offline mock of the Defentry CRM API (see docs/guides/defentry-mock.md).
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "defentry-mock", version)]
 struct Cli {
     /// Address to listen on; port 0 picks a free port.
@@ -33,9 +33,11 @@ struct Cli {
     /// [{"username", "password", "email"?, "totp_secret"?}].
     #[arg(long, env = "DEFENTRY_MOCK_USERS")]
     users: Option<PathBuf>,
-    /// Adds a user, NAME:PASSWORD[:TOTP_SECRET] (repeatable; the password cannot contain ':').
-    #[arg(long = "user", value_name = "NAME:PASSWORD[:TOTP_SECRET]", value_parser = user)]
-    extra_users: Vec<MockUser>,
+    /// Adds a user, NAME:PASSWORD or NAME:PASSWORD:TOTP_SECRET (repeatable; the password cannot
+    /// contain a colon).
+    // Parsed after clap: clap would echo a rejected value, password included, in its error.
+    #[arg(long = "user", value_name = "NAME:PASSWORD[:TOTP_SECRET]")]
+    extra_users: Vec<String>,
     /// Login attempts allowed per username per minute (unlimited when unset).
     #[arg(long, env = "DEFENTRY_MOCK_LOGIN_RATE_LIMIT")]
     login_rate_limit: Option<u32>,
@@ -45,10 +47,6 @@ fn duration(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|e| e.to_string())
 }
 
-fn user(text: &str) -> Result<MockUser, String> {
-    MockUser::parse_spec(text).map_err(|e| e.to_string())
-}
-
 impl Cli {
     fn config(self) -> Result<MockConfig, mock::ConfigError> {
         let mut users = match &self.users {
@@ -56,7 +54,8 @@ impl Cli {
             None => MockConfig::default_users(),
         };
         // A later user with the same name replaces the earlier one.
-        for extra in self.extra_users {
+        for spec in &self.extra_users {
+            let extra = MockUser::parse_spec(spec)?;
             users.retain(|u| u.username != extra.username);
             users.push(extra);
         }

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod client;
 pub mod data_sources;
 pub mod diagnostics;
+pub mod docs;
 pub mod duration;
 pub mod ephemeral;
 pub mod provider;

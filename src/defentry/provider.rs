@@ -216,6 +216,16 @@ impl Provider for DefentryProvider {
         let password = string_or_env(c, attr::PASSWORD, env, "DEFENTRY_PASSWORD").map(Secret::new);
         let totp_secret =
             string_or_env(c, attr::TOTP_SECRET, env, "DEFENTRY_TOTP_SECRET").map(Secret::new);
+        if c.attr(attr::TOTP_SECRET).is_null() {
+            // From the environment, which validate could not see.
+            if let Some(Err(e)) = totp_secret.as_ref().map(|t| check_totp_secret(t.expose())) {
+                diags.attr_error(
+                    path(attr::TOTP_SECRET),
+                    "Invalid DEFENTRY_TOTP_SECRET",
+                    format!("DEFENTRY_TOTP_SECRET {e}."),
+                );
+            }
+        }
         let keep_logged = c.attr(attr::KEEP_LOGGED).as_bool().unwrap_or(false);
         let timeout = c
             .attr(attr::REQUEST_TIMEOUT)

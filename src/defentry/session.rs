@@ -159,6 +159,10 @@ pub async fn login(
     client: &Client,
     creds: &Credentials,
 ) -> Result<Token, Diagnostic> {
+    // An unusable seed is a configuration error: say so before opening any session.
+    if let TwoFactor::TotpSecret(seed) = &creds.two_factor {
+        totp_code(seed, Utc::now())?;
+    }
     let doing = format!("log in as {}", creds.username);
     let resp = call(
         ctx,
@@ -172,12 +176,54 @@ pub async fn login(
     }
     let token = resp.token;
     let outcome = complete_two_factor(ctx, client, creds, &token).await;
-    if let Err(d) = outcome {
-        // Best effort: the pending session must not outlive the failed login.
-        let _ = client.logout(token.secret()).await;
+    if let Err(mut d) = outcome {
+        // Even after a Ctrl-C: the pending session must not outlive the failed login.
+        if client.logout(token.secret()).await.is_ok() {
+            d.detail.push_str(" The pending session was logged out.");
+        }
         return Err(d);
     }
     Ok(token)
+}
+
+/// The explanation for an interactive account met without any 2FA setting.
+fn two_factor_not_configured(username: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Two-factor authentication required",
+        format!(
+            "{username} is an interactive login enrolled in two-factor authentication. Service accounts do not use 2FA: \
+             use the dedicated service account created in the Defentry CRM portal for automation. To log in as \
+             an interactive user on purpose, set `totp_secret` (or DEFENTRY_TOTP_SECRET) to its TOTP secret, or \
+             `two_factor_code` to a current code."
+        ),
+    )
+    .at(AttributePath::attr(attr::USERNAME))
+}
+
+/// The diagnostic for a 2FA code Defentry did not accept.
+fn code_rejected(creds: &Credentials, err: &ApiError, doing: &str) -> Diagnostic {
+    let ApiError::Validation { .. } = err else {
+        return api_error(err, doing, field_path);
+    };
+    let user = &creds.username;
+    match creds.two_factor {
+        TwoFactor::Code(_) => Diagnostic::error(
+            "Two-factor code rejected",
+            format!(
+                "Defentry did not accept `two_factor_code` for {user}: it is wrong or expired (codes change every \
+                 30 seconds). Enter a current code from the authenticator app, or set `totp_secret` instead."
+            ),
+        )
+        .at(AttributePath::attr(attr::TWO_FACTOR_CODE)),
+        _ => Diagnostic::error(
+            "Two-factor authentication failed",
+            format!(
+                "Defentry did not accept the codes computed from `totp_secret` (or DEFENTRY_TOTP_SECRET) for {user}: \
+                 the secret does not belong to this user, or this machine's clock is off by more than 30 seconds."
+            ),
+        )
+        .at(AttributePath::attr(attr::TOTP_SECRET)),
+    }
 }
 
 async fn complete_two_factor(
@@ -188,46 +234,37 @@ async fn complete_two_factor(
 ) -> Result<(), Diagnostic> {
     let doing = "complete two-factor authentication";
     if let TwoFactor::None = creds.two_factor {
-        return Err(Diagnostic::error(
-            "Two-factor authentication required",
-            format!(
-                "{} is an interactive login enrolled in two-factor authentication. Service accounts do not use 2FA: \
-                 use the dedicated service account created in the Defentry CRM portal for automation. To log in as \
-                 an interactive user on purpose, set `totp_secret` (or DEFENTRY_TOTP_SECRET) to its TOTP secret, or \
-                 `two_factor_code` to a current code.",
-                creds.username
-            ),
-        )
-        .at(AttributePath::attr(attr::USERNAME)));
+        return Err(two_factor_not_configured(&creds.username));
     }
     call(ctx, doing, client.two_factor_setup(token.secret()))
         .await?
         .map_err(|e| api_error(&e, doing, field_path))?;
-    match &creds.two_factor {
-        TwoFactor::Code(code) => call(ctx, doing, client.two_factor_verify(token.secret(), code))
-            .await?
-            .map_err(|e| {
-                api_error(&e, doing, |_| {
-                    Some(AttributePath::attr(attr::TWO_FACTOR_CODE))
-                })
-            }),
+    let verify = |code: Secret| async move {
+        call(ctx, doing, client.two_factor_verify(token.secret(), &code)).await
+    };
+    let result = match &creds.two_factor {
+        TwoFactor::None => return Err(two_factor_not_configured(&creds.username)),
+        TwoFactor::Code(code) => verify(code.clone()).await?,
         TwoFactor::TotpSecret(seed) => {
             let now = Utc::now();
-            let code = totp_code(seed, now)?;
-            match call(ctx, doing, client.two_factor_verify(token.secret(), &code)).await? {
-                Ok(()) => Ok(()),
+            match verify(totp_code(seed, now)?).await? {
                 // Our clock may be one step ahead of the server's: try the previous code once.
                 Err(ApiError::Validation { .. }) => {
-                    let code = totp_code(seed, now - chrono::Duration::seconds(30))?;
-                    call(ctx, doing, client.two_factor_verify(token.secret(), &code))
-                        .await?
-                        .map_err(|e| api_error(&e, doing, field_path))
+                    verify(totp_code(seed, now - chrono::Duration::seconds(30))?).await?
                 }
-                Err(e) => Err(api_error(&e, doing, field_path)),
+                other => other,
             }
         }
-        TwoFactor::None => Ok(()),
-    }
+    };
+    result.map_err(|e| code_rejected(creds, &e, doing))
+}
+
+/// Logs in with a session object's configuration (`defentry_session` data source and
+/// ephemeral resource), falling back to the provider's credentials.
+pub async fn open(ctx: &Context, data: &ProviderData, config: &Value) -> Result<Token, Diagnostic> {
+    let client = data.client()?;
+    let creds = credentials(data, config, attr::PASSWORD, None)?;
+    login(ctx, client, &creds).await
 }
 
 /// Logs a token out. A token that is already invalid counts as success.

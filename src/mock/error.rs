@@ -49,7 +49,7 @@ impl ValidationErrors {
         }
     }
 
-    /// Laravel's summary: the first message, plus "(and N more error[s])".
+    /// Laravel's summary: the first message, plus `(and N more error[s])`.
     pub fn summary(&self) -> String {
         let mut all = self.0.iter().flat_map(|(_, m)| m.iter());
         let Some(first) = all.next() else {

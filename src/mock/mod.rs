@@ -1,6 +1,6 @@
-//! defentry-mock: an offline stand-in for the Defentry CRM API, faithful to the contract in
-//! `docs/guides/defentry-mock.md` (Laravel/Sanctum-style tokens and errors, 2FA, password
-//! reset) plus `/_mock/*` endpoints to inspect it and inject faults.
+//! defentry-mock: an offline stand-in for the Defentry CRM API (Laravel/Sanctum-style tokens
+//! and errors, 2FA, password reset) plus `/_mock/*` endpoints to inspect it and inject
+//! faults. User documentation, with every endpoint: `docs/guides/defentry-mock.md`.
 //!
 //! # Library API
 //!
@@ -10,12 +10,16 @@
 //! - [`router`]`(MockState) -> axum::Router`: every route, with fault injection and the
 //!   request log; serve it yourself or test it with `tower::ServiceExt::oneshot`.
 //! - [`run`]`(TcpListener, MockConfig, shutdown) -> io::Result<()>`: serves until `shutdown`
-//!   resolves, then shuts down gracefully.
+//!   resolves, then shuts down gracefully; [`serve`] does the same for a prepared state.
+//! - [`base_url`]`(SocketAddr) -> String`: `http://IP:PORT`, wildcards mapped to loopback.
 //! - [`spawn`]`(MockConfig) -> io::Result<MockServer>`: binds `127.0.0.1:0` and serves in a
 //!   background task, for in-process tests; [`MockServer::base_url`] is e.g.
 //!   `http://127.0.0.1:41234`; dropping the server (or [`MockServer::shutdown`]) stops it.
 //! - [`ManualClock`]: a clock to put in [`MockConfig::clock`] so tests can expire tokens
 //!   without sleeping.
+//! - [`MockState::with_store`]: direct, synchronous access to the [`Store`] (sessions,
+//!   outbox, faults) from in-process tests.
+//! - [`totp_code`] + [`decode_base32`]: the TOTP code of a base32 secret at a Unix time.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

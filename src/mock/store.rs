@@ -376,6 +376,10 @@ impl Store {
         code: &str,
     ) -> Result<(), StoreError> {
         let now = u64::try_from(self.now().timestamp()).unwrap_or(0);
+        // The token may have been revoked since it was authenticated; enrol nothing then.
+        if !self.sessions.contains_key(&auth.token_id) {
+            return Err(StoreError::Unauthenticated);
+        }
         let user = self
             .users
             .get_mut(&auth.username)
@@ -769,6 +773,24 @@ mod tests {
             SetupOutcome::AlreadyEnabled
         ));
         assert!(s.login(SVC, SVC_PW, false).unwrap().two_factor_required);
+    }
+
+    #[test]
+    fn verify_after_logout_neither_verifies_nor_enrols() {
+        let (mut s, clock) = store();
+        let token = login(&mut s, false);
+        let auth = s.authenticate(&token).unwrap();
+        let SetupOutcome::NewSecret { secret, .. } = s.setup_two_factor(&auth).unwrap() else {
+            panic!("expected a secret");
+        };
+        s.logout(&token).unwrap();
+        let bytes = decode_base32(secret.expose()).unwrap();
+        let code = totp_code(&bytes, clock.now().timestamp() as u64);
+        assert_eq!(
+            s.verify_two_factor(&auth, &code),
+            Err(StoreError::Unauthenticated)
+        );
+        assert!(!s.login(SVC, SVC_PW, false).unwrap().two_factor_required);
     }
 
     #[test]

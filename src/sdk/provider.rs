@@ -47,7 +47,7 @@ pub trait Provider: Send + Sync + 'static {
     /// What `configure` produces and every resource receives (typically an API client).
     type Data: Send + Sync + 'static;
 
-    /// The provider's local name, the prefix of every type name (`defentry`).
+    /// The provider's local name, the prefix of every type name (e.g. `example`).
     fn type_name(&self) -> &'static str;
     /// The provider block's schema.
     fn schema(&self) -> Schema;

@@ -114,7 +114,7 @@ pub struct ImportResponse {
 /// A managed resource type. Only `create` and `delete` have no default.
 #[async_trait]
 pub trait Resource<D>: Send + Sync {
-    /// Full type name, e.g. `defentry_token`.
+    /// Full type name, e.g. `example_thing`.
     fn type_name(&self) -> &'static str;
     /// The schema.
     fn schema(&self) -> Schema;

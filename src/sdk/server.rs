@@ -30,34 +30,27 @@ use super::schema::Schema;
 type Res<T> = Result<Response<T>, Status>;
 type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
-/// One registered object type with its schema (computed once) and implied type.
+/// One registered object type with its schema and implied type, computed once and shared.
 struct Entry<T: ?Sized> {
     imp: Arc<T>,
     schema: Schema,
     ty: Type,
 }
 
-impl<T: ?Sized> Clone for Entry<T> {
-    fn clone(&self) -> Self {
-        Self {
-            imp: Arc::clone(&self.imp),
-            schema: self.schema.clone(),
-            ty: self.ty.clone(),
-        }
-    }
-}
-
 fn entries<T: ?Sized>(
     items: Vec<Arc<T>>,
     name: impl Fn(&T) -> &'static str,
     schema: impl Fn(&T) -> Schema,
-) -> HashMap<String, Entry<T>> {
+) -> HashMap<String, Arc<Entry<T>>> {
     items
         .into_iter()
         .map(|imp| {
             let s = schema(&imp);
             let ty = s.block.implied_type();
-            (name(&imp).to_string(), Entry { imp, schema: s, ty })
+            (
+                name(&imp).to_string(),
+                Arc::new(Entry { imp, schema: s, ty }),
+            )
         })
         .collect()
 }
@@ -66,10 +59,10 @@ struct Inner<P: Provider> {
     provider: P,
     provider_schema: Schema,
     provider_ty: Type,
-    resources: HashMap<String, Entry<dyn Resource<P::Data>>>,
-    data_sources: HashMap<String, Entry<dyn DataSource<P::Data>>>,
-    ephemerals: HashMap<String, Entry<dyn EphemeralResource<P::Data>>>,
-    actions: HashMap<String, Entry<dyn Action<P::Data>>>,
+    resources: HashMap<String, Arc<Entry<dyn Resource<P::Data>>>>,
+    data_sources: HashMap<String, Arc<Entry<dyn DataSource<P::Data>>>>,
+    ephemerals: HashMap<String, Arc<Entry<dyn EphemeralResource<P::Data>>>>,
+    actions: HashMap<String, Arc<Entry<dyn Action<P::Data>>>>,
     data: RwLock<Option<Arc<P::Data>>>,
     stop: Mutex<CancellationToken>,
 }
@@ -179,6 +172,21 @@ fn capabilities() -> pb::ServerCapabilities {
     }
 }
 
+/// Finds an object type by name and decodes its configuration with the type's schema.
+fn lookup<T: ?Sized>(
+    map: &HashMap<String, Arc<Entry<T>>>,
+    kind: &str,
+    name: &str,
+    config: Option<&pb::DynamicValue>,
+) -> Result<(Arc<Entry<T>>, Value), Diagnostic> {
+    let e = map
+        .get(name)
+        .cloned()
+        .ok_or_else(|| unknown_type(kind, name))?;
+    let config = decode(config, &e.ty, "configuration")?;
+    Ok((e, config))
+}
+
 fn unknown_type(kind: &str, name: &str) -> Diagnostic {
     Diagnostic::error(
         format!("Unknown {kind} type"),
@@ -229,27 +237,23 @@ macro_rules! try_diag {
 
 impl<P: Provider> ProviderServer<P> {
     async fn validate_resource(&self, r: pb::validate_resource_config::Request) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        let e = try_diag!(
-            self.inner
-                .resources
-                .get(&r.type_name)
-                .cloned()
-                .ok_or_else(|| unknown_type("resource", &r.type_name)),
-            diags
-        );
-        let config = try_diag!(decode(r.config.as_ref(), &e.ty, "configuration"), diags);
+        let (e, config) = match lookup(
+            &self.inner.resources,
+            "resource",
+            &r.type_name,
+            r.config.as_ref(),
+        ) {
+            Ok(found) => found,
+            Err(d) => return d.into(),
+        };
         let caps = convert::client_capabilities(r.client_capabilities);
-        diags.extend(check_write_only(
-            &e.schema,
-            &config,
-            caps.write_only_attributes_allowed,
-        ));
+        let mut diags = check_write_only(&e.schema, &config, caps.write_only_attributes_allowed);
+        let client_capabilities = caps;
         diags.extend(
             e.imp
                 .validate(ValidateRequest {
                     config,
-                    client_capabilities: caps,
+                    client_capabilities,
                 })
                 .await,
         );
@@ -818,25 +822,23 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let r = r.into_inner();
         let s = span("ValidateDataResourceConfig", &r.type_name);
         let diags = async {
-            let mut diags = Diagnostics::new();
-            let e = try_diag!(
-                self.inner
-                    .data_sources
-                    .get(&r.type_name)
-                    .cloned()
-                    .ok_or_else(|| unknown_type("data source", &r.type_name)),
-                diags
-            );
-            let config = try_diag!(decode(r.config.as_ref(), &e.ty, "configuration"), diags);
-            diags.extend(
-                e.imp
-                    .validate(ValidateRequest {
-                        config,
-                        client_capabilities: Default::default(),
-                    })
-                    .await,
-            );
-            diags
+            match lookup(
+                &self.inner.data_sources,
+                "data source",
+                &r.type_name,
+                r.config.as_ref(),
+            ) {
+                Err(d) => d.into(),
+                Ok((e, config)) => {
+                    let client_capabilities = Default::default();
+                    e.imp
+                        .validate(ValidateRequest {
+                            config,
+                            client_capabilities,
+                        })
+                        .await
+                }
+            }
         }
         .instrument(s)
         .await;
@@ -992,25 +994,23 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let r = r.into_inner();
         let s = span("ValidateEphemeralResourceConfig", &r.type_name);
         let diags = async {
-            let mut diags = Diagnostics::new();
-            let e = try_diag!(
-                self.inner
-                    .ephemerals
-                    .get(&r.type_name)
-                    .cloned()
-                    .ok_or_else(|| unknown_type("ephemeral resource", &r.type_name)),
-                diags
-            );
-            let config = try_diag!(decode(r.config.as_ref(), &e.ty, "configuration"), diags);
-            diags.extend(
-                e.imp
-                    .validate(ValidateRequest {
-                        config,
-                        client_capabilities: Default::default(),
-                    })
-                    .await,
-            );
-            diags
+            match lookup(
+                &self.inner.ephemerals,
+                "ephemeral resource",
+                &r.type_name,
+                r.config.as_ref(),
+            ) {
+                Err(d) => d.into(),
+                Ok((e, config)) => {
+                    let client_capabilities = Default::default();
+                    e.imp
+                        .validate(ValidateRequest {
+                            config,
+                            client_capabilities,
+                        })
+                        .await
+                }
+            }
         }
         .instrument(s)
         .await;
@@ -1220,32 +1220,24 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let r = r.into_inner();
         let s = span("PlanAction", &r.action_type);
         let diags = async {
-            let mut diags = Diagnostics::new();
-            let e = try_diag!(
-                self.inner
-                    .actions
-                    .get(&r.action_type)
-                    .cloned()
-                    .ok_or_else(|| unknown_type("action", &r.action_type)),
-                diags
-            );
-            let config = try_diag!(decode(r.config.as_ref(), &e.ty, "configuration"), diags);
-            let data = try_diag!(self.data(), diags);
-            diags.extend(
-                e.imp
-                    .plan(
-                        &self.ctx(),
-                        &data,
-                        InvokeRequest {
-                            config,
-                            client_capabilities: convert::client_capabilities(
-                                r.client_capabilities,
-                            ),
-                        },
-                    )
-                    .await,
-            );
-            diags
+            let found = lookup(
+                &self.inner.actions,
+                "action",
+                &r.action_type,
+                r.config.as_ref(),
+            )
+            .and_then(|(e, config)| Ok((e, config, self.data()?)));
+            match found {
+                Err(d) => d.into(),
+                Ok((e, config, data)) => {
+                    let client_capabilities = convert::client_capabilities(r.client_capabilities);
+                    let req = InvokeRequest {
+                        config,
+                        client_capabilities,
+                    };
+                    e.imp.plan(&self.ctx(), &data, req).await
+                }
+            }
         }
         .instrument(s)
         .await;
@@ -1337,25 +1329,23 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let r = r.into_inner();
         let s = span("ValidateActionConfig", &r.type_name);
         let diags = async {
-            let mut diags = Diagnostics::new();
-            let e = try_diag!(
-                self.inner
-                    .actions
-                    .get(&r.type_name)
-                    .cloned()
-                    .ok_or_else(|| unknown_type("action", &r.type_name)),
-                diags
-            );
-            let config = try_diag!(decode(r.config.as_ref(), &e.ty, "configuration"), diags);
-            diags.extend(
-                e.imp
-                    .validate(ValidateRequest {
-                        config,
-                        client_capabilities: Default::default(),
-                    })
-                    .await,
-            );
-            diags
+            match lookup(
+                &self.inner.actions,
+                "action",
+                &r.type_name,
+                r.config.as_ref(),
+            ) {
+                Err(d) => d.into(),
+                Ok((e, config)) => {
+                    let client_capabilities = Default::default();
+                    e.imp
+                        .validate(ValidateRequest {
+                            config,
+                            client_capabilities,
+                        })
+                        .await
+                }
+            }
         }
         .instrument(s)
         .await;

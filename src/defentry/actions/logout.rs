@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::sdk::action::{Action, InvokeRequest, Progress};
-use crate::sdk::cty::{AttributePath, Type};
+use crate::sdk::cty::{Type, Value};
 use crate::sdk::provider::ValidateRequest;
 use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostic, Diagnostics};
@@ -11,6 +11,8 @@ use crate::sdk::{Context, Diagnostic, Diagnostics};
 use crate::defentry::client::{LogoutOutcome, Secret};
 use crate::defentry::provider::ProviderData;
 use crate::defentry::session;
+
+use super::{required_text, Phase};
 
 /// The `defentry_logout` action.
 pub struct LogoutAction;
@@ -35,15 +37,11 @@ impl Action<ProviderData> for LogoutAction {
     }
 
     async fn validate(&self, req: ValidateRequest) -> Diagnostics {
-        let mut d = Diagnostics::new();
-        if req.config.attr(TOKEN).as_str() == Some("") {
-            d.attr_error(
-                AttributePath::attr(TOKEN),
-                "Empty token",
-                "token must be the session token to revoke.",
-            );
-        }
-        d
+        check(&req.config, Phase::Validate).1
+    }
+
+    async fn plan(&self, _ctx: &Context, _data: &ProviderData, req: InvokeRequest) -> Diagnostics {
+        check(&req.config, Phase::Plan).1
     }
 
     async fn invoke(
@@ -53,35 +51,75 @@ impl Action<ProviderData> for LogoutAction {
         req: InvokeRequest,
         progress: &Progress,
     ) -> Diagnostics {
-        let Some(token) = req.config.attr(TOKEN).as_str() else {
-            return Diagnostic::error("Missing token", "Set token to the session to revoke.")
-                .at(AttributePath::attr(TOKEN))
-                .into();
+        let (token, diags) = check(&req.config, Phase::Plan);
+        let Some(token) = token else {
+            return diags;
         };
         let client = match data.client() {
             Ok(c) => c,
             Err(d) => return d.into(),
         };
-        let id = token.split_once('|').map_or("?", |(id, _)| id).to_string();
+        let session = session_label(token);
         progress
-            .say(format!("Logging out Defentry session {id}"))
+            .say(format!("Logging out Defentry {session}"))
             .await;
         match session::logout(ctx, client, &Secret::new(token)).await {
             Ok(LogoutOutcome::LoggedOut) => {
-                progress.say(format!("Session {id} logged out")).await;
+                progress
+                    .say(format!("{} logged out", capitalize(&session)))
+                    .await;
                 Diagnostics::new()
             }
             Ok(LogoutOutcome::AlreadyInvalid) => {
                 progress
-                    .say(format!("Session {id} was already logged out or expired"))
+                    .say(format!(
+                        "{} was already logged out or expired",
+                        capitalize(&session)
+                    ))
                     .await;
                 Diagnostic::warning(
                     "Session already ended",
-                    format!("Defentry no longer accepted session {id} (already logged out or expired); nothing to revoke."),
+                    format!("Defentry no longer accepts {session} (already logged out, expired or never issued); there was nothing to revoke."),
                 )
                 .into()
             }
             Err(d) => d.into(),
         }
+    }
+}
+
+fn check(config: &Value, phase: Phase) -> (Option<&str>, Diagnostics) {
+    let mut d = Diagnostics::new();
+    let token = required_text(config, TOKEN, "the session token to revoke", phase, &mut d);
+    (token, d)
+}
+
+/// "session 12" for a Sanctum token `12|…` (the id is not secret), else "the session".
+fn session_label(token: &str) -> String {
+    match token.split_once('|') {
+        Some((id, _)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("session {id}")
+        }
+        _ => "the session".to_string(),
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_never_show_the_secret() {
+        assert_eq!(session_label("12|abcdef"), "session 12");
+        assert_eq!(session_label("abcdef"), "the session");
+        assert_eq!(session_label("x1|abcdef"), "the session");
+        assert_eq!(capitalize("the session"), "The session");
     }
 }

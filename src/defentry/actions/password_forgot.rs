@@ -3,14 +3,15 @@
 use async_trait::async_trait;
 
 use crate::sdk::action::{Action, InvokeRequest, Progress};
-use crate::sdk::cty::{AttributePath, Type};
+use crate::sdk::cty::{AttributePath, Type, Value};
 use crate::sdk::provider::ValidateRequest;
 use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostics};
 
-use crate::defentry::diagnostics::api_error;
 use crate::defentry::provider::ProviderData;
 use crate::defentry::session;
+
+use super::{rejected, required_text, Phase};
 
 /// The `defentry_password_forgot` action.
 pub struct PasswordForgotAction;
@@ -33,17 +34,11 @@ impl Action<ProviderData> for PasswordForgotAction {
     }
 
     async fn validate(&self, req: ValidateRequest) -> Diagnostics {
-        let mut d = Diagnostics::new();
-        if let Some(e) = req.config.attr(EMAIL).as_str() {
-            if !e.contains('@') {
-                d.attr_error(
-                    AttributePath::attr(EMAIL),
-                    "Invalid email",
-                    format!("{e:?} is not an email address."),
-                );
-            }
-        }
-        d
+        check(&req.config, Phase::Validate).1
+    }
+
+    async fn plan(&self, _ctx: &Context, _data: &ProviderData, req: InvokeRequest) -> Diagnostics {
+        check(&req.config, Phase::Plan).1
     }
 
     async fn invoke(
@@ -53,12 +48,10 @@ impl Action<ProviderData> for PasswordForgotAction {
         req: InvokeRequest,
         progress: &Progress,
     ) -> Diagnostics {
-        let email = req
-            .config
-            .attr(EMAIL)
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let (email, diags) = check(&req.config, Phase::Plan);
+        let Some(email) = email.filter(|_| !diags.has_errors()) else {
+            return diags;
+        };
         let client = match data.client() {
             Ok(c) => c,
             Err(d) => return d.into(),
@@ -67,13 +60,60 @@ impl Action<ProviderData> for PasswordForgotAction {
             .say(format!("Requesting a password reset for {email}"))
             .await;
         let doing = "request a password reset";
-        match session::call(ctx, doing, client.password_forgot(&email)).await {
+        match session::call(ctx, doing, client.password_forgot(email)).await {
             Err(d) => d.into(),
-            Ok(Err(e)) => api_error(&e, doing, |_| Some(AttributePath::attr(EMAIL))).into(),
+            Ok(Err(e)) => rejected(&e, doing, |_| EMAIL, |_| None).into(),
             Ok(Ok(message)) => {
                 progress.say(message).await;
                 Diagnostics::new()
             }
+        }
+    }
+}
+
+/// The email if usable. Only the obvious is checked here; Defentry applies its own rules.
+fn check(config: &Value, phase: Phase) -> (Option<&str>, Diagnostics) {
+    let mut d = Diagnostics::new();
+    let email = required_text(
+        config,
+        EMAIL,
+        "the email address of a CRM user",
+        phase,
+        &mut d,
+    );
+    if let Some(e) = email {
+        if !looks_like_email(e) {
+            d.attr_error(
+                AttributePath::attr(EMAIL),
+                "Invalid email",
+                format!("{e:?} is not an email address: `email` must look like name@example.com."),
+            );
+        }
+    }
+    (email, d)
+}
+
+fn looks_like_email(e: &str) -> bool {
+    match e.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !e.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_shapes() {
+        assert!(looks_like_email("admin@partner.com"));
+        for bad in ["", "admin", "@partner.com", "admin@", "a@b@c", "a b@c.d"] {
+            assert!(!looks_like_email(bad), "{bad}");
         }
     }
 }

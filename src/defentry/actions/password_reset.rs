@@ -3,15 +3,16 @@
 use async_trait::async_trait;
 
 use crate::sdk::action::{Action, InvokeRequest, Progress};
-use crate::sdk::cty::{AttributePath, Type};
+use crate::sdk::cty::{Type, Value};
 use crate::sdk::provider::ValidateRequest;
 use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostics};
 
 use crate::defentry::client::Secret;
-use crate::defentry::diagnostics::api_error;
 use crate::defentry::provider::ProviderData;
 use crate::defentry::session;
+
+use super::{rejected, required_text, Phase};
 
 /// The `defentry_password_reset` action.
 pub struct PasswordResetAction;
@@ -40,17 +41,11 @@ impl Action<ProviderData> for PasswordResetAction {
     }
 
     async fn validate(&self, req: ValidateRequest) -> Diagnostics {
-        let mut d = Diagnostics::new();
-        for name in [TOKEN, PASSWORD] {
-            if req.config.attr(name).as_str() == Some("") {
-                d.attr_error(
-                    AttributePath::attr(name),
-                    format!("Empty {name}"),
-                    format!("{name} must not be empty."),
-                );
-            }
-        }
-        d
+        check(&req.config, Phase::Validate).1
+    }
+
+    async fn plan(&self, _ctx: &Context, _data: &ProviderData, req: InvokeRequest) -> Diagnostics {
+        check(&req.config, Phase::Plan).1
     }
 
     async fn invoke(
@@ -60,25 +55,54 @@ impl Action<ProviderData> for PasswordResetAction {
         req: InvokeRequest,
         progress: &Progress,
     ) -> Diagnostics {
-        let token = Secret::new(req.config.attr(TOKEN).as_str().unwrap_or_default());
-        let password = Secret::new(req.config.attr(PASSWORD).as_str().unwrap_or_default());
+        let (values, diags) = check(&req.config, Phase::Plan);
+        let Some((token, password)) = values else {
+            return diags;
+        };
         let client = match data.client() {
             Ok(c) => c,
             Err(d) => return d.into(),
         };
         progress.say("Resetting the password").await;
         let doing = "reset the password";
-        let field = |f: &str| match f {
-            "password" | "password_confirmation" => Some(AttributePath::attr(PASSWORD)),
-            _ => Some(AttributePath::attr(TOKEN)),
-        };
         match session::call(ctx, doing, client.password_reset(&token, &password)).await {
             Err(d) => d.into(),
-            Ok(Err(e)) => api_error(&e, doing, field).into(),
+            Ok(Err(e)) => rejected(&e, doing, attr_of, hint).into(),
             Ok(Ok(message)) => {
                 progress.say(message).await;
                 Diagnostics::new()
             }
         }
     }
+}
+
+/// Token and password if both are usable. Password rules are Defentry's (it answers 422).
+fn check(config: &Value, phase: Phase) -> (Option<(Secret, Secret)>, Diagnostics) {
+    let mut d = Diagnostics::new();
+    let token = required_text(
+        config,
+        TOKEN,
+        "the reset token from the recovery email",
+        phase,
+        &mut d,
+    );
+    let password = required_text(config, PASSWORD, "the new password", phase, &mut d);
+    match (token, password) {
+        (Some(t), Some(p)) => (Some((Secret::new(t), Secret::new(p))), d),
+        _ => (None, d),
+    }
+}
+
+/// API field → attribute: the confirmation is sent equal to `password`.
+fn attr_of(field: &str) -> &'static str {
+    match field {
+        "token" | "email" => TOKEN,
+        _ => PASSWORD,
+    }
+}
+
+fn hint(field: &str) -> Option<&'static str> {
+    (field == "token").then_some(
+        "Reset tokens work once and expire: request a new one with the `defentry_password_forgot` action.",
+    )
 }

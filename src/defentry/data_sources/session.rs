@@ -8,7 +8,7 @@ use crate::sdk::schema::Schema;
 use crate::sdk::{Context, Diagnostics};
 
 use crate::defentry::provider::ProviderData;
-use crate::defentry::session::{self, attr};
+use crate::defentry::session;
 
 /// The `defentry_session` data source.
 pub struct SessionDataSource;
@@ -39,9 +39,7 @@ impl DataSource<ProviderData> for SessionDataSource {
         req: ReadDataRequest,
     ) -> ReadDataResponse {
         let result = async {
-            let client = data.client()?;
-            let creds = session::credentials(data, &req.config, attr::PASSWORD, None)?;
-            let token = session::login(ctx, client, &creds).await?;
+            let token = session::open(ctx, data, &req.config).await?;
             Ok::<_, crate::sdk::Diagnostic>(session::session_result(&req.config, &token))
         }
         .await;

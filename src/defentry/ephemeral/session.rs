@@ -12,7 +12,7 @@ use crate::sdk::{Context, Diagnostic, Diagnostics};
 
 use crate::defentry::client::LogoutOutcome;
 use crate::defentry::provider::ProviderData;
-use crate::defentry::session::{self, attr};
+use crate::defentry::session;
 
 /// The `defentry_session` ephemeral resource.
 pub struct SessionEphemeral;
@@ -39,12 +39,7 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
     }
 
     async fn open(&self, ctx: &Context, data: &ProviderData, req: OpenRequest) -> OpenResponse {
-        let opened = async {
-            let client = data.client()?;
-            let creds = session::credentials(data, &req.config, attr::PASSWORD, None)?;
-            session::login(ctx, client, &creds).await
-        }
-        .await;
+        let opened = session::open(ctx, data, &req.config).await;
         match opened {
             Err(d) => OpenResponse {
                 result: Value::Null,

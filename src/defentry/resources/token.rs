@@ -27,6 +27,8 @@ pub mod attr {
     pub const PASSWORD_WO_VERSION: &str = "password_wo_version";
     /// Go duration between rotations.
     pub const ROTATION_PERIOD: &str = "rotation_period";
+    /// Aligns rotations to a fixed grid.
+    pub const ROTATION_ANCHOR: &str = "rotation_anchor";
     /// Arbitrary values whose change rotates the token.
     pub const TRIGGERS: &str = "triggers";
     /// Login time.
@@ -38,13 +40,10 @@ pub mod attr {
 /// The `defentry_token` resource.
 pub struct TokenResource;
 
-/// What the resource keeps in Terraform's private state.
+/// What the resource keeps in Terraform's private state. (Private data does not survive a
+/// replacement: Terraform re-plans the new object at apply time without it.)
 #[derive(Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 struct Private {
-    /// Start of the rotation grid: the first token's creation time, kept across rotations so
-    /// late applies do not shift the schedule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    anchor: Option<String>,
     /// Set by refresh once `rotate_at` has passed; plan turns it into a replacement.
     #[serde(default)]
     due: bool,
@@ -65,18 +64,44 @@ fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The first point of the grid `anchor + k·period` (k ≥ 1) strictly after `after`.
+/// The first point of the grid `anchor + k·period` (any integer k) strictly after `after`.
 fn next_rotation(
     anchor: DateTime<Utc>,
     period: std::time::Duration,
     after: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let period = chrono::Duration::from_std(period).ok()?;
-    let period_ns = period.num_nanoseconds()?.max(1);
-    let elapsed_ns = (after - anchor).num_nanoseconds().unwrap_or(0).max(0);
-    let k = elapsed_ns / period_ns + 1;
-    let offset = period.checked_mul(i32::try_from(k).ok()?)?;
-    anchor.checked_add_signed(offset)
+    let period_ns = i64::try_from(period.as_nanos()).ok()?.max(1);
+    let elapsed_ns = (after - anchor).num_nanoseconds()?;
+    let k = elapsed_ns.div_euclid(period_ns).checked_add(1)?;
+    let offset_ns = k.checked_mul(period_ns)?;
+    anchor.checked_add_signed(chrono::Duration::nanoseconds(offset_ns))
+}
+
+/// When a token created at `created` is due: `created + period`, or the next point of the
+/// `rotation_anchor` grid when one is set.
+fn rotation_time(
+    created: DateTime<Utc>,
+    anchor: Option<DateTime<Utc>>,
+    period: std::time::Duration,
+) -> Option<DateTime<Utc>> {
+    match anchor {
+        Some(a) => next_rotation(a, period, created),
+        None => created.checked_add_signed(chrono::Duration::from_std(period).ok()?),
+    }
+}
+
+fn anchor_of(config: &Value) -> Result<Option<DateTime<Utc>>, Diagnostic> {
+    let v = config.attr(attr::ROTATION_ANCHOR);
+    match v.as_str() {
+        None => Ok(None),
+        Some(raw) => parse_time(v).map(Some).ok_or_else(|| {
+            Diagnostic::error(
+                "Invalid rotation_anchor",
+                format!("rotation_anchor {raw:?} is not an RFC 3339 time; write it like \"2026-01-01T02:00:00Z\"."),
+            )
+            .at(AttributePath::attr(attr::ROTATION_ANCHOR))
+        }),
+    }
 }
 
 fn period_of(config: &Value) -> Result<Option<std::time::Duration>, Diagnostic> {
@@ -94,8 +119,8 @@ rotation is a **replacement**: the new token is created and the old one logged o
 consumers fires, and with `lifecycle { create_before_destroy = true }` the new token exists before the old one ends.\n\n\
 Rotation happens through ordinary plan/apply runs: once `rotate_at` has passed, the next `terraform plan` shows the \
 token must be replaced. The decision is taken during refresh, so a saved plan applies exactly as planned. \
-With `-refresh=false` no rotation is decided. Rotations stay on a fixed grid anchored at the first token's \
-`created_at`, so late CI runs do not shift the schedule. Choose a `rotation_period` shorter than the token lifetime \
+With `-refresh=false` no rotation is decided. `rotate_at` is `created_at + rotation_period`, \
+or the next point of the `rotation_anchor` grid, so it never moves with the time plan or apply happen to run. Choose a `rotation_period` shorter than the token lifetime \
 Defentry gives you (use `keep_logged` for long-lived sessions).\n\n\
 The token is stored in state, marked sensitive: protect the state. Import is not possible, because a token's \
 secret cannot be read back from Defentry.";
@@ -132,6 +157,8 @@ impl Resource<ProviderData> for TokenResource {
                     .description("Interactive users only: a write-only 6-digit 2FA code, instead of `totp_secret`."),
                 Attribute::optional(attr::ROTATION_PERIOD, Type::String)
                     .description("How often to rotate, as a Go duration such as `\"720h\"`, `\"90m\"` or `\"30s\"`. Without it the token rotates only when `triggers` or other arguments change."),
+                Attribute::optional(attr::ROTATION_ANCHOR, Type::String)
+                    .description("Optional RFC 3339 time that aligns rotations to a fixed grid: `rotate_at` becomes the first `rotation_anchor + k × rotation_period` after `created_at`. With `\"2026-01-01T02:00:00Z\"` and `\"24h\"`, tokens rotate daily at 02:00 UTC however late the CI run that rotated them was, so the schedule never drifts."),
                 Attribute::optional(attr::TRIGGERS, Type::map(Type::String))
                     .requires_replace()
                     .description("Arbitrary map of values; any change rotates the token."),
@@ -156,6 +183,9 @@ impl Resource<ProviderData> for TokenResource {
     async fn validate(&self, req: ValidateRequest) -> Diagnostics {
         let mut d = session::validate_session_config(&req.config);
         if let Err(e) = period_of(&req.config) {
+            d.push(e);
+        }
+        if let Err(e) = anchor_of(&req.config) {
             d.push(e);
         }
         d
@@ -199,44 +229,37 @@ impl Resource<ProviderData> for TokenResource {
                 .at(AttributePath::attr(attr::PASSWORD_WO)),
             );
         }
-        let period = match period_of(config) {
-            Ok(p) => p,
-            Err(d) => {
+        let (period, anchor) = match (period_of(config), anchor_of(config)) {
+            (Ok(p), Ok(a)) => (p, a),
+            (Err(d), _) | (_, Err(d)) => {
                 resp.diagnostics.push(d);
                 return;
             }
         };
-        let period_unknown = !config.attr(attr::ROTATION_PERIOD).is_known();
+        let schedule_unknown = !config.attr(attr::ROTATION_PERIOD).is_known()
+            || !config.attr(attr::ROTATION_ANCHOR).is_known();
         if creating {
-            if period.is_none() && !period_unknown {
+            if period.is_none() && !schedule_unknown {
                 planned.set_attr(attr::ROTATE_AT, Value::Null);
             }
             return;
         }
         let private = Private::parse(&req.prior_private);
         let has_schedule = !req.prior_state.attr(attr::ROTATE_AT).is_null();
-        if private.due && has_schedule && (period.is_some() || period_unknown) {
+        if private.due && has_schedule && (period.is_some() || schedule_unknown) {
             // Refresh found rotate_at in the past: replace, showing why on rotate_at.
             planned.set_attr(attr::ROTATE_AT, Value::unknown());
             resp.requires_replace
                 .push(AttributePath::attr(attr::ROTATE_AT));
             return;
         }
-        let rotate_at = match (period, period_unknown) {
+        let rotate_at = match (period, schedule_unknown) {
             (_, true) => Value::unknown(),
             (None, false) => Value::Null,
-            (Some(p), false) => {
-                let created = parse_time(req.prior_state.attr(attr::CREATED_AT));
-                let anchor = private
-                    .anchor
-                    .as_deref()
-                    .and_then(|a| parse_time(&Value::string(a)))
-                    .or(created);
-                match (anchor, created) {
-                    (Some(a), Some(c)) => Value::opt_string(next_rotation(a, p, c).map(rfc3339)),
-                    _ => Value::unknown(),
-                }
-            }
+            (Some(p), false) => match parse_time(req.prior_state.attr(attr::CREATED_AT)) {
+                Some(created) => Value::opt_string(rotation_time(created, anchor, p).map(rfc3339)),
+                None => Value::unknown(),
+            },
         };
         planned.set_attr(attr::ROTATE_AT, rotate_at);
     }
@@ -266,24 +289,19 @@ impl Resource<ProviderData> for TokenResource {
         if let Some(k) = planned.attr(s::KEEP_LOGGED).as_bool() {
             creds.keep_logged = k;
         }
-        let period = match period_of(&req.config) {
-            Ok(p) => p,
-            Err(d) => return fail(d),
+        let (period, anchor) = match (period_of(&req.config), anchor_of(&req.config)) {
+            (Ok(p), Ok(a)) => (p, a),
+            (Err(d), _) | (_, Err(d)) => return fail(d),
         };
         let token = match session::login(ctx, client, &creds).await {
             Ok(t) => t,
             Err(d) => return fail(d),
         };
-        let now = Utc::now();
+        // Whole seconds, so rotate_at - created_at is exactly the period users configured.
+        let now = parse_time(&Value::string(rfc3339(Utc::now()))).unwrap_or_else(Utc::now);
         let created_at = rfc3339(now);
-        let private = Private::parse(&req.planned_private);
-        let anchor = private
-            .anchor
-            .as_deref()
-            .and_then(|a| parse_time(&Value::string(a)))
-            .unwrap_or(now);
         let rotate_at = period
-            .and_then(|p| next_rotation(anchor, p, now))
+            .and_then(|p| rotation_time(now, anchor, p))
             .map(rfc3339);
         let mut state = planned;
         state.set_attr(s::ID, Value::string(token.id()));
@@ -304,11 +322,7 @@ impl Resource<ProviderData> for TokenResource {
         tracing::info!(token_id = token.id(), "defentry_token created");
         ApplyResponse {
             new_state: state,
-            private: Private {
-                anchor: Some(rfc3339(anchor)),
-                due: false,
-            }
-            .bytes(),
+            private: Private { due: false }.bytes(),
             diagnostics: Diagnostics::new(),
         }
     }
@@ -316,11 +330,9 @@ impl Resource<ProviderData> for TokenResource {
     async fn read(&self, _ctx: &Context, _data: &ProviderData, req: ReadRequest) -> ReadResponse {
         // Defentry has no endpoint to inspect a token, so refresh only decides the schedule.
         let state = req.current_state;
-        let mut private = Private::parse(&req.private);
-        if private.anchor.is_none() {
-            private.anchor = state.attr(attr::CREATED_AT).as_str().map(str::to_string);
-        }
-        private.due = parse_time(state.attr(attr::ROTATE_AT)).is_some_and(|t| Utc::now() >= t);
+        let private = Private {
+            due: parse_time(state.attr(attr::ROTATE_AT)).is_some_and(|t| Utc::now() >= t),
+        };
         ReadResponse {
             new_state: state,
             private: private.bytes(),
@@ -368,33 +380,39 @@ mod tests {
     }
 
     #[test]
-    fn rotation_stays_on_the_anchor_grid() {
-        let anchor = t("2026-01-01T00:00:00Z");
+    fn rotation_time_is_created_plus_period_or_on_the_anchor_grid() {
         let day = Duration::from_secs(86_400);
+        let created = t("2026-01-02T00:05:00Z");
         assert_eq!(
-            next_rotation(anchor, day, anchor),
-            Some(t("2026-01-02T00:00:00Z"))
+            rotation_time(created, None, day),
+            Some(t("2026-01-03T00:05:00Z"))
         );
-        // A rotation applied 5 minutes late keeps the midnight grid.
+        let anchor = Some(t("2026-01-01T00:00:00Z"));
+        // A token created 5 minutes late keeps the midnight grid.
         assert_eq!(
-            next_rotation(anchor, day, t("2026-01-02T00:05:00Z")),
+            rotation_time(created, anchor, day),
             Some(t("2026-01-03T00:00:00Z"))
         );
-        // Several missed periods skip straight to the next future point.
+        // Exactly on a grid point: the next one.
         assert_eq!(
-            next_rotation(anchor, day, t("2026-01-05T12:00:00Z")),
-            Some(t("2026-01-06T00:00:00Z"))
+            rotation_time(t("2026-01-02T00:00:00Z"), anchor, day),
+            Some(t("2026-01-03T00:00:00Z"))
+        );
+        // An anchor in the future works backwards along the grid.
+        let future = Some(t("2026-03-01T00:00:00Z"));
+        assert_eq!(
+            rotation_time(created, future, day),
+            Some(t("2026-01-03T00:00:00Z"))
         );
     }
 
     #[test]
     fn private_state_round_trips_and_tolerates_garbage() {
-        let p = Private {
-            anchor: Some("2026-01-01T00:00:00Z".into()),
-            due: true,
-        };
+        let p = Private { due: true };
         assert_eq!(Private::parse(&p.bytes()), p);
         assert_eq!(Private::parse(b"\xff not json"), Private::default());
         assert_eq!(Private::parse(b""), Private::default());
+        // Older private data with extra fields still parses.
+        assert!(Private::parse(br#"{"anchor":"2026-01-01T00:00:00Z","due":true}"#).due);
     }
 }

@@ -1,0 +1,814 @@
+//! defentry_token and the session data source in real Terraform against defentry-mock:
+//! create, no perpetual diff, replacement by triggers (with and without
+//! create_before_destroy), scheduled rotation, saved plans across the rotation boundary,
+//! write-only passwords, failed destroys that a later run completes, bad input, no secret
+//! in logs, and scale. Every test runs with every Terraform the harness finds.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::*;
+use serde_json::{json, Value};
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    defentry = { source = "defentry/defentry" }
+  }
+}
+"#;
+
+fn config(body: &str) -> String {
+    format!("{HEADER}\n{body}")
+}
+
+fn token_of(ws: &Workspace, address: &str) -> Value {
+    ws.resources()
+        .into_iter()
+        .find(|r| r["address"] == address)
+        .unwrap_or_else(|| panic!("{address} not in state ({})", ws.terraform()))
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC timestamp like `2026-11-28T00:00:18Z`.
+fn parse_rfc3339(t: &str) -> f64 {
+    let (date, time) = t.trim_end_matches('Z').split_once('T').expect("RFC 3339");
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().expect("date")).collect();
+    let hms: Vec<i64> = time.split(':').map(|x| x.parse().expect("time")).collect();
+    // Days from civil (Howard Hinnant's algorithm).
+    let (y, m, day) = (if d[1] <= 2 { d[0] - 1 } else { d[0] }, d[1], d[2]);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    (days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]) as f64
+}
+
+/// Sleeps until the wall clock passes `t` (a rotation time, not a server's readiness).
+fn wait_until(t: f64) {
+    let now = unix_now();
+    if t > now {
+        std::thread::sleep(Duration::from_secs_f64(t - now));
+    }
+}
+
+#[test]
+fn data_source_returns_a_token_the_api_accepts() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        ws.write(
+            "main.tf",
+            &config(
+                r#"
+data "defentry_session" "s" {}
+
+output "token" {
+  value     = data.defentry_session.s.token
+  sensitive = true
+}
+output "token_id" { value = data.defentry_session.s.token_id }
+output "header" {
+  value     = data.defentry_session.s.authorization_header
+  sensitive = true
+}
+"#,
+            ),
+        );
+        ws.apply();
+        let out = ws.output_json();
+        let token = s(&out["token"]["value"]);
+        assert_eq!(out["token"]["sensitive"], true, "{tf}");
+        assert_eq!(mock.whoami_status(&token), 200, "{tf}: token rejected");
+        assert!(
+            token.starts_with(&format!("{}|", s(&out["token_id"]["value"]))),
+            "{tf}"
+        );
+        assert_eq!(
+            s(&out["header"]["value"]),
+            format!("Bearer {token}"),
+            "{tf}"
+        );
+    }
+}
+
+#[test]
+fn token_applies_converges_and_is_sensitive() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        ws.write("main.tf", &config(r#"resource "defentry_token" "ci" {}"#));
+        ws.apply();
+        let r = token_of(&ws, "defentry_token.ci");
+        let v = &r["values"];
+        let token = s(&v["token"]);
+        assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        assert_eq!(v["id"], v["token_id"], "{tf}");
+        assert!(
+            token.starts_with(&format!("{}|", s(&v["token_id"]))),
+            "{tf}"
+        );
+        assert_eq!(s(&v["authorization_header"]), format!("Bearer {token}"));
+        assert_eq!(
+            v["username"], SERVICE_USER,
+            "{tf}: provider default username"
+        );
+        assert_eq!(v["keep_logged"], false, "{tf}");
+        assert!(
+            v["rotate_at"].is_null(),
+            "{tf}: no rotation_period, no rotate_at"
+        );
+        assert!(v["password_wo"].is_null(), "{tf}");
+        let created = parse_rfc3339(&s(&v["created_at"]));
+        assert!(
+            (unix_now() - created).abs() < 120.0,
+            "{tf}: created_at {}",
+            v["created_at"]
+        );
+        for attr in ["token", "authorization_header"] {
+            assert_eq!(
+                r["sensitive_values"][attr], true,
+                "{tf}: {attr} not sensitive"
+            );
+        }
+        assert_eq!(ws.plan_exit_code(), 0, "{tf}: perpetual diff after apply");
+        assert_eq!(mock.active_sessions(), 1, "{tf}");
+
+        ws.destroy();
+        assert_eq!(
+            mock.whoami_status(&token),
+            401,
+            "{tf}: destroy must log out"
+        );
+        assert_eq!(
+            mock.active_sessions(),
+            0,
+            "{tf}: sessions left after destroy"
+        );
+    }
+}
+
+fn replacement_by_triggers(create_before_destroy: bool) {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        let write = |generation: u32| {
+            let lifecycle = if create_before_destroy {
+                "lifecycle {\n    create_before_destroy = true\n  }"
+            } else {
+                ""
+            };
+            ws.write(
+                "main.tf",
+                &config(&format!(
+                    r#"
+resource "defentry_token" "ci" {{
+  triggers = {{ generation = "{generation}" }}
+  {lifecycle}
+}}
+
+resource "terraform_data" "consumer" {{
+  input = defentry_token.ci.token_id
+  lifecycle {{
+    replace_triggered_by = [defentry_token.ci]
+  }}
+}}
+"#
+                )),
+            );
+        };
+        write(1);
+        ws.apply();
+        let old = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let consumer_old = token_of(&ws, "terraform_data.consumer")["values"]["id"].clone();
+        write(2);
+        let plan = ws.plan();
+        assert!(
+            plan.stdout.contains("must be replaced"),
+            "{tf}: {}",
+            plan.stdout
+        );
+        assert!(
+            plan.stdout.contains("forces replacement"),
+            "{tf}: {}",
+            plan.stdout
+        );
+        let apply = ws.apply();
+        if create_before_destroy {
+            let created = apply.stdout.find("defentry_token.ci: Creation complete");
+            let destroyed = apply.stdout.find("defentry_token.ci (deposed object");
+            assert!(
+                created.is_some() && destroyed.is_some() && created < destroyed,
+                "{tf}: create_before_destroy order\n{}",
+                apply.stdout
+            );
+        }
+        let new = token_of(&ws, "defentry_token.ci")["values"].clone();
+        assert_ne!(old["token_id"], new["token_id"], "{tf}");
+        assert_eq!(
+            mock.whoami_status(&s(&new["token"])),
+            200,
+            "{tf}: new token"
+        );
+        assert_eq!(
+            mock.whoami_status(&s(&old["token"])),
+            401,
+            "{tf}: old token still valid"
+        );
+        assert_eq!(mock.active_sessions(), 1, "{tf}: exactly one session");
+        let consumer_new = token_of(&ws, "terraform_data.consumer")["values"].clone();
+        assert_ne!(
+            consumer_new["id"], consumer_old,
+            "{tf}: replace_triggered_by did not fire"
+        );
+        assert_eq!(consumer_new["input"], new["token_id"], "{tf}");
+        assert_eq!(ws.plan_exit_code(), 0, "{tf}");
+        ws.destroy();
+        assert_eq!(mock.active_sessions(), 0, "{tf}");
+    }
+}
+
+#[test]
+fn trigger_change_replaces_the_token() {
+    replacement_by_triggers(false);
+}
+
+#[test]
+fn trigger_change_with_create_before_destroy() {
+    replacement_by_triggers(true);
+}
+
+#[test]
+fn scheduled_rotation_through_plan_and_apply() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        ws.write(
+            "main.tf",
+            &config(
+                r#"
+resource "defentry_token" "ci" {
+  rotation_period = "20s"
+}
+"#,
+            ),
+        );
+        ws.apply();
+        let old = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let created = parse_rfc3339(&s(&old["created_at"]));
+        let rotate_at = parse_rfc3339(&s(&old["rotate_at"]));
+        assert_eq!(
+            rotate_at - created,
+            20.0,
+            "{tf}: rotate_at = created_at + period"
+        );
+        if unix_now() + 3.0 < rotate_at {
+            assert_eq!(ws.plan_exit_code(), 0, "{tf}: rotation before it is due");
+        }
+        wait_until(rotate_at + 1.0);
+        let plan = ws.plan();
+        assert!(
+            plan.stdout.contains("must be replaced"),
+            "{tf}: {}",
+            plan.stdout
+        );
+        assert!(
+            plan.stdout
+                .lines()
+                .any(|l| l.contains("rotate_at") && l.contains("forces replacement")),
+            "{tf}: the reason must show on rotate_at\n{}",
+            plan.stdout
+        );
+        ws.apply();
+        let new = token_of(&ws, "defentry_token.ci")["values"].clone();
+        assert_ne!(new["token_id"], old["token_id"], "{tf}: not rotated");
+        assert_eq!(
+            mock.whoami_status(&s(&old["token"])),
+            401,
+            "{tf}: old token not revoked"
+        );
+        assert_eq!(mock.whoami_status(&s(&new["token"])), 200, "{tf}");
+        assert_eq!(mock.active_sessions(), 1, "{tf}");
+        let next = parse_rfc3339(&s(&new["rotate_at"]));
+        assert_eq!(next - parse_rfc3339(&s(&new["created_at"])), 20.0, "{tf}");
+        ws.destroy();
+        assert_eq!(mock.active_sessions(), 0, "{tf}");
+    }
+}
+
+#[test]
+fn saved_plan_applies_as_planned_across_the_rotation_boundary() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        ws.write(
+            "main.tf",
+            &config(
+                r#"
+resource "defentry_token" "ci" {
+  rotation_period = "15s"
+}
+"#,
+            ),
+        );
+        ws.apply();
+        let before = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let rotate_at = parse_rfc3339(&s(&before["rotate_at"]));
+        // Plan a few seconds before the boundary, apply the saved plan after it.
+        wait_until(rotate_at - 6.0);
+        let out = ws.run(&["plan", "-detailed-exitcode", "-out=tfplan", "-input=false"]);
+        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
+        assert!(
+            unix_now() < rotate_at,
+            "{tf}: the plan took too long to test the boundary"
+        );
+        wait_until(rotate_at + 1.0);
+        let applied = ws.run(&["apply", "-input=false", "tfplan"]);
+        assert_eq!(
+            applied.code,
+            0,
+            "{}",
+            ws.failure(&["apply", "tfplan"], &applied)
+        );
+        assert!(!applied.combined().contains("inconsistent"), "{tf}");
+        let after = token_of(&ws, "defentry_token.ci")["values"].clone();
+        assert_eq!(
+            after["token_id"], before["token_id"],
+            "{tf}: saved plan said no change"
+        );
+        // The next ordinary run rotates.
+        assert_eq!(ws.plan_exit_code(), 2, "{tf}: rotation now due");
+
+        // And a saved plan that includes the rotation applies after the boundary too.
+        let out = ws.run(&["plan", "-out=tfplan2", "-input=false"]);
+        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
+        let applied = ws.run(&["apply", "-input=false", "tfplan2"]);
+        assert_eq!(
+            applied.code,
+            0,
+            "{}",
+            ws.failure(&["apply", "tfplan2"], &applied)
+        );
+        let rotated = token_of(&ws, "defentry_token.ci")["values"].clone();
+        assert_ne!(rotated["token_id"], before["token_id"], "{tf}");
+        assert_eq!(mock.active_sessions(), 1, "{tf}");
+        ws.destroy();
+    }
+}
+
+#[test]
+fn ephemeral_session_reaches_consumers_and_never_state() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        // The provisioner proves the token worked while the run was open.
+        ws.write(
+            "probe.py",
+            r#"import os, urllib.request, urllib.error
+req = urllib.request.Request(os.environ["URL"] + "/_mock/whoami", headers={"Authorization": "Bearer " + os.environ["TOKEN"]})
+try:
+    status = urllib.request.urlopen(req).status
+except urllib.error.HTTPError as e:
+    status = e.code
+open("status.txt", "w").write(str(status))
+open("token.txt", "w").write(os.environ["TOKEN"])
+"#,
+        );
+        ws.write(
+            "main.tf",
+            &config(&format!(
+                r#"
+ephemeral "defentry_session" "s" {{}}
+
+resource "terraform_data" "consumer" {{
+  provisioner "local-exec" {{
+    command = "python3 probe.py"
+    environment = {{
+      TOKEN = ephemeral.defentry_session.s.token
+      URL   = {url}
+    }}
+  }}
+}}
+"#,
+                url = hcl_str(&mock.url)
+            )),
+        );
+        let out = ws.run(&["plan", "-out=tfplan", "-input=false"]);
+        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
+        let applied = ws.run(&["apply", "-input=false", "tfplan"]);
+        assert_eq!(applied.code, 0, "{}", ws.failure(&["apply"], &applied));
+        assert_eq!(
+            ws.read("status.txt"),
+            "200",
+            "{tf}: consumer did not get a valid token"
+        );
+        let token = ws.read("token.txt");
+        assert!(token.contains('|'), "{tf}: {token}");
+        let sessions = mock.sessions();
+        assert!(
+            sessions["logins"].as_u64().unwrap_or(0) >= 2,
+            "{tf}: plan and apply each open it: {sessions}"
+        );
+        assert_eq!(
+            sessions["logins"], sessions["logouts"],
+            "{tf}: every session closed: {sessions}"
+        );
+        assert_eq!(mock.active_sessions(), 0, "{tf}");
+        assert_eq!(
+            mock.whoami_status(&token),
+            401,
+            "{tf}: closed session still valid"
+        );
+        let secret = token.split('|').nth(1).unwrap_or_default();
+        assert!(!ws.state_text().contains(secret), "{tf}: token in state");
+        let plan_json = ws.ok(&["show", "-json", "tfplan"]).stdout;
+        assert!(!plan_json.contains(secret), "{tf}: token in saved plan");
+    }
+}
+
+#[test]
+fn write_only_password_is_used_and_never_stored() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let mut ws = Workspace::new(&tf, &mock);
+        ws.unset_env("DEFENTRY_PASSWORD");
+        ws.env("TF_VAR_pw", SERVICE_PASSWORD);
+        let write = |version: &str| {
+            ws.write(
+                "main.tf",
+                &config(&format!(
+                    r#"
+variable "pw" {{
+  type      = string
+  sensitive = true
+  ephemeral = true
+}}
+
+resource "defentry_token" "ci" {{
+  password_wo         = var.pw
+  password_wo_version = "{version}"
+}}
+"#
+                )),
+            );
+        };
+        write("1");
+        let out = ws.run(&["plan", "-out=tfplan", "-input=false"]);
+        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
+        let plan_json = ws.ok(&["show", "-json", "tfplan"]).stdout;
+        ws.ok(&["apply", "-input=false", "tfplan"]);
+        let first = token_of(&ws, "defentry_token.ci")["values"].clone();
+        assert_eq!(mock.whoami_status(&s(&first["token"])), 200, "{tf}");
+        assert!(first["password_wo"].is_null(), "{tf}");
+        assert!(
+            !ws.state_text().contains(SERVICE_PASSWORD),
+            "{tf}: password in state"
+        );
+        assert!(
+            !plan_json.contains(SERVICE_PASSWORD),
+            "{tf}: password in plan"
+        );
+        assert_eq!(
+            ws.plan_exit_code(),
+            0,
+            "{tf}: write-only must not cause a diff"
+        );
+        write("2");
+        ws.apply();
+        let second = token_of(&ws, "defentry_token.ci")["values"].clone();
+        assert_ne!(
+            second["token_id"], first["token_id"],
+            "{tf}: version bump rotates"
+        );
+        assert_eq!(mock.active_sessions(), 1, "{tf}");
+        ws.destroy();
+    }
+}
+
+#[test]
+fn destroy_survives_a_503_storm_and_completes_later() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        ws.write(
+            "main.tf",
+            &config(
+                r#"
+provider "defentry" {
+  max_retries = 1
+}
+
+resource "defentry_token" "ci" {}
+"#,
+            ),
+        );
+        ws.apply();
+        let token = s(&token_of(&ws, "defentry_token.ci")["values"]["token"]);
+        mock.fault(json!({"path": "/api/v1/crm/logout", "status": 503, "count": 1000}));
+        let args = ["destroy", "-auto-approve", "-input=false"];
+        let out = ws.run(&args);
+        assert_ne!(out.code, 0, "{tf}: destroy should fail during the outage");
+        let text = out.combined();
+        assert!(text.contains("Defentry server error"), "{tf}: {text}");
+        assert!(text.contains("503"), "{tf}: {text}");
+        assert!(
+            text.contains("127.0.0.1"),
+            "{tf}: the host is named: {text}"
+        );
+        assert_eq!(
+            ws.resources().len(),
+            1,
+            "{tf}: a failed delete keeps the resource"
+        );
+        assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        mock.clear_faults();
+        ws.destroy();
+        assert!(ws.resources().is_empty(), "{tf}");
+        assert_eq!(mock.whoami_status(&token), 401, "{tf}");
+        assert_eq!(mock.active_sessions(), 0, "{tf}");
+    }
+}
+
+/// Runs a command expected to fail and returns its combined output.
+fn fails(ws: &Workspace, args: &[&str]) -> String {
+    let out = ws.run(args);
+    assert_ne!(out.code, 0, "expected failure: {}", ws.failure(args, &out));
+    out.combined()
+}
+
+#[test]
+fn bad_configuration_fails_at_validate_with_the_attribute() {
+    for tf in terraforms() {
+        let ws = Workspace::bare(&tf);
+        let cases = [
+            (
+                "provider \"defentry\" {\n  api_domain = \"ftp://api.example.com\"\n}\nresource \"defentry_token\" \"t\" {}",
+                "Invalid api_domain",
+                "api_domain",
+            ),
+            (
+                "provider \"defentry\" {\n  api_domain = \"http://api.example.com\"\n}\nresource \"defentry_token\" \"t\" {}",
+                "Invalid api_domain",
+                "https",
+            ),
+            (
+                r#"resource "defentry_token" "t" { rotation_period = "0s" }"#,
+                "Invalid rotation_period",
+                "rotation_period",
+            ),
+            (
+                r#"resource "defentry_token" "t" { rotation_anchor = "tomorrow" }"#,
+                "Invalid rotation_anchor",
+                "RFC 3339",
+            ),
+            (
+                r#"resource "defentry_token" "t" { rotation_period = "ten days" }"#,
+                "Invalid rotation_period",
+                "720h",
+            ),
+            (
+                "provider \"defentry\" {\n  request_timeout = \"-1s\"\n}\nresource \"defentry_token\" \"t\" {}",
+                "Invalid request_timeout",
+                "request_timeout",
+            ),
+            (
+                "provider \"defentry\" {\n  max_retries = 1.5\n}\nresource \"defentry_token\" \"t\" {}",
+                "Invalid max_retries",
+                "max_retries",
+            ),
+        ];
+        for (body, summary, hint) in cases {
+            ws.write("main.tf", &config(body));
+            let text = fails(&ws, &["validate"]);
+            assert!(text.contains(summary), "{tf}: {body}\n{text}");
+            assert!(text.contains(hint), "{tf}: {body}\n{text}");
+            // Terraform points at the offending line.
+            assert!(
+                text.contains("main.tf line"),
+                "{tf}: no source range\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn api_failures_explain_themselves() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let mut ws = Workspace::new(&tf, &mock);
+        let body = config(r#"resource "defentry_token" "t" {}"#);
+        ws.write("main.tf", &body);
+
+        ws.env("DEFENTRY_PASSWORD", "wrong-password-123");
+        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        assert!(
+            text.contains("Defentry rejected the credentials"),
+            "{tf}: {text}"
+        );
+        assert!(
+            text.contains(SERVICE_USER),
+            "{tf}: the user is named: {text}"
+        );
+        assert!(
+            !text.contains("wrong-password-123"),
+            "{tf}: password echoed"
+        );
+        ws.env("DEFENTRY_PASSWORD", SERVICE_PASSWORD);
+
+        mock.fault(json!({"path": "/api/v1/crm/auth/login", "status": 422,
+            "body": r#"{"message":"The username format is invalid.","errors":{"username":["The username format is invalid."]}}"#,
+            "content_type": "application/json"}));
+        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        assert!(text.contains("Defentry rejected the input"), "{tf}: {text}");
+        assert!(
+            text.contains("The username format is invalid."),
+            "{tf}: {text}"
+        );
+
+        mock.fault(json!({"path": "/api/v1/crm/auth/login", "status": 200,
+            "body": "<html><body>Maintenance</body></html>", "content_type": "text/html"}));
+        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        assert!(
+            text.contains("Unexpected response from Defentry"),
+            "{tf}: {text}"
+        );
+        assert!(!text.contains("Maintenance"), "{tf}: body echoed: {text}");
+
+        ws.env("DEFENTRY_API_DOMAIN", "http://127.0.0.1:9");
+        ws.write("main.tf", &config("provider \"defentry\" {\n  max_retries = 0\n}\nresource \"defentry_token\" \"t\" {}"));
+        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        assert!(text.contains("Cannot reach Defentry"), "{tf}: {text}");
+        assert!(text.contains("127.0.0.1:9"), "{tf}: host named: {text}");
+        ws.env("DEFENTRY_API_DOMAIN", &mock.url);
+
+        ws.env("DEFENTRY_USERNAME", ADMIN_USER);
+        ws.env("DEFENTRY_PASSWORD", ADMIN_PASSWORD);
+        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        assert!(
+            text.contains("Two-factor authentication required"),
+            "{tf}: {text}"
+        );
+        assert!(
+            text.contains("Service accounts do not use 2FA"),
+            "{tf}: {text}"
+        );
+
+        ws.unset_env("DEFENTRY_API_DOMAIN");
+        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        assert!(text.contains("Missing api_domain"), "{tf}: {text}");
+        assert!(text.contains("DEFENTRY_API_DOMAIN"), "{tf}: {text}");
+
+        assert!(ws.resources().is_empty(), "{tf}: nothing created");
+        assert_eq!(
+            mock.active_sessions(),
+            0,
+            "{tf}: a failed login left a session"
+        );
+    }
+}
+
+#[test]
+fn import_is_refused_with_a_reason() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        ws.write("main.tf", &config(r#"resource "defentry_token" "t" {}"#));
+        let text = fails(&ws, &["import", "-input=false", "defentry_token.t", "7"]);
+        assert!(text.contains("cannot be imported"), "{tf}: {text}");
+        assert!(text.contains("secret"), "{tf}: {text}");
+    }
+}
+
+#[test]
+fn trace_logs_never_contain_secrets() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let mut ws = Workspace::new(&tf, &mock);
+        ws.env("TF_LOG", "trace");
+        let write = |g: &str| {
+            ws.write(
+                "main.tf",
+                &config(&format!(
+                    "resource \"defentry_token\" \"t\" {{\n  triggers = {{ g = \"{g}\" }}\n}}\ndata \"defentry_session\" \"s\" {{}}\n"
+                )),
+            )
+        };
+        write("1");
+        let mut logs = ws.apply().combined();
+        let first = s(&token_of(&ws, "defentry_token.t")["values"]["token"]);
+        write("2");
+        logs += &ws.apply().combined();
+        let second = s(&token_of(&ws, "defentry_token.t")["values"]["token"]);
+        let ds = s(&token_of(&ws, "data.defentry_session.s")["values"]["token"]);
+        logs += &ws.destroy().combined();
+        assert!(logs.contains("provider"), "{tf}: no provider logs captured");
+        assert!(
+            !logs.contains(SERVICE_PASSWORD),
+            "{tf}: password in TF_LOG=trace output"
+        );
+        for t in [&first, &second, &ds] {
+            let secret = t.split('|').nth(1).unwrap_or("missing");
+            assert!(
+                !logs.contains(secret),
+                "{tf}: a token appears in TF_LOG=trace output"
+            );
+        }
+    }
+}
+
+#[test]
+fn two_hundred_tokens_apply_converge_and_destroy() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        ws.write(
+            "main.tf",
+            &config(
+                r#"
+resource "defentry_token" "fleet" {
+  count    = 200
+  triggers = { index = tostring(count.index) }
+}
+"#,
+            ),
+        );
+        ws.apply();
+        assert_eq!(mock.active_sessions(), 200, "{tf}");
+        assert_eq!(ws.plan_exit_code(), 0, "{tf}: 200 tokens must converge");
+        ws.destroy();
+        assert_eq!(mock.active_sessions(), 0, "{tf}: sessions left");
+    }
+}
+
+#[test]
+fn schedule_changes_update_rotate_at_in_place() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        let write = |schedule: &str| {
+            ws.write(
+                "main.tf",
+                &config(&format!(
+                    "resource \"defentry_token\" \"t\" {{\n{schedule}\n}}\n"
+                )),
+            )
+        };
+        write("  rotation_period = \"720h\"");
+        ws.apply();
+        let v = token_of(&ws, "defentry_token.t")["values"].clone();
+        let created = parse_rfc3339(&s(&v["created_at"]));
+        assert_eq!(
+            parse_rfc3339(&s(&v["rotate_at"])) - created,
+            720.0 * 3600.0,
+            "{tf}"
+        );
+
+        // An anchor puts rotate_at on its grid: daily at 02:00:00 UTC.
+        write("  rotation_period = \"24h\"\n  rotation_anchor = \"2026-01-01T02:00:00Z\"");
+        let plan = ws.plan();
+        assert!(
+            plan.stdout.contains("updated in-place"),
+            "{tf}: {}",
+            plan.stdout
+        );
+        assert!(
+            !plan.stdout.contains("must be replaced"),
+            "{tf}: {}",
+            plan.stdout
+        );
+        ws.apply();
+        let w = token_of(&ws, "defentry_token.t")["values"].clone();
+        assert_eq!(
+            w["token_id"], v["token_id"],
+            "{tf}: a schedule change must not rotate"
+        );
+        let rotate_at = s(&w["rotate_at"]);
+        assert!(rotate_at.ends_with("T02:00:00Z"), "{tf}: {rotate_at}");
+        let next = parse_rfc3339(&rotate_at);
+        assert!(
+            next > created && next - created <= 86_400.0,
+            "{tf}: {rotate_at}"
+        );
+        assert_eq!(ws.plan_exit_code(), 0, "{tf}");
+
+        write("");
+        ws.apply();
+        let x = token_of(&ws, "defentry_token.t")["values"].clone();
+        assert!(x["rotate_at"].is_null(), "{tf}: no period, no rotate_at");
+        assert_eq!(x["token_id"], v["token_id"], "{tf}");
+        ws.destroy();
+    }
+}
