@@ -2,8 +2,8 @@
 """Provider benchmarks (`make bench`). Prints Markdown tables; nothing here is a pass/fail test.
 
   (a) exec -> handshake line of the provider, plaintext and with AutoMTLS (a Terraform-like
-      P-521 CA:TRUE client cert), median/p10/p90 of N starts, and peak RSS (VmHWM) right
-      after the handshake;
+      P-521 CA:TRUE client cert), median/p10/p90 of N interleaved starts, and peak RSS (VmHWM)
+      right after the handshake; /bin/echo printing such a line gives the machine's floor;
   (b) size of the stripped release binary;
   (c) wall time of `terraform providers schema -json` in a dev_overrides workspace, per Terraform;
   (d) scale: apply+destroy of N resources of the provider vs the same number of
@@ -239,10 +239,10 @@ def vm_hwm_kib(pid):
     return None
 
 
-def handshake_once(provider, env):
+def handshake_once(argv, env):
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [provider], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
     )
     try:
@@ -260,6 +260,12 @@ def handshake_once(provider, env):
     return elapsed, hwm, fields
 
 
+# What exec → first stdout line costs here for a program that does nothing else: the floor
+# under any provider's figure on this machine (fork/exec from Python, dynamic loading, pipe).
+FLOOR_NAME = "floor: /bin/echo of a handshake-shaped line"
+FLOOR_ARGV = ["/bin/echo", "1|6|unix|/nonexistent|grpc|"]
+
+
 def bench_handshake(provider, starts, tmp):
     base = {
         # Sockets of killed providers land here and go away with the temp dir.
@@ -270,38 +276,59 @@ def bench_handshake(provider, starts, tmp):
         "PLUGIN_MIN_PORT": "0",
         "PLUGIN_MAX_PORT": "0",
     }
-    variants = [("plaintext", clean_env(base))]
+    variants = [("plaintext", [provider], clean_env(base))]
     pem, how = client_cert_pem(tmp)
     if pem:
-        variants.append((f"AutoMTLS (P-521 client cert via {how})", clean_env({**base, "PLUGIN_CLIENT_CERT": pem})))
-    rows = []
-    for name, env in variants:
-        log(f"(a) handshake: {name}, {starts} starts")
+        variants.append(
+            (f"AutoMTLS (P-521 client cert via {how})", [provider], clean_env({**base, "PLUGIN_CLIENT_CERT": pem}))
+        )
+    if os.path.exists(FLOOR_ARGV[0]):
+        variants.append((FLOOR_NAME, FLOOR_ARGV, clean_env()))
+    log(f"(a) handshake: {', '.join(v[0] for v in variants)}; {starts} interleaved starts each")
+    results = {name: {"times": [], "hwms": [], "error": None} for name, _, _ in variants}
+    for name, argv, env in variants:
         try:
-            handshake_once(provider, env)  # warm the page cache
-            times, hwms = [], []
-            for _ in range(starts):
-                t, hwm, fields = handshake_once(provider, env)
-                if "AutoMTLS" in name and len(fields[5]) <= 50:
-                    raise RuntimeError("AutoMTLS requested but the handshake carries no server cert")
-                times.append(t)
-                hwms.append(hwm or 0)
-            med, p10, p90 = stats(times)
-            goal = ""
-            if "AutoMTLS" in name:
-                goal = (
-                    f"time ≤ {ms(GOAL_HANDSHAKE_S)}: {verdict(med, GOAL_HANDSHAKE_S)}; "
-                    f"RSS ≤ {mb(GOAL_RSS_BYTES)}: {verdict(max(hwms) * 1024, GOAL_RSS_BYTES)}"
-                )
-            rows.append([
-                name, ms(med), ms(p10), ms(p90),
-                mib(statistics.median(hwms) * 1024), mib(max(hwms) * 1024), goal,
-            ])
+            handshake_once(argv, env)  # warm the page cache
         except (RuntimeError, OSError) as e:
-            rows.append([name, f"failed: {e}", "", "", "", "", ""])
+            results[name]["error"] = str(e)
+    # Interleaved, so drift in the machine's speed hits every variant alike.
+    for _ in range(starts):
+        for name, argv, env in variants:
+            res = results[name]
+            if res["error"]:
+                continue
+            try:
+                t, hwm, fields = handshake_once(argv, env)
+            except (RuntimeError, OSError) as e:
+                res["error"] = str(e)
+                continue
+            if "AutoMTLS" in name and len(fields[5]) <= 50:
+                res["error"] = "AutoMTLS requested but the handshake carries no server cert"
+                continue
+            res["times"].append(t)
+            if hwm:
+                res["hwms"].append(hwm * 1024)
+    rows = []
+    for name, _, _ in variants:
+        res = results[name]
+        if res["error"] or not res["times"]:
+            rows.append([name, f"failed: {res['error']}", "", "", "", "", ""])
+            continue
+        med, p10, p90 = stats(res["times"])
+        hwms = res["hwms"]
+        goal = ""
+        if "AutoMTLS" in name:
+            goal = (
+                f"time ≤ {ms(GOAL_HANDSHAKE_S)}: {verdict(med, GOAL_HANDSHAKE_S)}; "
+                f"RSS ≤ {mb(GOAL_RSS_BYTES)}: {verdict(max(hwms), GOAL_RSS_BYTES)}"
+            )
+        rows.append([
+            name, ms(med), ms(p10), ms(p90),
+            mib(statistics.median(hwms)) if hwms else "n/a", mib(max(hwms)) if hwms else "n/a", goal,
+        ])
     if not pem:
         rows.append(["AutoMTLS", f"skipped: {how}", "", "", "", "", ""])
-    return f"### (a) exec → handshake line ({starts} starts each)\n\n" + table(
+    return f"### (a) exec → handshake line ({starts} interleaved starts each)\n\n" + table(
         ["variant", "median", "p10", "p90", "VmHWM median", "VmHWM max", "goal"], rows
     )
 
@@ -515,7 +542,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--debug", action="store_true", help="use debug binaries (quick check of the script)")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already in target/")
-    ap.add_argument("--starts", type=int, default=30, help="provider starts for (a)")
+    ap.add_argument("--starts", type=int, default=100, help="starts of each variant for (a)")
     ap.add_argument("--schema-runs", type=int, default=5, help="runs for (c)")
     ap.add_argument("--scale", type=int, default=200, help="resources for (d); 0 skips it")
     ap.add_argument("--rounds", type=int, default=3, help="rounds for (d)")
