@@ -22,6 +22,16 @@ pub struct ValidateRequest {
     pub client_capabilities: ClientCapabilities,
 }
 
+impl ValidateRequest {
+    /// A request for a configuration whose client sent no capabilities.
+    pub fn new(config: Value) -> Self {
+        Self {
+            config,
+            client_capabilities: ClientCapabilities::default(),
+        }
+    }
+}
+
 /// The provider block's configuration, wholly known unless Terraform defers.
 #[derive(Debug, Clone)]
 pub struct ConfigureRequest {

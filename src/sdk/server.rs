@@ -747,10 +747,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             diags.extend(
                 self.inner
                     .provider
-                    .validate(ValidateRequest {
-                        config,
-                        client_capabilities: Default::default(),
-                    })
+                    .validate(ValidateRequest::new(config))
                     .await,
             );
             diags
@@ -821,27 +818,21 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Res<pb::validate_data_resource_config::Response> {
         let r = r.into_inner();
         let s = span("ValidateDataResourceConfig", &r.type_name);
-        let diags = async {
-            match lookup(
-                &self.inner.data_sources,
-                "data source",
-                &r.type_name,
-                r.config.as_ref(),
-            ) {
-                Err(d) => d.into(),
-                Ok((e, config)) => {
-                    let client_capabilities = Default::default();
-                    e.imp
-                        .validate(ValidateRequest {
-                            config,
-                            client_capabilities,
-                        })
-                        .await
-                }
+        let found = lookup(
+            &self.inner.data_sources,
+            "data source",
+            &r.type_name,
+            r.config.as_ref(),
+        );
+        let diags = match found {
+            Err(d) => d.into(),
+            Ok((e, config)) => {
+                e.imp
+                    .validate(ValidateRequest::new(config))
+                    .instrument(s)
+                    .await
             }
-        }
-        .instrument(s)
-        .await;
+        };
         Ok(Response::new(pb::validate_data_resource_config::Response {
             diagnostics: convert::diagnostics(diags),
         }))
@@ -993,27 +984,21 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Res<pb::validate_ephemeral_resource_config::Response> {
         let r = r.into_inner();
         let s = span("ValidateEphemeralResourceConfig", &r.type_name);
-        let diags = async {
-            match lookup(
-                &self.inner.ephemerals,
-                "ephemeral resource",
-                &r.type_name,
-                r.config.as_ref(),
-            ) {
-                Err(d) => d.into(),
-                Ok((e, config)) => {
-                    let client_capabilities = Default::default();
-                    e.imp
-                        .validate(ValidateRequest {
-                            config,
-                            client_capabilities,
-                        })
-                        .await
-                }
+        let found = lookup(
+            &self.inner.ephemerals,
+            "ephemeral resource",
+            &r.type_name,
+            r.config.as_ref(),
+        );
+        let diags = match found {
+            Err(d) => d.into(),
+            Ok((e, config)) => {
+                e.imp
+                    .validate(ValidateRequest::new(config))
+                    .instrument(s)
+                    .await
             }
-        }
-        .instrument(s)
-        .await;
+        };
         Ok(Response::new(
             pb::validate_ephemeral_resource_config::Response {
                 diagnostics: convert::diagnostics(diags),
@@ -1328,27 +1313,21 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Res<pb::validate_action_config::Response> {
         let r = r.into_inner();
         let s = span("ValidateActionConfig", &r.type_name);
-        let diags = async {
-            match lookup(
-                &self.inner.actions,
-                "action",
-                &r.type_name,
-                r.config.as_ref(),
-            ) {
-                Err(d) => d.into(),
-                Ok((e, config)) => {
-                    let client_capabilities = Default::default();
-                    e.imp
-                        .validate(ValidateRequest {
-                            config,
-                            client_capabilities,
-                        })
-                        .await
-                }
+        let found = lookup(
+            &self.inner.actions,
+            "action",
+            &r.type_name,
+            r.config.as_ref(),
+        );
+        let diags = match found {
+            Err(d) => d.into(),
+            Ok((e, config)) => {
+                e.imp
+                    .validate(ValidateRequest::new(config))
+                    .instrument(s)
+                    .await
             }
-        }
-        .instrument(s)
-        .await;
+        };
         Ok(Response::new(pb::validate_action_config::Response {
             diagnostics: convert::diagnostics(diags),
         }))
