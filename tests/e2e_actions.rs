@@ -22,16 +22,6 @@ fn action_terraforms() -> Vec<Terraform> {
     found
 }
 
-const REQUIRED_PROVIDERS: &str = r#"
-terraform {
-  required_providers {
-    defentry = {
-      source = "defentry/defentry"
-    }
-  }
-}
-"#;
-
 /// One action of each type, fed by variables (secrets come in through `TF_VAR_*`, as users
 /// should pass them: command-line `-var` values would show up in Terraform's own trace log).
 const ACTIONS_TF: &str = r#"

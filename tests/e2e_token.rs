@@ -11,16 +11,8 @@ use std::time::{Duration, SystemTime};
 use common::*;
 use serde_json::{json, Value};
 
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    defentry = { source = "defentry/defentry" }
-  }
-}
-"#;
-
 fn config(body: &str) -> String {
-    format!("{HEADER}\n{body}")
+    format!("{REQUIRED_PROVIDERS}\n{body}")
 }
 
 fn token_of(ws: &Workspace, address: &str) -> Value {

@@ -11,16 +11,6 @@ use common::*;
 use serde_json::Value;
 use totp_rs::{Algorithm, Secret, TOTP};
 
-const REQUIRED_PROVIDERS: &str = r#"
-terraform {
-  required_providers {
-    defentry = {
-      source = "defentry/defentry"
-    }
-  }
-}
-"#;
-
 /// The admin's credentials as variables, fed through `TF_VAR_*`.
 const ADMIN_VARS: &str = r#"
 variable "admin_password" {

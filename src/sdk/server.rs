@@ -202,6 +202,11 @@ fn unsupported(what: &str) -> Diagnostics {
     .into()
 }
 
+/// The answer to every state-store RPC: this SDK serves providers, not state backends.
+fn no_state_store() -> Vec<pb::Diagnostic> {
+    convert::diagnostics(unsupported("State storage"))
+}
+
 /// Rejects write-only values when the client cannot keep them out of state.
 fn check_write_only(schema: &Schema, config: &Value, allowed: bool) -> Diagnostics {
     let mut d = Diagnostics::new();
@@ -1124,7 +1129,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         _r: Request<pb::validate_state_store::Request>,
     ) -> Res<pb::validate_state_store::Response> {
         Ok(Response::new(pb::validate_state_store::Response {
-            diagnostics: convert::diagnostics(unsupported("State storage")),
+            diagnostics: no_state_store(),
         }))
     }
 
@@ -1133,7 +1138,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         _r: Request<pb::configure_state_store::Request>,
     ) -> Res<pb::configure_state_store::Response> {
         Ok(Response::new(pb::configure_state_store::Response {
-            diagnostics: convert::diagnostics(unsupported("State storage")),
+            diagnostics: no_state_store(),
             ..Default::default()
         }))
     }
@@ -1143,7 +1148,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         _r: Request<pb::read_state_bytes::Request>,
     ) -> Res<EventStream<pb::read_state_bytes::Response>> {
         let resp = pb::read_state_bytes::Response {
-            diagnostics: convert::diagnostics(unsupported("State storage")),
+            diagnostics: no_state_store(),
             ..Default::default()
         };
         Ok(Response::new(Box::pin(futures_util::stream::iter([Ok(
@@ -1156,7 +1161,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         _r: Request<Streaming<pb::write_state_bytes::RequestChunk>>,
     ) -> Res<pb::write_state_bytes::Response> {
         Ok(Response::new(pb::write_state_bytes::Response {
-            diagnostics: convert::diagnostics(unsupported("State storage")),
+            diagnostics: no_state_store(),
         }))
     }
 
@@ -1166,7 +1171,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Res<pb::lock_state::Response> {
         Ok(Response::new(pb::lock_state::Response {
             lock_id: String::new(),
-            diagnostics: convert::diagnostics(unsupported("State storage")),
+            diagnostics: no_state_store(),
         }))
     }
 
@@ -1175,7 +1180,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         _r: Request<pb::unlock_state::Request>,
     ) -> Res<pb::unlock_state::Response> {
         Ok(Response::new(pb::unlock_state::Response {
-            diagnostics: convert::diagnostics(unsupported("State storage")),
+            diagnostics: no_state_store(),
         }))
     }
 
@@ -1185,7 +1190,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Res<pb::get_states::Response> {
         Ok(Response::new(pb::get_states::Response {
             state_id: Vec::new(),
-            diagnostics: convert::diagnostics(unsupported("State storage")),
+            diagnostics: no_state_store(),
         }))
     }
 
@@ -1194,7 +1199,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         _r: Request<pb::delete_state::Request>,
     ) -> Res<pb::delete_state::Response> {
         Ok(Response::new(pb::delete_state::Response {
-            diagnostics: convert::diagnostics(unsupported("State storage")),
+            diagnostics: no_state_store(),
         }))
     }
 

@@ -25,6 +25,16 @@ use tempfile::{NamedTempFile, TempDir};
 
 /// Provider source address as users write it in `required_providers`.
 pub const PROVIDER_SOURCE: &str = "defentry/defentry";
+/// The `terraform { required_providers { ... } }` block every e2e configuration starts with.
+pub const REQUIRED_PROVIDERS: &str = r#"
+terraform {
+  required_providers {
+    defentry = {
+      source = "defentry/defentry"
+    }
+  }
+}
+"#;
 /// Fully qualified provider address (reattach keys, mirror layout, `show -json`).
 pub const PROVIDER_ADDR: &str = "registry.terraform.io/defentry/defentry";
 /// Provider version, as published to a mirror.
