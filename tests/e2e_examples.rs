@@ -292,6 +292,18 @@ fn interactive_login_example_answers_the_2fa_challenge_and_logs_out() {
         copy_example(&ws, "examples/interactive-login");
         ws.env("TF_VAR_admin_password", ADMIN_PASSWORD);
         ws.env("TF_VAR_admin_totp_secret", ADMIN_TOTP_SECRET);
+        if !tf.at_least(1, 11) {
+            // `required_version = ">= 1.11"`; before 1.10 the parser stops earlier, at the
+            // ephemeral variables.
+            let needle = if tf.at_least(1, 10) {
+                "Unsupported Terraform Core version"
+            } else {
+                NO_EPHEMERAL_VARIABLES
+            };
+            ws.refused(&["plan", "-input=false"], needle);
+            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+            continue;
+        }
         ws.apply();
         let log = request_log(&mock);
         assert!(
@@ -314,6 +326,24 @@ fn token_resource_snippets_apply_and_destroy() {
         let mock = Mock::start();
         let mut ws = snippet_workspace(&tf, &mock, "examples/resources/defentry_token");
         ws.env("TF_VAR_defentry_password", SERVICE_PASSWORD);
+        if !tf.at_least(1, 11) {
+            // write-only-password.tf needs 1.11; resource.tf alone works everywhere.
+            let needle = if tf.at_least(1, 10) {
+                WRITE_ONLY_NOT_ALLOWED
+            } else {
+                NO_EPHEMERAL_VARIABLES
+            };
+            ws.refused(&["plan", "-input=false"], needle);
+            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+            ws.remove("write-only-password.tf");
+            ws.apply();
+            assert!(!output_str(&ws, "backend_token_id").is_empty(), "{tf}");
+            assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
+            assert_eq!(ws.plan_exit_code(), 0, "{tf}");
+            ws.destroy();
+            assert_no_sessions_left(&mock, &tf, "the defentry_token snippet");
+            continue;
+        }
         ws.apply();
         assert!(!output_str(&ws, "backend_token_id").is_empty(), "{tf}");
         assert_eq!(mock.active_sessions(), 2, "{tf}: {}", mock.sessions());
@@ -348,6 +378,11 @@ fn ephemeral_snippet_logs_out_and_stores_nothing() {
     for tf in terraforms() {
         let mock = Mock::start();
         let ws = snippet_workspace(&tf, &mock, "examples/ephemeral-resources/defentry_session");
+        if !tf.at_least(1, 10) {
+            ws.refused(&["plan", "-input=false"], NO_EPHEMERAL_BLOCKS);
+            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+            continue;
+        }
         ws.apply();
         let s = mock.sessions();
         assert!(s["logins"].as_u64().unwrap_or(0) >= 1, "{tf}: {s}");

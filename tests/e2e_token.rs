@@ -398,6 +398,11 @@ resource "terraform_data" "consumer" {{
                 url = hcl_str(&mock.url)
             )),
         );
+        if !tf.at_least(1, 10) {
+            ws.refused(&["plan", "-input=false"], NO_EPHEMERAL_BLOCKS);
+            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+            continue;
+        }
         let out = ws.run(&["plan", "-out=tfplan", "-input=false"]);
         assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
         let applied = ws.run(&["apply", "-input=false", "tfplan"]);
@@ -458,6 +463,18 @@ resource "defentry_token" "ci" {{
             );
         };
         write("1");
+        if !tf.at_least(1, 11) {
+            // 1.10 has ephemeral variables but cannot pass one to an argument it does not know
+            // to be write-only; older ones do not know `ephemeral` at all.
+            let needle = if tf.at_least(1, 10) {
+                "Invalid use of ephemeral value"
+            } else {
+                NO_EPHEMERAL_VARIABLES
+            };
+            ws.refused(&["plan", "-input=false"], needle);
+            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+            continue;
+        }
         let out = ws.run(&["plan", "-out=tfplan", "-input=false"]);
         assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
         let plan_json = ws.ok(&["show", "-json", "tfplan"]).stdout;

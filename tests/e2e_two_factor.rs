@@ -1,5 +1,5 @@
-//! Interactive (2FA) logins in real Terraform against defentry-mock, with every Terraform in
-//! `.tools/bin`: the mock's admin `admin@partner.com` is enrolled in TOTP, so it logs in only
+//! Interactive (2FA) logins in real Terraform against defentry-mock, with the Terraforms of
+//! `terraforms()`: the mock's admin `admin@partner.com` is enrolled in TOTP, so it logs in only
 //! with `totp_secret` (provider, environment, token resource, session objects) or a current
 //! `two_factor_code`; without either the login fails with an explanation and leaves no session.
 
@@ -166,6 +166,11 @@ output "data_with_code" {
     for tf in terraforms() {
         let mock = Mock::start();
         let mut ws = admin_workspace(&tf, &mock, TF);
+        if !tf.at_least(1, 11) {
+            ws.refused(&["validate"], too_old_for_write_only(&tf));
+            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+            continue;
+        }
         ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
         // Valid for this 30 s step and, at the server, the next one: ample for one apply.
         ws.env("TF_VAR_code", &admin_code_at(now_secs()));
@@ -300,6 +305,13 @@ resource "defentry_token" "admin" {
     };
     for tf in terraforms() {
         let mock = Mock::start();
+        if !tf.at_least(1, 11) {
+            // password_wo is write-only: refused before any login (ephemeral: e2e_token).
+            let ws = admin_workspace(&tf, &mock, TOKEN);
+            ws.refused(&["plan", "-input=false"], WRITE_ONLY_NOT_ALLOWED);
+            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+            continue;
+        }
         let ws = admin_workspace(&tf, &mock, SESSIONS);
         let out = ws.run(&["plan", "-input=false"]);
         assert_eq!(out.code, 1, "{}", ws.failure(&["plan"], &out));
@@ -459,6 +471,11 @@ resource "defentry_token" "admin" {
             "main.tf",
             &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{LITERALS}"),
         );
+        if !tf.at_least(1, 11) {
+            ws.refused(&["validate"], too_old_for_write_only(&tf));
+            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+            continue;
+        }
         let out = ws.run(&["validate"]);
         assert_eq!(out.code, 1, "{}", ws.failure(&["validate"], &out));
         let text = out.combined();
@@ -587,6 +604,11 @@ output "data" {
     for tf in terraforms() {
         let mock = Mock::start();
         let mut ws = admin_workspace(&tf, &mock, TF);
+        if !tf.at_least(1, 11) {
+            ws.refused(&["validate"], too_old_for_write_only(&tf));
+            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+            continue;
+        }
         ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
         let start = now_secs();
         ws.env("TF_VAR_code", &admin_code_at(start));

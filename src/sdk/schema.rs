@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cty::{AttributePath, Type, Value};
+use super::cty::{AttributePath, PathStep, Type, Value};
 
 /// A versioned schema: the top-level block of a resource, provider, etc.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -244,6 +244,61 @@ impl Block {
         }
     }
 
+    /// Paths of the write-only attributes that `v` sets (non-null, unknown included), at any
+    /// depth of nested blocks. Elements of a set block are reported at the block: a set has
+    /// no index to point at.
+    pub fn write_only_set(&self, v: &Value) -> Vec<AttributePath> {
+        let mut found = Vec::new();
+        self.collect_write_only(v, &mut AttributePath::root(), &mut found);
+        found
+    }
+
+    fn collect_write_only(
+        &self,
+        v: &Value,
+        at: &mut AttributePath,
+        found: &mut Vec<AttributePath>,
+    ) {
+        if v.is_null() || !v.is_known() {
+            return;
+        }
+        for a in self.attributes.iter().filter(|a| a.write_only) {
+            if !v.attr(&a.name).is_null() {
+                found.push(at.clone().at_attr(a.name.clone()));
+            }
+        }
+        for b in &self.blocks {
+            let inner = v.attr(&b.type_name);
+            at.push(PathStep::Attr(b.type_name.clone()));
+            match (b.nesting, inner) {
+                (Nesting::Single | Nesting::Group, _) => {
+                    b.block.collect_write_only(inner, at, found)
+                }
+                (Nesting::List, Value::List(items)) => {
+                    for (i, item) in (0i64..).zip(items) {
+                        at.push(PathStep::Index(i));
+                        b.block.collect_write_only(item, at, found);
+                        at.pop();
+                    }
+                }
+                (Nesting::Set, Value::Set(items)) => {
+                    if items.iter().any(|i| !b.block.write_only_set(i).is_empty()) {
+                        found.push(at.clone());
+                    }
+                }
+                (Nesting::Map, Value::Map(items)) => {
+                    for (k, item) in items {
+                        at.push(PathStep::Key(k.clone()));
+                        b.block.collect_write_only(item, at, found);
+                        at.pop();
+                    }
+                }
+                _ => {}
+            }
+            at.pop();
+        }
+    }
+
     /// Paths of top-level attributes that are sensitive (for documentation and tests).
     pub fn sensitive_paths(&self) -> Vec<AttributePath> {
         self.attributes
@@ -291,6 +346,40 @@ mod tests {
                 ("n", Type::list(Type::object([("c", Type::Bool)]))),
             ])
         );
+    }
+
+    #[test]
+    fn write_only_values_are_found_at_any_depth() {
+        let mut b = Block::new(vec![
+            Attribute::optional("p", Type::String).write_only(),
+            Attribute::optional("q", Type::String),
+        ]);
+        let inner = Block::new(vec![Attribute::optional("s", Type::String).write_only()]);
+        for (name, nesting) in [("one", Nesting::Single), ("many", Nesting::List)] {
+            b.blocks.push(NestedBlock {
+                type_name: name.into(),
+                block: inner.clone(),
+                nesting,
+                min_items: 0,
+                max_items: 0,
+            });
+        }
+        let set = |v: Value| Value::object([("s", v)]);
+        let v = Value::object([
+            ("p", Value::unknown()),
+            ("q", Value::string("x")),
+            ("one", set(Value::Null)),
+            (
+                "many",
+                Value::List(vec![set(Value::Null), set(Value::string("secret"))]),
+            ),
+        ]);
+        let paths: Vec<String> = b.write_only_set(&v).iter().map(|p| p.to_string()).collect();
+        // Unknown counts as set: the value would reach state once known.
+        assert_eq!(paths, ["p", "many[1].s"]);
+        let unset = Value::object([("q", Value::string("x"))]);
+        assert!(b.write_only_set(&unset).is_empty());
+        assert!(b.write_only_set(&Value::Null).is_empty());
     }
 
     #[test]

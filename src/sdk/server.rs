@@ -207,23 +207,19 @@ fn no_state_store() -> Vec<pb::Diagnostic> {
     convert::diagnostics(unsupported("State storage"))
 }
 
-/// Rejects write-only values when the client cannot keep them out of state.
+/// Rejects write-only values when the client cannot keep them out of state: Terraform before
+/// 1.11 ignores the schema's write-only flag and would store the value (as
+/// terraform-plugin-framework does, with the same summary).
 fn check_write_only(schema: &Schema, config: &Value, allowed: bool) -> Diagnostics {
     let mut d = Diagnostics::new();
     if allowed {
         return d;
     }
-    for a in schema.block.attributes.iter().filter(|a| a.write_only) {
-        if !config.attr(&a.name).is_null() {
-            d.attr_error(
-                super::cty::AttributePath::attr(a.name.clone()),
-                "Write-only attribute not supported by this Terraform",
-                format!(
-                    "{} is write-only: Terraform keeps its value out of plan and state, which needs Terraform 1.11 or later. Upgrade Terraform, or remove {} from the configuration.",
-                    a.name, a.name
-                ),
-            );
-        }
+    for path in schema.block.write_only_set(config) {
+        let detail = format!(
+            "{path} is write-only: Terraform keeps its value out of plan and state, which needs Terraform 1.11 or later, and this Terraform would store it in state. Upgrade Terraform, or remove {path} from the configuration."
+        );
+        d.attr_error(path, "Write-only Attribute Not Allowed", detail);
     }
     d
 }

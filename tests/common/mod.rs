@@ -1,4 +1,4 @@
-//! Shared end-to-end harness: every Terraform under `.tools/bin`, a `defentry-mock` on a free port,
+//! Shared end-to-end harness: the Terraforms under `.tools/bin`, a `defentry-mock` on a free port,
 //! and a throw-away Terraform working directory wired to the freshly built provider.
 //!
 //! Use it from a test file with `mod common;`. Everything here panics with context on failure
@@ -154,12 +154,87 @@ fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
     it.next().is_none().then_some(v)
 }
 
-/// Every Terraform to test with, oldest first: `$TERRAFORM` alone if set, otherwise every
-/// `.tools/bin/terraform-X.Y.Z`. Panics if there is none.
-pub fn terraforms() -> Vec<Terraform> {
-    if let Some(p) = std::env::var_os("TERRAFORM").filter(|p| !p.is_empty()) {
-        return vec![Terraform::probe(Path::new(&p))];
+/// Terraform before 1.10 on an `ephemeral` block (its own refusal).
+pub const NO_EPHEMERAL_BLOCKS: &str = r#"Blocks of type "ephemeral" are not expected here."#;
+/// Terraform before 1.10 on `ephemeral = true` in a variable (its own refusal).
+pub const NO_EPHEMERAL_VARIABLES: &str = r#"An argument named "ephemeral" is not expected here."#;
+/// The provider's refusal of a write-only argument from a Terraform before 1.11, which would
+/// store the value in state.
+pub const WRITE_ONLY_NOT_ALLOWED: &str = "Write-only Attribute Not Allowed";
+
+/// What a Terraform before 1.11 answers to a configuration with both `ephemeral` blocks and
+/// write-only arguments: 1.10 knows ephemeral blocks, so the provider refuses the write-only
+/// argument; older ones already refuse the block.
+pub fn too_old_for_write_only(tf: &Terraform) -> &'static str {
+    if tf.at_least(1, 10) {
+        WRITE_ONLY_NOT_ALLOWED
+    } else {
+        NO_EPHEMERAL_BLOCKS
     }
+}
+
+/// Environment variable choosing the Terraforms of the e2e suites: `all`, or a comma-separated
+/// list of versions from `.tools/bin` (`1.6.6,1.15.5`). Unset: see `terraforms()`.
+pub const TF_VERSIONS_ENV: &str = "DEFENTRY_TF_VERSIONS";
+
+/// The Terraforms the full e2e suites run on, oldest first: the oldest and the newest of
+/// `.tools/bin` (the features in between are covered by `all_terraforms()` smoke tests).
+/// `$TERRAFORM` (one binary) or `$DEFENTRY_TF_VERSIONS` override it. Panics if there is none.
+pub fn terraforms() -> Vec<Terraform> {
+    if let Some(chosen) = chosen_terraforms() {
+        return chosen;
+    }
+    let mut all = installed_terraforms();
+    if all.len() > 2 {
+        all.drain(1..all.len() - 1);
+    }
+    all
+}
+
+/// Every Terraform in `.tools/bin`, oldest first, for the per-version smoke; the same
+/// overrides as `terraforms()` apply.
+pub fn all_terraforms() -> Vec<Terraform> {
+    chosen_terraforms().unwrap_or_else(installed_terraforms)
+}
+
+/// What `$TERRAFORM` or `$DEFENTRY_TF_VERSIONS` select, if either is set.
+fn chosen_terraforms() -> Option<Vec<Terraform>> {
+    if let Some(p) = std::env::var_os("TERRAFORM").filter(|p| !p.is_empty()) {
+        return Some(vec![Terraform::probe(Path::new(&p))]);
+    }
+    let spec = std::env::var(TF_VERSIONS_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())?;
+    let all = installed_terraforms();
+    if spec.trim() == "all" {
+        return Some(all);
+    }
+    let chosen = select_versions(&all, &spec).unwrap_or_else(|e| panic!("{TF_VERSIONS_ENV}: {e}"));
+    Some(chosen)
+}
+
+/// The entries of `all` named by a `1.6.6,1.15.5`-style list, oldest first.
+fn select_versions(all: &[Terraform], spec: &str) -> Result<Vec<Terraform>, String> {
+    let mut chosen = Vec::new();
+    for want in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let v = parse_version(want).ok_or_else(|| format!("{want:?} is not X.Y.Z or `all`"))?;
+        let tf = all.iter().find(|t| t.version == v).ok_or_else(|| {
+            let have: Vec<String> = all.iter().map(|t| t.label()).collect();
+            format!(
+                "Terraform {want} is not installed (have: {})",
+                have.join(", ")
+            )
+        })?;
+        if !chosen.contains(tf) {
+            chosen.push(tf.clone());
+        }
+    }
+    chosen.sort_by_key(|t| t.version);
+    Ok(chosen)
+}
+
+/// Every `.tools/bin/terraform-X.Y.Z`, oldest first. Panics if there is none.
+fn installed_terraforms() -> Vec<Terraform> {
     let bin = repo_root().join(".tools/bin");
     let mut found: Vec<Terraform> = fs::read_dir(&bin)
         .map(|rd| {
@@ -727,6 +802,29 @@ impl Workspace {
         cmd
     }
 
+    /// `bash -c <script>` set up like `command` (working directory, environment, no stdin),
+    /// with this workspace's Terraform first on PATH as `terraform`: for documented shell
+    /// snippets.
+    pub fn shell(&self, script: &str) -> Command {
+        let bin = self.home.path().join("bin");
+        let link = bin.join("terraform");
+        if !link.exists() {
+            fs::create_dir_all(&bin).expect("create PATH dir");
+            std::os::unix::fs::symlink(&self.tf.path, &link).expect("link terraform");
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![bin];
+        dirs.extend(std::env::split_paths(&path));
+        let mut cmd = Command::new("bash");
+        scrub_env(&mut cmd);
+        cmd.args(["-c", script])
+            .envs(&self.env)
+            .env("PATH", std::env::join_paths(dirs).expect("PATH"))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
+        cmd
+    }
+
     /// Run `terraform <args>` in the working directory. Never panics on a non-zero exit;
     /// panics only if Terraform cannot be started or exceeds the time limit.
     pub fn run(&self, args: &[&str]) -> Output {
@@ -800,6 +898,30 @@ impl Workspace {
             out.stdout,
             out.stderr
         )
+    }
+
+    /// Run `terraform <args>`, which must fail (exit 1) with `needle` in the output: the way a
+    /// Terraform refuses a configuration it is too old for. The provider must not crash on the
+    /// way (no panic, no broken plugin connection).
+    pub fn refused(&self, args: &[&str], needle: &str) -> Output {
+        let out = self.run(args);
+        assert_eq!(out.code, 1, "{}", self.failure(args, &out));
+        let text = out.combined();
+        assert!(
+            text.contains(needle),
+            "{}: expected {needle:?} from `terraform {}`:\n{text}",
+            self.tf,
+            args.join(" ")
+        );
+        for crash in [
+            "panic",
+            "Plugin did not respond",
+            "plugin crashed",
+            "rpc error",
+        ] {
+            assert!(!text.contains(crash), "{}: {crash:?} in:\n{text}", self.tf);
+        }
+        out
     }
 
     /// `terraform init` (needed only with `mirror_workspace` or non-overridden providers).
@@ -934,6 +1056,23 @@ mod harness_tests {
         assert_eq!(parse_version("1.15"), None);
         assert_eq!(parse_version("1.15.5.1"), None);
         assert_eq!(parse_version("x.y.z"), None);
+    }
+
+    #[test]
+    fn selects_versions_from_a_list() {
+        let tf = |v| Terraform {
+            path: PathBuf::from("x"),
+            version: v,
+        };
+        let all = [tf((1, 6, 6)), tf((1, 11, 4)), tf((1, 15, 5))];
+        let got = select_versions(&all, " 1.15.5, 1.6.6,1.15.5").expect("both installed");
+        assert_eq!(got, vec![tf((1, 6, 6)), tf((1, 15, 5))]);
+        let err = select_versions(&all, "1.7.0").expect_err("not installed");
+        assert!(
+            err.contains("1.7.0 is not installed") && err.contains("terraform 1.11.4"),
+            "{err}"
+        );
+        assert!(select_versions(&all, "1.6").is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 # Configuration under test. Copy this folder next to your own configuration, or point the run
 # blocks at your module with `module { source = "..." }`.
 terraform {
-  required_version = ">= 1.11"
+  required_version = ">= 1.6"
 
   required_providers {
     defentry = {

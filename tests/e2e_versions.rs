@@ -1,0 +1,274 @@
+//! The provider on every Terraform in `.tools/bin` (1.6 to 1.15): a lifecycle smoke per version,
+//! run in parallel, and the features that need a newer Terraform either working or refused
+//! clearly, by Terraform itself or (write-only arguments) by the provider, never by a crash.
+//! The full suites (the other e2e_*.rs) run on the oldest and the newest only.
+
+mod common;
+
+use std::sync::Mutex;
+use std::thread;
+
+use common::*;
+use serde_json::Value;
+
+/// Versions smoked at once: each runs its own mock and Terraform; more only queues on 2 cores.
+const WORKERS: usize = 3;
+
+/// Runs `f` for every Terraform of `all_terraforms()` on `WORKERS` threads, then fails with
+/// every version's failure (not just the first).
+fn for_each_terraform(f: impl Fn(&Terraform) + Sync) {
+    let queue = Mutex::new(all_terraforms());
+    let failures = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for _ in 0..WORKERS {
+            s.spawn(|| loop {
+                let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
+                let Some(tf) = next else { break };
+                if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&tf))) {
+                    let msg = e
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    if let Ok(mut v) = failures.lock() {
+                        v.push(format!("=== {tf} ===\n{msg}"));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap_or_default();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn token_of(ws: &Workspace, addr: &str) -> Value {
+    ws.resources()
+        .into_iter()
+        .find(|r| r["address"] == addr)
+        .unwrap_or_else(|| panic!("{}: no {addr} in state", ws.terraform()))["values"]
+        .clone()
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// The configuration of the smoke for this Terraform: what it supports, nothing more.
+fn smoke_config(tf: &Terraform, round: u32) -> String {
+    let mut cfg = format!(
+        r#"{REQUIRED_PROVIDERS}
+variable "pw" {{
+  type      = string
+  sensitive = true
+}}
+
+data "defentry_session" "d" {{}}
+
+resource "defentry_token" "t" {{
+  triggers = {{ round = "{round}" }}
+"#
+    );
+    if tf.at_least(1, 11) {
+        cfg.push_str("  password_wo         = var.pw\n  password_wo_version = \"1\"\n");
+    }
+    cfg.push_str(
+        r#"}
+
+output "data_token" {
+  value     = data.defentry_session.d.token
+  sensitive = true
+}
+"#,
+    );
+    if tf.at_least(1, 10) {
+        // The provisioner proves the ephemeral token worked while the run was open.
+        cfg.push_str(
+            r#"
+ephemeral "defentry_session" "e" {}
+
+resource "terraform_data" "consumer" {
+  provisioner "local-exec" {
+    command = "echo \"$TOKEN\" > ephemeral-token.txt"
+    environment = {
+      TOKEN = ephemeral.defentry_session.e.token
+    }
+  }
+}
+"#,
+        );
+    }
+    if tf.at_least(1, 14) {
+        cfg.push_str(
+            r#"
+action "defentry_logout" "data" {
+  config {
+    token = data.defentry_session.d.token
+  }
+}
+"#,
+        );
+    }
+    cfg
+}
+
+/// Data source, token apply, clean plan, trigger rotation, destroy; ephemeral session (1.10+),
+/// write-only password (1.11+) and an action (1.14+) where this Terraform has them, and its
+/// own refusal where it does not.
+fn lifecycle(tf: &Terraform) {
+    let mock = Mock::start();
+    let mut ws = Workspace::new(tf, &mock);
+    ws.env("TF_VAR_pw", SERVICE_PASSWORD);
+    if tf.at_least(1, 11) {
+        // Only the write-only password may log the token in.
+        ws.env("DEFENTRY_PASSWORD", "not-the-password");
+    }
+    ws.write("main.tf", &smoke_config(tf, 1));
+    ws.apply();
+
+    let data_token = s(&ws.output_json()["data_token"]["value"]);
+    assert_eq!(mock.whoami_status(&data_token), 200, "{tf}: data source");
+    let first = token_of(&ws, "defentry_token.t");
+    assert_eq!(mock.whoami_status(&s(&first["token"])), 200, "{tf}");
+    let state = ws.state_text();
+    assert!(!state.contains(SERVICE_PASSWORD), "{tf}: password in state");
+    if tf.at_least(1, 10) {
+        let eph = ws.read("ephemeral-token.txt");
+        let eph = eph.trim();
+        assert!(eph.contains('|'), "{tf}: ephemeral token {eph:?}");
+        assert_eq!(mock.whoami_status(eph), 401, "{tf}: ephemeral not closed");
+        let secret = eph.split('|').nth(1).unwrap_or_default();
+        assert!(!state.contains(secret), "{tf}: ephemeral token in state");
+    }
+    // Data source + token; every ephemeral session is closed again.
+    assert_eq!(mock.active_sessions(), 2, "{tf}: {}", mock.sessions());
+    assert_eq!(ws.plan_exit_code(), 0, "{tf}: not converged after apply");
+
+    ws.write("main.tf", &smoke_config(tf, 2));
+    let plan = ws.plan();
+    assert!(
+        plan.stdout.contains("defentry_token.t must be replaced"),
+        "{tf}: a trigger change must replace the token:\n{}",
+        plan.stdout
+    );
+    ws.apply();
+    let second = token_of(&ws, "defentry_token.t");
+    assert_ne!(second["token_id"], first["token_id"], "{tf}: not rotated");
+    assert_eq!(
+        mock.whoami_status(&s(&first["token"])),
+        401,
+        "{tf}: old token"
+    );
+    assert_eq!(
+        mock.whoami_status(&s(&second["token"])),
+        200,
+        "{tf}: new token"
+    );
+    assert_eq!(ws.plan_exit_code(), 0, "{tf}: not converged after rotation");
+
+    if tf.at_least(1, 14) {
+        ws.ok(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-invoke=action.defentry_logout.data",
+        ]);
+        assert_eq!(mock.whoami_status(&data_token), 401, "{tf}: action");
+    } else {
+        ws.write(
+            "action.tf",
+            "action \"defentry_logout\" \"x\" {\n  config {\n    token = \"1|x\"\n  }\n}\n",
+        );
+        ws.refused(
+            &["validate"],
+            r#"Blocks of type "action" are not expected here."#,
+        );
+        ws.remove("action.tf");
+    }
+    if !tf.at_least(1, 10) {
+        ws.write("ephemeral.tf", "ephemeral \"defentry_session\" \"e\" {}\n");
+        ws.refused(&["validate"], NO_EPHEMERAL_BLOCKS);
+        ws.remove("ephemeral.tf");
+    }
+
+    ws.destroy();
+    assert!(ws.resources().is_empty(), "{tf}: resources left");
+    assert_eq!(
+        mock.whoami_status(&s(&second["token"])),
+        401,
+        "{tf}: destroy"
+    );
+    // The data source's session is never logged out (documented); the action can do it.
+    if tf.at_least(1, 14) {
+        assert_eq!(mock.active_sessions(), 0, "{tf}: {}", mock.sessions());
+    } else {
+        assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
+        assert_eq!(
+            mock.whoami_status(&data_token),
+            200,
+            "{tf}: not the data source's"
+        );
+    }
+}
+
+#[test]
+fn lifecycle_smoke_on_every_terraform() {
+    for_each_terraform(lifecycle);
+}
+
+/// Terraform before 1.11 ignores the schema's write-only flag and would store the value in
+/// state; the provider refuses it at the attribute instead, before any login.
+#[test]
+fn write_only_arguments_are_refused_before_terraform_1_11() {
+    let old: Vec<Terraform> = all_terraforms()
+        .into_iter()
+        .filter(|t| !t.at_least(1, 11))
+        .collect();
+    assert!(
+        !old.is_empty(),
+        "no Terraform older than 1.11 to test with: run tools/ensure-terraform"
+    );
+    for tf in old {
+        let mock = Mock::start();
+        let mut ws = Workspace::new(&tf, &mock);
+        ws.env("TF_VAR_pw", SERVICE_PASSWORD);
+        ws.write(
+            "main.tf",
+            &format!(
+                r#"{REQUIRED_PROVIDERS}
+variable "pw" {{
+  type      = string
+  sensitive = true
+}}
+
+resource "defentry_token" "t" {{
+  totp_secret = "JBSWY3DPEHPK3PXP"
+  password_wo = var.pw
+}}
+"#
+            ),
+        );
+        for args in [
+            &["plan", "-input=false"][..],
+            &["apply", "-auto-approve", "-input=false"][..],
+        ] {
+            let out = ws.refused(args, WRITE_ONLY_NOT_ALLOWED);
+            let text = out.combined().replace('\n', " ");
+            for needle in [
+                "password_wo is write-only",
+                "totp_secret is write-only",
+                "needs Terraform 1.11 or later",
+                "password_wo = var.pw",
+            ] {
+                assert!(text.contains(needle), "{tf}: no {needle:?} in:\n{text}");
+            }
+            assert!(!text.contains(SERVICE_PASSWORD), "{tf}: password printed");
+        }
+        let state = ws.state_text();
+        assert!(
+            !state.contains(SERVICE_PASSWORD) && !state.contains("JBSWY3DPEHPK3PXP"),
+            "{tf}: secret in state:\n{state}"
+        );
+        assert!(ws.resources().is_empty(), "{tf}: resources in state");
+        assert_eq!(mock.sessions()["logins"], 0, "{tf}: nothing may log in");
+    }
+}
