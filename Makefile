@@ -15,7 +15,8 @@ setup:
 build:
 	$(CARGO) build --locked --bins
 
-# Unit, integration and e2e tests (tests/e2e_*.rs run every Terraform in .tools/bin), then lints.
+# Unit, integration and e2e tests (every e2e suite on the oldest and newest Terraform in .tools/bin,
+# tests/e2e_versions.rs on all of them; DEFENTRY_TF_VERSIONS=all|X.Y.Z,... overrides), then lints.
 test: setup
 	$(CARGO) test --locked --all-targets
 	$(MAKE) --no-print-directory lint

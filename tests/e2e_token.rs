@@ -2,7 +2,7 @@
 //! create, no perpetual diff, replacement by triggers (with and without
 //! create_before_destroy), scheduled rotation, saved plans across the rotation boundary,
 //! write-only passwords, failed destroys that a later run completes, bad input, no secret
-//! in logs, and scale. Every test runs with every Terraform the harness finds.
+//! in logs, and scale. Every test runs with the Terraforms of `terraforms()`.
 
 mod common;
 

@@ -53,16 +53,38 @@ fn s(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
-/// The configuration of the smoke for this Terraform: what it supports, nothing more.
-fn smoke_config(tf: &Terraform, round: u32) -> String {
+/// The data source, read once.
+const DATA_TF: &str = r#"
+data "defentry_session" "d" {}
+
+output "data_token" {
+  value     = data.defentry_session.d.token
+  sensitive = true
+}
+"#;
+
+/// Revokes a token given through `TF_VAR_leaked` (Terraform 1.14+).
+const ACTION_TF: &str = r#"
+variable "leaked" {
+  type      = string
+  sensitive = true
+}
+
+action "defentry_logout" "leaked" {
+  config {
+    token = var.leaked
+  }
+}
+"#;
+
+/// The token part of the smoke for this Terraform: what it supports, nothing more.
+fn token_config(tf: &Terraform, round: u32) -> String {
     let mut cfg = format!(
         r#"{REQUIRED_PROVIDERS}
 variable "pw" {{
   type      = string
   sensitive = true
 }}
-
-data "defentry_session" "d" {{}}
 
 resource "defentry_token" "t" {{
   triggers = {{ round = "{round}" }}
@@ -71,15 +93,7 @@ resource "defentry_token" "t" {{
     if tf.at_least(1, 11) {
         cfg.push_str("  password_wo         = var.pw\n  password_wo_version = \"1\"\n");
     }
-    cfg.push_str(
-        r#"}
-
-output "data_token" {
-  value     = data.defentry_session.d.token
-  sensitive = true
-}
-"#,
-    );
+    cfg.push_str("}\n");
     if tf.at_least(1, 10) {
         // The provisioner proves the ephemeral token worked while the run was open.
         cfg.push_str(
@@ -97,36 +111,58 @@ resource "terraform_data" "consumer" {
 "#,
         );
     }
-    if tf.at_least(1, 14) {
-        cfg.push_str(
-            r#"
-action "defentry_logout" "data" {
-  config {
-    token = data.defentry_session.d.token
-  }
-}
-"#,
-        );
-    }
     cfg
 }
 
-/// Data source, token apply, clean plan, trigger rotation, destroy; ephemeral session (1.10+),
-/// write-only password (1.11+) and an action (1.14+) where this Terraform has them, and its
-/// own refusal where it does not.
+/// Data source; an action revoking its session (1.14+); token apply, clean plan, trigger
+/// rotation, destroy with no session left; an ephemeral session (1.10+) and a write-only
+/// password (1.11+) where this Terraform has them, and its own refusal where it does not.
 fn lifecycle(tf: &Terraform) {
     let mock = Mock::start();
     let mut ws = Workspace::new(tf, &mock);
-    ws.env("TF_VAR_pw", SERVICE_PASSWORD);
-    if tf.at_least(1, 11) {
-        // Only the write-only password may log the token in.
-        ws.env("DEFENTRY_PASSWORD", "not-the-password");
-    }
-    ws.write("main.tf", &smoke_config(tf, 1));
+    ws.write("main.tf", &format!("{REQUIRED_PROVIDERS}{DATA_TF}"));
     ws.apply();
-
     let data_token = s(&ws.output_json()["data_token"]["value"]);
     assert_eq!(mock.whoami_status(&data_token), 200, "{tf}: data source");
+    assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
+
+    // The data source never logs its session out (documented): an action can.
+    ws.write("main.tf", &format!("{REQUIRED_PROVIDERS}{ACTION_TF}"));
+    if tf.at_least(1, 14) {
+        ws.env("TF_VAR_leaked", &data_token);
+        ws.ok(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-invoke=action.defentry_logout.leaked",
+        ]);
+    } else {
+        if tf.at_least(1, 13) {
+            // 1.13 parses `action` blocks (and ignores them) but has no way to invoke one.
+            ws.ok(&["validate"]);
+            ws.refused(
+                &[
+                    "apply",
+                    "-auto-approve",
+                    "-invoke=action.defentry_logout.leaked",
+                ],
+                "flag provided but not defined: -invoke",
+            );
+        } else {
+            ws.refused(
+                &["validate"],
+                r#"Blocks of type "action" are not expected here."#,
+            );
+        }
+        let (status, body) = mock.http("POST", "/api/v1/crm/logout", Some(&data_token), None);
+        assert!(status < 300, "{tf}: logout by hand: {status} {body}");
+    }
+    assert_eq!(mock.whoami_status(&data_token), 401, "{tf}: still valid");
+    assert_eq!(mock.active_sessions(), 0, "{tf}: {}", mock.sessions());
+
+    ws.env("TF_VAR_pw", SERVICE_PASSWORD);
+    ws.write("main.tf", &token_config(tf, 1));
+    ws.apply();
     let first = token_of(&ws, "defentry_token.t");
     assert_eq!(mock.whoami_status(&s(&first["token"])), 200, "{tf}");
     let state = ws.state_text();
@@ -138,12 +174,16 @@ fn lifecycle(tf: &Terraform) {
         assert_eq!(mock.whoami_status(eph), 401, "{tf}: ephemeral not closed");
         let secret = eph.split('|').nth(1).unwrap_or_default();
         assert!(!state.contains(secret), "{tf}: ephemeral token in state");
+    } else {
+        ws.write("ephemeral.tf", "ephemeral \"defentry_session\" \"e\" {}\n");
+        ws.refused(&["validate"], NO_EPHEMERAL_BLOCKS);
+        ws.remove("ephemeral.tf");
     }
-    // Data source + token; every ephemeral session is closed again.
-    assert_eq!(mock.active_sessions(), 2, "{tf}: {}", mock.sessions());
+    // Only the token; every ephemeral session is closed again.
+    assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
     assert_eq!(ws.plan_exit_code(), 0, "{tf}: not converged after apply");
 
-    ws.write("main.tf", &smoke_config(tf, 2));
+    ws.write("main.tf", &token_config(tf, 2));
     let plan = ws.plan();
     assert!(
         plan.stdout.contains("defentry_token.t must be replaced"),
@@ -165,31 +205,6 @@ fn lifecycle(tf: &Terraform) {
     );
     assert_eq!(ws.plan_exit_code(), 0, "{tf}: not converged after rotation");
 
-    if tf.at_least(1, 14) {
-        ws.ok(&[
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-invoke=action.defentry_logout.data",
-        ]);
-        assert_eq!(mock.whoami_status(&data_token), 401, "{tf}: action");
-    } else {
-        ws.write(
-            "action.tf",
-            "action \"defentry_logout\" \"x\" {\n  config {\n    token = \"1|x\"\n  }\n}\n",
-        );
-        ws.refused(
-            &["validate"],
-            r#"Blocks of type "action" are not expected here."#,
-        );
-        ws.remove("action.tf");
-    }
-    if !tf.at_least(1, 10) {
-        ws.write("ephemeral.tf", "ephemeral \"defentry_session\" \"e\" {}\n");
-        ws.refused(&["validate"], NO_EPHEMERAL_BLOCKS);
-        ws.remove("ephemeral.tf");
-    }
-
     ws.destroy();
     assert!(ws.resources().is_empty(), "{tf}: resources left");
     assert_eq!(
@@ -197,17 +212,7 @@ fn lifecycle(tf: &Terraform) {
         401,
         "{tf}: destroy"
     );
-    // The data source's session is never logged out (documented); the action can do it.
-    if tf.at_least(1, 14) {
-        assert_eq!(mock.active_sessions(), 0, "{tf}: {}", mock.sessions());
-    } else {
-        assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
-        assert_eq!(
-            mock.whoami_status(&data_token),
-            200,
-            "{tf}: not the data source's"
-        );
-    }
+    assert_eq!(mock.active_sessions(), 0, "{tf}: {}", mock.sessions());
 }
 
 #[test]
