@@ -281,10 +281,10 @@ impl Block {
                         at.pop();
                     }
                 }
-                (Nesting::Set, Value::Set(items)) => {
-                    if items.iter().any(|i| !b.block.write_only_set(i).is_empty()) {
-                        found.push(at.clone());
-                    }
+                (Nesting::Set, Value::Set(items))
+                    if items.iter().any(|i| !b.block.write_only_set(i).is_empty()) =>
+                {
+                    found.push(at.clone());
                 }
                 (Nesting::Map, Value::Map(items)) => {
                     for (k, item) in items {
@@ -355,7 +355,11 @@ mod tests {
             Attribute::optional("q", Type::String),
         ]);
         let inner = Block::new(vec![Attribute::optional("s", Type::String).write_only()]);
-        for (name, nesting) in [("one", Nesting::Single), ("many", Nesting::List)] {
+        for (name, nesting) in [
+            ("one", Nesting::Single),
+            ("many", Nesting::List),
+            ("set", Nesting::Set),
+        ] {
             b.blocks.push(NestedBlock {
                 type_name: name.into(),
                 block: inner.clone(),
@@ -373,10 +377,12 @@ mod tests {
                 "many",
                 Value::List(vec![set(Value::Null), set(Value::string("secret"))]),
             ),
+            ("set", Value::Set(vec![set(Value::string("secret"))])),
         ]);
         let paths: Vec<String> = b.write_only_set(&v).iter().map(|p| p.to_string()).collect();
         // Unknown counts as set: the value would reach state once known.
-        assert_eq!(paths, ["p", "many[1].s"]);
+        // A set element has no index: the block is pointed at.
+        assert_eq!(paths, ["p", "many[1].s", "set"]);
         let unset = Value::object([("q", Value::string("x"))]);
         assert!(b.write_only_set(&unset).is_empty());
         assert!(b.write_only_set(&Value::Null).is_empty());
