@@ -111,6 +111,11 @@ pub fn router(state: MockState) -> Router {
         )
         .route("/_mock/whoami", get(handlers::whoami))
         .route("/_mock/sessions", get(handlers::sessions))
+        .route("/_mock/users", get(handlers::users))
+        .route(
+            "/_mock/settings",
+            get(handlers::settings).post(handlers::update_settings),
+        )
         .route("/_mock/outbox", get(handlers::outbox))
         .route("/_mock/requests", get(handlers::requests))
         .route(
