@@ -113,14 +113,17 @@ impl Mock {
         .await
     }
 
+    async fn service_login(&self) -> Reply {
+        self.login_as(
+            DEFAULT_SERVICE_ACCOUNT,
+            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+            false,
+        )
+        .await
+    }
+
     async fn service_token(&self) -> String {
-        let r = self
-            .login_as(
-                DEFAULT_SERVICE_ACCOUNT,
-                DEFAULT_SERVICE_ACCOUNT_PASSWORD,
-                false,
-            )
-            .await;
+        let r = self.service_login().await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.json()["token"].as_str().unwrap().to_owned()
     }
@@ -194,13 +197,7 @@ fn assert_field_error(reply: &Reply, field: &str, message: &str) {
 #[tokio::test]
 async fn login_service_account_returns_sanctum_token() {
     let mock = Mock::start().await;
-    let r = mock
-        .login_as(
-            DEFAULT_SERVICE_ACCOUNT,
-            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
-            false,
-        )
-        .await;
+    let r = mock.service_login().await;
     assert_eq!(r.status, StatusCode::OK);
     let body = r.json();
     assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
@@ -242,13 +239,7 @@ async fn login_of_2fa_user_returns_pending_token() {
     assert_eq!(r.json()["two_factor_required"], json!(true));
     let sessions = mock.sessions().await;
     assert_eq!(sessions["sessions"][0]["two_factor_verified"], json!(false));
-    let r = mock
-        .login_as(
-            DEFAULT_SERVICE_ACCOUNT,
-            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
-            false,
-        )
-        .await;
+    let r = mock.service_login().await;
     assert_eq!(r.json().as_object().unwrap().len(), 1, "{}", r.text);
 }
 
@@ -405,13 +396,7 @@ async fn login_rate_limit_answers_429_with_retry_after() {
     for _ in 0..2 {
         mock.login_as(DEFAULT_SERVICE_ACCOUNT, "wrong", false).await;
     }
-    let r = mock
-        .login_as(
-            DEFAULT_SERVICE_ACCOUNT,
-            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
-            false,
-        )
-        .await;
+    let r = mock.service_login().await;
     assert_message(&r, StatusCode::TOO_MANY_REQUESTS, "Too Many Attempts.");
     let retry: u64 = r.headers[RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
@@ -814,13 +799,7 @@ async fn setup_then_verify_enrols_the_user() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    let r = mock
-        .login_as(
-            DEFAULT_SERVICE_ACCOUNT,
-            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
-            false,
-        )
-        .await;
+    let r = mock.service_login().await;
     assert_eq!(r.json()["two_factor_required"], json!(true));
 }
 
