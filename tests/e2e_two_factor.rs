@@ -14,10 +14,10 @@
 mod common;
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 /// The admin's credentials as variables, fed through `TF_VAR_*`.
@@ -87,6 +87,23 @@ fn admin_tokens() -> String {
         Some(("token", "defentry_token")),
     )
 }
+
+/// A `defentry_token` logged in with the provider's admin credentials and `totp_secret`
+/// (every Terraform version), and its token as output `token`.
+const PROVIDER_TOTP_SECRET_TOKEN: &str = r#"
+provider "defentry" {
+  username    = "admin@partner.com"
+  password    = var.admin_password
+  totp_secret = var.totp_secret
+}
+
+resource "defentry_token" "admin" {}
+
+output "token" {
+  value     = defentry_token.admin.token
+  sensitive = true
+}
+"#;
 
 const SETUP: &str = "/api/v1/2fa/setup";
 const VERIFY: &str = "/api/v1/2fa/verify";
@@ -336,23 +353,9 @@ fn enrolled_admin_with_totp_secret_or_code_holds_verified_tokens() {
 
 #[test]
 fn provider_totp_secret_logs_the_admin_in() {
-    const TF: &str = r#"
-provider "defentry" {
-  username    = "admin@partner.com"
-  password    = var.admin_password
-  totp_secret = var.totp_secret
-}
-
-resource "defentry_token" "admin" {}
-
-output "token" {
-  value     = defentry_token.admin.token
-  sensitive = true
-}
-"#;
     for (tf, mode, at) in runs() {
         let mock = mode.start();
-        let mut ws = admin_workspace(&tf, &mock, TF);
+        let mut ws = admin_workspace(&tf, &mock, PROVIDER_TOTP_SECRET_TOKEN);
         ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
         apply(&at, &ws);
         let token = output_token(&at, &ws, "token");
@@ -886,5 +889,48 @@ fn trace_logs_of_2fa_logins_hold_no_secret() {
             );
             t += 30;
         }
+    }
+}
+
+// Ctrl-C while the challenge is under way: the provider stops waiting for verify, logs the
+// pending session out, and reports the interruption; no token reaches Terraform.
+#[test]
+fn ctrl_c_during_the_challenge_logs_the_pending_session_out() {
+    // Verify is held for a minute: only StopProvider can end the wait early.
+    const HOLD: Duration = Duration::from_secs(60);
+    const PROMPT: Duration = Duration::from_secs(20);
+    for (tf, mode, at) in runs() {
+        let mock = mode.start();
+        let mut ws = admin_workspace(&tf, &mock, PROVIDER_TOTP_SECRET_TOKEN);
+        ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
+        mock.fault(json!({
+            "path": VERIFY,
+            "method": "POST",
+            "delay_ms": HOLD.as_millis() as u64,
+        }));
+        let mut job = GroupJob::start(&ws, &["apply", "-auto-approve", "-input=false"]);
+        job.wait_for_faults_taken(&mock, &at, "verify");
+        assert_eq!(mock.sessions_of(ADMIN_USER)["active"], 1, "{at}");
+        let (status, took) = job.interrupt(HOLD + Duration::from_secs(60), &at);
+        let output = || job.output();
+        assert!(
+            took < PROMPT,
+            "{at}: apply took {took:?} after SIGINT: verify was not cancelled\n{}",
+            output()
+        );
+        assert_eq!(status.code(), Some(1), "{at}: {status}\n{}", output());
+        let text = output().replace('\n', " ");
+        for needle in [
+            "Interrupt received",
+            "Terraform asked the provider to stop before it could complete two-factor authentication",
+            "The pending session was logged out.",
+        ] {
+            assert!(text.contains(needle), "{at}: missing {needle:?}:\n{}", output());
+        }
+        assert_no_session_left(&at, &mock, ADMIN_USER);
+        assert!(
+            ws.resources().is_empty(),
+            "{at}: an interrupted login left state"
+        );
     }
 }
