@@ -345,10 +345,10 @@ pub fn session_schema(description: &str) -> crate::sdk::schema::Schema {
                 .description("Ask Defentry for a long-lived session. Defaults to the provider's `keep_logged`."),
             Attribute::optional(attr::TOTP_SECRET, Type::String)
                 .sensitive()
-                .description("Interactive users only: base32 TOTP secret used to answer the 2FA challenge. Defaults to the provider's `totp_secret`."),
+                .description("Interactive users only (service accounts are never enrolled): base32 TOTP secret. With it, every login completes the 2FA challenge (setup, then verify). Defaults to the provider's `totp_secret`."),
             Attribute::optional(attr::TWO_FACTOR_CODE, Type::String)
                 .sensitive()
-                .description("Interactive users only: a current 6-digit 2FA code, instead of `totp_secret`."),
+                .description("Interactive users only: a current 6-digit 2FA code, instead of `totp_secret`; the login then completes the 2FA challenge with it."),
             Attribute::computed(attr::ID, Type::String).description("Same as `token_id`."),
             Attribute::computed(attr::TOKEN_ID, Type::String)
                 .description("The non-secret token identifier (the part before `|`). Safe to log and to use as a secret version."),
