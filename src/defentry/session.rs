@@ -229,7 +229,7 @@ fn not_enrolled(creds: &Credentials) -> Diagnostic {
         format!(
             "{user} is not enrolled in two-factor authentication: Defentry offered to start a new \
              enrolment instead of a challenge. Service accounts are never enrolled. Remove {setting} for \
-             this account. No code was sent, so the enrolment was not completed.",
+             this account. No code was sent, so the provider completed no enrolment.",
             user = creds.username
         ),
     )
@@ -426,6 +426,45 @@ mod tests {
             totp_code(&seed, at).map(|c| c.expose().to_string()).ok(),
             Some("287082".into())
         );
+    }
+
+    fn creds(two_factor: TwoFactor) -> Credentials {
+        Credentials {
+            username: "svc@partner.com".into(),
+            password: Secret::new("pw"),
+            keep_logged: false,
+            two_factor,
+        }
+    }
+
+    #[test]
+    fn not_enrolled_points_at_the_configured_answer() {
+        for (two_factor, name) in [
+            (
+                TwoFactor::TotpSecret(Secret::new("JBSWY3DP")),
+                attr::TOTP_SECRET,
+            ),
+            (
+                TwoFactor::Code(Secret::new("123456")),
+                attr::TWO_FACTOR_CODE,
+            ),
+        ] {
+            let d = not_enrolled(&creds(two_factor));
+            assert_eq!(d.attribute, Some(AttributePath::attr(name)));
+            assert!(
+                d.detail.starts_with("svc@partner.com is not enrolled"),
+                "{}",
+                d.detail
+            );
+            assert!(
+                d.detail.contains(&format!("Remove `{name}`")),
+                "{}",
+                d.detail
+            );
+            assert!(d.detail.contains("Service accounts are never enrolled."));
+            assert!(d.detail.ends_with('.'), "{}", d.detail);
+            assert!(!d.detail.contains("JBSWY3DP") && !d.detail.contains("123456"));
+        }
     }
 
     #[test]
