@@ -9,9 +9,8 @@
 
 mod common;
 
-use std::fs;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
@@ -407,40 +406,6 @@ fn debug_reattach_applies_and_destroys() {
     }
 }
 
-/// Signals a whole process group, as a terminal does on Ctrl-C.
-fn interrupt_group(pgid: u32) {
-    let status = Command::new("kill")
-        .args(["-INT", "--", &format!("-{pgid}")])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -INT -{pgid} failed");
-}
-
-/// Kills the group on drop so a failing test leaves no Terraform or provider behind.
-struct GroupGuard(u32);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0)])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Some(status);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn ctrl_c_during_a_long_rpc_stops_the_provider_without_killing_it() {
     // The login is held for a minute; the provider's own request timeout is longer, so only
@@ -461,59 +426,14 @@ fn ctrl_c_during_a_long_rpc_stops_the_provider_without_killing_it() {
             "delay_ms": HOLD.as_millis() as u64,
         }));
 
-        let logs = tempfile::tempdir().expect("temp dir");
-        let (out_path, err_path) = (logs.path().join("stdout"), logs.path().join("stderr"));
-        let mut cmd = ws.command(&["apply", "-auto-approve", "-input=false", "-no-color"]);
-        // Its own process group, like a shell job: the provider Terraform starts joins it, so
-        // the group-wide SIGINT below reaches both, as Ctrl-C in a terminal does.
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let mut child = cmd
-            .stdout(fs::File::create(&out_path).expect("stdout file"))
-            .stderr(fs::File::create(&err_path).expect("stderr file"))
-            .spawn()
-            .expect("start terraform apply");
-        let _guard = GroupGuard(child.id());
-        let output = || {
-            format!(
-                "--- stdout ---\n{}\n--- stderr ---\n{}",
-                fs::read_to_string(&out_path).unwrap_or_default(),
-                fs::read_to_string(&err_path).unwrap_or_default()
-            )
-        };
-
-        // The mock takes a fault when the matching request arrives, so an empty fault list
-        // means the provider is now inside the held login.
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            if mock.faults()["faults"]
-                .as_array()
-                .is_some_and(Vec::is_empty)
-            {
-                break;
-            }
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                panic!(
-                    "{tf}: apply ended ({status}) before the login:\n{}",
-                    output()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{tf}: no login request:\n{}",
-                output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-
-        interrupt_group(child.id());
-        let signalled = Instant::now();
-        let status = wait_with_deadline(&mut child, HOLD + Duration::from_secs(60))
-            .unwrap_or_else(|| panic!("{tf}: apply did not exit after SIGINT:\n{}", output()));
-        let took = signalled.elapsed();
-        let (stdout, stderr) = (
-            fs::read_to_string(&out_path).unwrap_or_default(),
-            fs::read_to_string(&err_path).unwrap_or_default(),
+        let mut job = GroupJob::start(
+            &ws,
+            &["apply", "-auto-approve", "-input=false", "-no-color"],
         );
+        job.wait_for_faults_taken(&mock, &tf.label(), "login");
+        let (status, took) = job.interrupt(HOLD + Duration::from_secs(60), &tf.label());
+        let (stdout, stderr) = (job.stdout(), job.stderr());
+        let output = || job.output();
         assert!(
             took < PROMPT,
             "{tf}: apply took {took:?} after SIGINT: the login was not cancelled\n{}",

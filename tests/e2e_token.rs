@@ -663,6 +663,15 @@ fn api_failures_explain_themselves() {
         assert!(text.contains("127.0.0.1:9"), "{tf}: host named: {text}");
         ws.env("DEFENTRY_API_DOMAIN", &mock.url);
 
+        // The mock says a login needs 2FA only with hints on (the vendor page documents no
+        // such field); without it, see e2e_two_factor.
+        let (status, _) = mock.http(
+            "POST",
+            "/_mock/settings",
+            None,
+            Some(&json!({"hints": true})),
+        );
+        assert_eq!(status, 200, "{tf}");
         ws.env("DEFENTRY_USERNAME", ADMIN_USER);
         ws.env("DEFENTRY_PASSWORD", ADMIN_PASSWORD);
         let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);

@@ -1,14 +1,23 @@
-//! Interactive (2FA) logins in real Terraform against defentry-mock, with the Terraforms of
-//! `terraforms()`: the mock's admin `admin@partner.com` is enrolled in TOTP, so it logs in only
-//! with `totp_secret` (provider, environment, token resource, session objects) or a current
-//! `two_factor_code`; without either the login fails with an explanation and leaves no session.
+//! Interactive (2FA) logins in real Terraform against defentry-mock, with every Terraform the
+//! harness yields and the mock in both of its modes: answering exactly as the vendor page shows
+//! (login returns `{"token"}` alone, setup and verify a plain message), and with its opt-in
+//! hints (`--hints`: `two_factor_required`, `enabled`, `secret`, `verified`).
+//!
+//! The mock's admin `admin@partner.com` is enrolled in TOTP; its service account is not. With
+//! 2FA credentials configured the provider always runs setup then verify, and a token reaches
+//! Terraform only when verify succeeded; every failure leaves no session behind.
+//!
+//! Version gates: ephemeral resources need Terraform 1.10, the write-only `password_wo`,
+//! `totp_secret` and `two_factor_code` of `defentry_token` need 1.11. Older versions test the
+//! same behaviour through the data source and provider-level credentials.
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 /// The admin's credentials as variables, fed through `TF_VAR_*`.
@@ -34,6 +43,122 @@ variable "code" {
 /// Valid base32, but not the admin's seed.
 const WRONG_TOTP_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
+/// The admin's `with_secret` (answering with `totp_secret`) and `with_code` (with
+/// `two_factor_code`) objects of one kind, e.g. `data "defentry_session"`, plus outputs
+/// `<prefix>_with_secret` and `<prefix>_with_code` holding their tokens when `outputs` is set.
+fn admin_objects(block: &str, password: &str, outputs: Option<(&str, &str)>) -> String {
+    let mut hcl = String::new();
+    for (name, answer) in [
+        ("with_secret", "totp_secret = var.totp_secret"),
+        ("with_code", "two_factor_code = var.code"),
+    ] {
+        hcl += &format!(
+            "\n{block} \"{name}\" {{\n  username = \"admin@partner.com\"\n  {password} = var.admin_password\n  {answer}\n}}\n"
+        );
+        if let Some((prefix, address)) = outputs {
+            hcl += &format!(
+                "\noutput \"{prefix}_{name}\" {{\n  value     = {address}.{name}.token\n  sensitive = true\n}}\n"
+            );
+        }
+    }
+    hcl
+}
+
+/// [`admin_objects`] as data sources, outputs `data_with_secret` and `data_with_code`.
+fn data_sessions() -> String {
+    admin_objects(
+        "data \"defentry_session\"",
+        "password",
+        Some(("data", "data.defentry_session")),
+    )
+}
+
+/// [`admin_objects`] as ephemeral resources (Terraform 1.10+).
+fn ephemeral_sessions() -> String {
+    admin_objects("ephemeral \"defentry_session\"", "password", None)
+}
+
+/// [`admin_objects`] as `defentry_token` resources (write-only arguments: Terraform 1.11+),
+/// outputs `token_with_secret` and `token_with_code`.
+fn admin_tokens() -> String {
+    admin_objects(
+        "resource \"defentry_token\"",
+        "password_wo",
+        Some(("token", "defentry_token")),
+    )
+}
+
+/// A `defentry_token` logged in with the provider's admin credentials and `totp_secret`
+/// (every Terraform version), and its token as output `token`.
+const PROVIDER_TOTP_SECRET_TOKEN: &str = r#"
+provider "defentry" {
+  username    = "admin@partner.com"
+  password    = var.admin_password
+  totp_secret = var.totp_secret
+}
+
+resource "defentry_token" "admin" {}
+
+output "token" {
+  value     = defentry_token.admin.token
+  sensitive = true
+}
+"#;
+
+const SETUP: &str = "/api/v1/2fa/setup";
+const VERIFY: &str = "/api/v1/2fa/verify";
+
+/// How the mock answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Exactly the vendor page's responses (the mock's default).
+    Documented,
+    /// With the undocumented hint fields (`--hints`).
+    Hints,
+}
+
+const MODES: [Mode; 2] = [Mode::Documented, Mode::Hints];
+
+impl Mode {
+    fn start(self) -> Mock {
+        match self {
+            Mode::Documented => Mock::start(),
+            Mode::Hints => Mock::start_with(&["--hints"]),
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Documented => "documented responses",
+            Mode::Hints => "responses with hints",
+        })
+    }
+}
+
+/// Every Terraform with every mock mode: `(terraform, mode, "terraform X.Y.Z, mode")`.
+fn runs() -> Vec<(Terraform, Mode, String)> {
+    terraforms()
+        .into_iter()
+        .flat_map(|tf| {
+            MODES.map(|mode| {
+                let at = format!("{tf}, {mode}");
+                (tf.clone(), mode, at)
+            })
+        })
+        .collect()
+}
+
+/// Concatenates the parts whose condition holds (version-gated configuration).
+fn gated(parts: &[(bool, &str)]) -> String {
+    parts
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, text)| *text)
+        .collect()
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -49,6 +174,16 @@ fn admin_code_at(secs: u64) -> String {
     TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, seed, None, String::new()).generate(secs)
 }
 
+/// A 6-digit code that is none of the admin's codes around now.
+fn wrong_code() -> String {
+    let now = now_secs();
+    let valid = [now - 30, now, now + 30, now + 60].map(admin_code_at);
+    (0..10u32)
+        .map(|i| format!("{:06}", (123_456 + i * 111_111) % 1_000_000))
+        .find(|c| !valid.contains(c))
+        .unwrap_or_default()
+}
+
 /// A workspace whose defaults are the service account, with the admin's password (and
 /// optionally TOTP secret and code) as variables.
 fn admin_workspace(tf: &Terraform, mock: &Mock, tf_files: &str) -> Workspace {
@@ -61,11 +196,29 @@ fn admin_workspace(tf: &Terraform, mock: &Mock, tf_files: &str) -> Workspace {
     ws
 }
 
-fn output_token(ws: &Workspace, name: &str) -> String {
+/// Runs a command that must succeed, failing with the run's label.
+fn must(at: &str, ws: &Workspace, args: &[&str]) -> Output {
+    let out = ws.run(args);
+    assert_eq!(out.code, 0, "{at}: {}", ws.failure(args, &out));
+    out
+}
+
+fn apply(at: &str, ws: &Workspace) -> Output {
+    must(at, ws, &["apply", "-auto-approve", "-input=false"])
+}
+
+/// Runs a command that must fail (exit 1) and returns its output.
+fn fails(at: &str, ws: &Workspace, args: &[&str]) -> Output {
+    let out = ws.run(args);
+    assert_eq!(out.code, 1, "{at}: {}", ws.failure(args, &out));
+    out
+}
+
+fn output_token(at: &str, ws: &Workspace, name: &str) -> String {
     let outputs = ws.output_json();
     outputs[name]["value"]
         .as_str()
-        .unwrap_or_else(|| panic!("{}: no output {name}: {outputs}", ws.terraform()))
+        .unwrap_or_else(|| panic!("{at}: no output {name}: {outputs}"))
         .to_string()
 }
 
@@ -81,13 +234,50 @@ fn statuses(mock: &Mock, path: &str) -> Vec<u64> {
         .collect()
 }
 
-fn admin_sessions(mock: &Mock) -> Value {
-    mock.sessions_of(ADMIN_USER)
+/// The mock's view of the session a token belongs to (`null` if it is not active).
+fn session_of(mock: &Mock, token: &str) -> Value {
+    let id = token.split_once('|').map(|(id, _)| id).unwrap_or_default();
+    mock.sessions()["sessions"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["token_id"] == id).cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// The mock reports the token's session as 2FA-verified, and a CRM call accepts it.
+fn assert_verified(at: &str, mock: &Mock, name: &str, token: &str) {
+    let session = session_of(mock, token);
+    assert_eq!(
+        session["two_factor_verified"], true,
+        "{at}: {name}: the mock does not report a verified session: {session}"
+    );
+    assert_eq!(
+        mock.whoami_status(token),
+        200,
+        "{at}: {name}: a CRM call refused the token"
+    );
+}
+
+/// The mock's `/_mock/users` entry of `username`.
+fn user(mock: &Mock, username: &str) -> Value {
+    let (status, users) = mock.http("GET", "/_mock/users", None, None);
+    assert_eq!(status, 200, "GET /_mock/users: {users}");
+    users["users"]
+        .as_array()
+        .and_then(|all| all.iter().find(|u| u["username"] == username).cloned())
+        .unwrap_or_else(|| panic!("{username} not in {users}"))
+}
+
+/// No session of `username` is left open.
+fn assert_no_session_left(at: &str, mock: &Mock, username: &str) {
+    let s = mock.sessions_of(username);
+    assert_eq!(s["active"], 0, "{at}: sessions left open: {s}");
+    assert_eq!(s["logins"], s["logouts"], "{at}: {s}");
+    assert!(s["logins"].as_u64() > Some(0), "{at}: no login at all: {s}");
 }
 
 /// Every admin session that exists is verified, and none is left half-open.
-fn assert_no_pending_session(tf: &Terraform, mock: &Mock) {
-    let s = admin_sessions(mock);
+fn assert_no_pending_session(at: &str, mock: &Mock) {
+    let s = mock.sessions_of(ADMIN_USER);
     let pending: Vec<&Value> = s["sessions"]
         .as_array()
         .map(|v| {
@@ -98,140 +288,82 @@ fn assert_no_pending_session(tf: &Terraform, mock: &Mock) {
         .unwrap_or_default();
     assert!(
         pending.is_empty(),
-        "{tf}: pending 2FA sessions left open: {s}"
+        "{at}: pending 2FA sessions left open: {s}"
     );
 }
 
-fn assert_points_at(tf: &Terraform, out: &Output, addr: &str, attr_line: &str) {
+fn assert_points_at(at: &str, out: &Output, addr: &str, attr_line: &str) {
     let text = out.combined();
     assert!(
         text.contains(&format!("with {addr},")) && text.contains(attr_line),
-        "{tf}: no diagnostic pointing at `{attr_line}` of {addr}:\n{text}"
+        "{at}: no diagnostic pointing at `{attr_line}` of {addr}:\n{text}"
     );
 }
 
+fn assert_says(at: &str, out: &Output, needles: &[&str]) {
+    let text = out.combined();
+    let flat = text.replace('\n', " ");
+    for needle in needles {
+        assert!(
+            flat.contains(needle),
+            "{at}: missing {needle:?} in:\n{text}"
+        );
+    }
+}
+
+// Cases 1 and 2 of issue 13: an enrolled human with `totp_secret` or `two_factor_code` on the
+// object itself.
 #[test]
-fn object_level_totp_secret_and_code_log_the_admin_in() {
-    const TF: &str = r#"
-resource "defentry_token" "with_secret" {
-  username    = "admin@partner.com"
-  password_wo = var.admin_password
-  totp_secret = var.totp_secret
-}
-
-resource "defentry_token" "with_code" {
-  username        = "admin@partner.com"
-  password_wo     = var.admin_password
-  two_factor_code = var.code
-}
-
-data "defentry_session" "with_secret" {
-  username    = "admin@partner.com"
-  password    = var.admin_password
-  totp_secret = var.totp_secret
-}
-
-data "defentry_session" "with_code" {
-  username        = "admin@partner.com"
-  password        = var.admin_password
-  two_factor_code = var.code
-}
-
-ephemeral "defentry_session" "with_secret" {
-  username    = "admin@partner.com"
-  password    = var.admin_password
-  totp_secret = var.totp_secret
-}
-
-output "token_with_secret" {
-  value     = defentry_token.with_secret.token
-  sensitive = true
-}
-
-output "token_with_code" {
-  value     = defentry_token.with_code.token
-  sensitive = true
-}
-
-output "data_with_secret" {
-  value     = data.defentry_session.with_secret.token
-  sensitive = true
-}
-
-output "data_with_code" {
-  value     = data.defentry_session.with_code.token
-  sensitive = true
-}
-"#;
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = admin_workspace(&tf, &mock, TF);
-        if !tf.at_least(1, 11) {
-            ws.refused(&["validate"], too_old_for_write_only(&tf));
-            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
-            continue;
-        }
+fn enrolled_admin_with_totp_secret_or_code_holds_verified_tokens() {
+    for (tf, mode, at) in runs() {
+        let mock = mode.start();
+        let ephemeral = tf.at_least(1, 10);
+        let tokens = tf.at_least(1, 11);
+        let config = gated(&[
+            (true, &data_sessions()),
+            (ephemeral, &ephemeral_sessions()),
+            (tokens, &admin_tokens()),
+        ]);
+        let mut ws = admin_workspace(&tf, &mock, &config);
         ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
         // Valid for this 30 s step and, at the server, the next one: ample for one apply.
         ws.env("TF_VAR_code", &admin_code_at(now_secs()));
-        ws.apply();
+        apply(&at, &ws);
 
-        for name in [
-            "token_with_secret",
-            "token_with_code",
-            "data_with_secret",
-            "data_with_code",
-        ] {
-            let token = output_token(&ws, name);
-            assert_eq!(
-                mock.whoami_status(&token),
-                200,
-                "{tf}: {name} does not work"
-            );
+        let mut outputs = vec!["data_with_secret", "data_with_code"];
+        if tokens {
+            outputs.extend(["token_with_secret", "token_with_code"]);
         }
-        // The ephemeral session was opened (plan and apply), verified and closed each time.
-        let s = admin_sessions(&mock);
-        assert_eq!(s["active"], 4, "{tf}: {s}");
-        assert_eq!(s["logins"], 6, "{tf}: {s}");
-        assert_eq!(s["logouts"], 2, "{tf}: {s}");
-        assert_no_pending_session(&tf, &mock);
-        let verify = statuses(&mock, "/api/v1/2fa/verify");
-        assert_eq!(verify, vec![200; 6], "{tf}: {verify:?}");
-        assert_eq!(
-            statuses(&mock, "/api/v1/2fa/setup"),
-            vec![200; 6],
-            "{tf}: the challenge starts with setup"
-        );
+        for name in &outputs {
+            assert_verified(&at, &mock, name, &output_token(&at, &ws, name));
+        }
+        // Each ephemeral session is opened in plan and in apply, verified, and closed each time.
+        let opened = if ephemeral { 4 } else { 0 };
+        let s = mock.sessions_of(ADMIN_USER);
+        assert_eq!(s["active"], outputs.len(), "{at}: {s}");
+        assert_eq!(s["logins"], outputs.len() + opened, "{at}: {s}");
+        assert_eq!(s["logouts"], opened, "{at}: {s}");
+        assert_no_pending_session(&at, &mock);
+        // Every login ran the challenge, whether or not the login response hinted at it.
+        let logins = outputs.len() + opened;
+        assert_eq!(statuses(&mock, SETUP), vec![200; logins], "{at}");
+        assert_eq!(statuses(&mock, VERIFY), vec![200; logins], "{at}");
     }
 }
 
 #[test]
 fn provider_totp_secret_logs_the_admin_in() {
-    const TF: &str = r#"
-provider "defentry" {
-  username    = "admin@partner.com"
-  password    = var.admin_password
-  totp_secret = var.totp_secret
-}
-
-resource "defentry_token" "admin" {}
-
-output "token" {
-  value     = defentry_token.admin.token
-  sensitive = true
-}
-"#;
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = admin_workspace(&tf, &mock, TF);
+    for (tf, mode, at) in runs() {
+        let mock = mode.start();
+        let mut ws = admin_workspace(&tf, &mock, PROVIDER_TOTP_SECRET_TOKEN);
         ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
-        ws.apply();
-        let token = output_token(&ws, "token");
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        apply(&at, &ws);
+        let token = output_token(&at, &ws, "token");
+        assert_verified(&at, &mock, "token", &token);
         let who = mock.http("GET", "/_mock/whoami", Some(&token), None).1;
-        assert_eq!(who["username"], ADMIN_USER, "{tf}: {who}");
-        assert_eq!(ws.plan_exit_code(), 0, "{tf}: not converged");
-        assert_no_pending_session(&tf, &mock);
+        assert_eq!(who["username"], ADMIN_USER, "{at}: {who}");
+        assert_eq!(ws.plan_exit_code(), 0, "{at}: not converged");
+        assert_no_pending_session(&at, &mock);
     }
 }
 
@@ -252,30 +384,204 @@ output "data" {
   sensitive = true
 }
 "#;
-    for tf in terraforms() {
-        let mock = Mock::start();
+    for (tf, mode, at) in runs() {
+        let mock = mode.start();
         let mut ws = admin_workspace(&tf, &mock, TF);
         ws.env("DEFENTRY_USERNAME", ADMIN_USER);
         ws.env("DEFENTRY_PASSWORD", ADMIN_PASSWORD);
         ws.env("DEFENTRY_TOTP_SECRET", ADMIN_TOTP_SECRET);
-        ws.apply();
+        apply(&at, &ws);
         for name in ["token", "data"] {
-            let token = output_token(&ws, name);
-            assert_eq!(mock.whoami_status(&token), 200, "{tf}: {name}");
+            assert_verified(&at, &mock, name, &output_token(&at, &ws, name));
         }
-        assert_eq!(admin_sessions(&mock)["active"], 2, "{tf}");
-        assert_no_pending_session(&tf, &mock);
+        assert_eq!(mock.sessions_of(ADMIN_USER)["active"], 2, "{at}");
+        assert_no_pending_session(&at, &mock);
     }
 }
 
+// Case 3: a wrong seed or a stale code fails at the attribute and leaves no session.
 #[test]
-fn interactive_login_without_2fa_fails_with_an_explanation_and_leaves_no_session() {
-    const SESSIONS: &str = r#"
+fn wrong_totp_secret_or_code_is_rejected_and_the_pending_session_logged_out() {
+    let wrong_secret_said = [
+        "Error: Two-factor authentication failed",
+        "does not belong to this user",
+        "clock",
+    ];
+    let wrong_code_said = ["Error: Two-factor code rejected", "wrong or expired"];
+    for (tf, mode, at) in runs() {
+        let mock = mode.start();
+        let mut ws = admin_workspace(&tf, &mock, &data_sessions());
+        ws.env("TF_VAR_totp_secret", WRONG_TOTP_SECRET);
+        ws.env("TF_VAR_code", &wrong_code());
+        let out = fails(&at, &ws, &["plan", "-input=false"]);
+        assert_says(&at, &out, &wrong_secret_said);
+        assert_says(&at, &out, &wrong_code_said);
+        assert_points_at(
+            &at,
+            &out,
+            "data.defentry_session.with_secret",
+            "totp_secret = var.totp_secret",
+        );
+        assert_points_at(
+            &at,
+            &out,
+            "data.defentry_session.with_code",
+            "two_factor_code = var.code",
+        );
+        assert_no_session_left(&at, &mock, ADMIN_USER);
+        // The secret was tried with the current and the previous code, the code once.
+        assert_eq!(statuses(&mock, VERIFY), vec![422; 3], "{at}");
+
+        if tf.at_least(1, 11) {
+            mock.reset();
+            ws.write(
+                "main.tf",
+                &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{}", admin_tokens()),
+            );
+            let out = fails(&at, &ws, &["apply", "-auto-approve", "-input=false"]);
+            assert_says(&at, &out, &wrong_secret_said);
+            assert_says(&at, &out, &wrong_code_said);
+            assert_points_at(
+                &at,
+                &out,
+                "defentry_token.with_secret",
+                "totp_secret = var.totp_secret",
+            );
+            assert_points_at(
+                &at,
+                &out,
+                "defentry_token.with_code",
+                "two_factor_code = var.code",
+            );
+            assert!(ws.resources().is_empty(), "{at}: a failed login left state");
+            assert_no_session_left(&at, &mock, ADMIN_USER);
+        }
+    }
+}
+
+// Case 4: `totp_secret` set for a service account, which is never enrolled.
+#[test]
+fn totp_secret_on_a_service_account_fails_and_enrols_nothing() {
+    const DATA: &str = r#"
+data "defentry_session" "service" {
+  totp_secret = var.totp_secret
+}
+"#;
+    const EPHEMERAL: &str = r#"
+ephemeral "defentry_session" "service" {
+  totp_secret = var.totp_secret
+}
+"#;
+    const TOKEN: &str = r#"
+resource "defentry_token" "service" {
+  totp_secret = var.totp_secret
+}
+"#;
+    for (tf, mode, at) in runs() {
+        let mock = mode.start();
+        let ephemeral = tf.at_least(1, 10);
+        let tokens = tf.at_least(1, 11);
+        let config = gated(&[(true, DATA), (ephemeral, EPHEMERAL)]);
+        let mut ws = admin_workspace(&tf, &mock, &config);
+        // A real seed, of another account: the service account has none.
+        ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
+        let args = ["apply", "-auto-approve", "-input=false"];
+        let out = fails(&at, &ws, &args);
+        let mut objects = vec!["data.defentry_session.service"];
+        if ephemeral {
+            objects.push("ephemeral.defentry_session.service");
+        }
+        if tokens {
+            // Alone: the failing data source would stop the plan before the resource is created.
+            ws.write(
+                "main.tf",
+                &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{TOKEN}"),
+            );
+            let out = fails(&at, &ws, &args);
+            assert_points_at(
+                &at,
+                &out,
+                "defentry_token.service",
+                "totp_secret = var.totp_secret",
+            );
+            assert!(ws.resources().is_empty(), "{at}: a failed login left state");
+        }
+        for addr in &objects {
+            assert_points_at(&at, &out, addr, "totp_secret = var.totp_secret");
+        }
+        match mode {
+            // Setup revealed a new secret: the provider stops before verify.
+            Mode::Hints => {
+                assert_says(
+                    &at,
+                    &out,
+                    &[
+                        "Error: Account not enrolled in two-factor authentication",
+                        "acme-backend-integration@partner.com is not enrolled in two-factor authentication",
+                        "Service accounts are never enrolled",
+                        "Remove `totp_secret`",
+                        "The pending session was logged out.",
+                    ],
+                );
+                assert!(
+                    statuses(&mock, VERIFY).is_empty(),
+                    "{at}: verify was called"
+                );
+            }
+            // Nothing tells the provider; verify refuses every code, and the error says why.
+            Mode::Documented => {
+                assert_says(
+                    &at,
+                    &out,
+                    &[
+                        "Error: Two-factor authentication failed",
+                        "is not enrolled in two-factor authentication at all (service accounts never are)",
+                        "remove `totp_secret`",
+                        "The pending session was logged out.",
+                    ],
+                );
+                let verify = statuses(&mock, VERIFY);
+                assert!(
+                    !verify.is_empty() && verify.iter().all(|s| *s == 422),
+                    "{at}: {verify:?}"
+                );
+            }
+        }
+        assert_no_session_left(&at, &mock, SERVICE_USER);
+        let svc = user(&mock, SERVICE_USER);
+        assert_eq!(
+            svc["two_factor_enrolled"], false,
+            "{at}: the service account got enrolled: {svc}"
+        );
+        // And it still logs in without any 2FA.
+        ws.write(
+            "main.tf",
+            &format!("{REQUIRED_PROVIDERS}data \"defentry_session\" \"plain\" {{}}\noutput \"t\" {{\n  value     = data.defentry_session.plain.token\n  sensitive = true\n}}\n"),
+        );
+        apply(&at, &ws);
+        assert_eq!(
+            mock.whoami_status(&output_token(&at, &ws, "t")),
+            200,
+            "{at}"
+        );
+    }
+}
+
+// Case 5: an enrolled human without any 2FA credentials.
+#[test]
+fn enrolled_admin_without_2fa_credentials() {
+    const DATA: &str = r#"
 data "defentry_session" "admin" {
   username = "admin@partner.com"
   password = var.admin_password
 }
 
+output "data" {
+  value     = data.defentry_session.admin.token
+  sensitive = true
+}
+"#;
+    const EPHEMERAL: &str = r#"
 ephemeral "defentry_session" "admin" {
   username = "admin@partner.com"
   password = var.admin_password
@@ -286,127 +592,84 @@ resource "defentry_token" "admin" {
   username    = "admin@partner.com"
   password_wo = var.admin_password
 }
-"#;
-    let explained = |tf: &Terraform, text: &str| {
-        for needle in [
-            "Error: Two-factor authentication required",
-            "admin@partner.com is an interactive login enrolled in two-factor",
-            "Service accounts do not use 2FA",
-            "totp_secret",
-            "DEFENTRY_TOTP_SECRET",
-            "two_factor_code",
-            "pending session was logged out",
-        ] {
-            assert!(
-                text.replace('\n', " ").contains(needle),
-                "{tf}: missing {needle:?} in:\n{text}"
-            );
-        }
-    };
-    for tf in terraforms() {
-        let mock = Mock::start();
-        if !tf.at_least(1, 11) {
-            // password_wo is write-only: refused before any login (ephemeral: e2e_token).
-            let ws = admin_workspace(&tf, &mock, TOKEN);
-            ws.refused(&["plan", "-input=false"], WRITE_ONLY_NOT_ALLOWED);
-            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
-            continue;
-        }
-        let ws = admin_workspace(&tf, &mock, SESSIONS);
-        let out = ws.run(&["plan", "-input=false"]);
-        assert_eq!(out.code, 1, "{}", ws.failure(&["plan"], &out));
-        explained(&tf, &out.combined());
-        for addr in [
-            "data.defentry_session.admin",
-            "ephemeral.defentry_session.admin",
-        ] {
-            assert_points_at(&tf, &out, addr, r#"username = "admin@partner.com""#);
-        }
 
-        ws.write(
-            "main.tf",
-            &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{TOKEN}"),
-        );
-        let args = ["apply", "-auto-approve", "-input=false"];
-        let out = ws.run(&args);
-        assert_eq!(out.code, 1, "{}", ws.failure(&args, &out));
-        explained(&tf, &out.combined());
-        assert_points_at(
-            &tf,
-            &out,
-            "defentry_token.admin",
-            r#"username    = "admin@partner.com""#,
-        );
-        assert!(ws.resources().is_empty(), "{tf}: a failed login left state");
-
-        let s = admin_sessions(&mock);
-        assert_eq!(s["active"], 0, "{tf}: a pending session stayed open: {s}");
-        let logins = s["logins"].as_u64().unwrap_or_default();
-        assert!(logins >= 3, "{tf}: {s}");
-        assert_eq!(s["logouts"].as_u64(), Some(logins), "{tf}: {s}");
-        // No code was ever tried.
-        assert!(statuses(&mock, "/api/v1/2fa/verify").is_empty(), "{tf}");
-    }
-}
-
-#[test]
-fn wrong_totp_secret_or_code_is_rejected_and_the_pending_session_logged_out() {
-    const TF: &str = r#"
-data "defentry_session" "wrong_secret" {
-  username    = "admin@partner.com"
-  password    = var.admin_password
-  totp_secret = var.totp_secret
-}
-
-data "defentry_session" "wrong_code" {
-  username        = "admin@partner.com"
-  password        = var.admin_password
-  two_factor_code = var.code
+output "token" {
+  value     = defentry_token.admin.token
+  sensitive = true
 }
 "#;
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = admin_workspace(&tf, &mock, TF);
-        ws.env("TF_VAR_totp_secret", WRONG_TOTP_SECRET);
-        let now = now_secs();
-        let valid = [now - 30, now, now + 30].map(admin_code_at);
-        let wrong = (0..10u32)
-            .map(|i| format!("{:06}", (123_456 + i * 111_111) % 1_000_000))
-            .find(|c| !valid.contains(c))
-            .unwrap_or_default();
-        ws.env("TF_VAR_code", &wrong);
-        let out = ws.run(&["plan", "-input=false"]);
-        assert_eq!(out.code, 1, "{}", ws.failure(&["plan"], &out));
-        let text = out.combined();
-        let flat = text.replace('\n', " ");
-        assert!(
-            flat.contains("Error: Two-factor authentication failed")
-                && flat.contains("does not belong to this user")
-                && flat.contains("clock"),
-            "{tf}:\n{text}"
-        );
-        assert!(
-            flat.contains("Error: Two-factor code rejected") && flat.contains("wrong or expired"),
-            "{tf}:\n{text}"
-        );
-        assert_points_at(
-            &tf,
-            &out,
-            "data.defentry_session.wrong_secret",
-            "totp_secret = var.totp_secret",
-        );
-        assert_points_at(
-            &tf,
-            &out,
-            "data.defentry_session.wrong_code",
-            "two_factor_code = var.code",
-        );
-        let s = admin_sessions(&mock);
-        assert_eq!(s["active"], 0, "{tf}: {s}");
-        assert_eq!(s["logins"], s["logouts"], "{tf}: {s}");
-        // The secret was tried with the current and the previous code, the code once.
-        let verify = statuses(&mock, "/api/v1/2fa/verify");
-        assert_eq!(verify, vec![422; 3], "{tf}: {verify:?}");
+    let explained = [
+        "Error: Two-factor authentication required",
+        "admin@partner.com is an interactive login enrolled in two-factor",
+        "Service accounts do not use 2FA",
+        "totp_secret",
+        "DEFENTRY_TOTP_SECRET",
+        "two_factor_code",
+        "pending session was logged out",
+    ];
+    for (tf, mode, at) in runs() {
+        let mock = mode.start();
+        let ephemeral = tf.at_least(1, 10);
+        let tokens = tf.at_least(1, 11);
+        let sessions = gated(&[(true, DATA), (ephemeral, EPHEMERAL)]);
+        let ws = admin_workspace(&tf, &mock, &sessions);
+        match mode {
+            // The login response says a challenge is due: a clear error, no session left.
+            Mode::Hints => {
+                let out = fails(&at, &ws, &["plan", "-input=false"]);
+                assert_says(&at, &out, &explained);
+                let mut objects = vec!["data.defentry_session.admin"];
+                if ephemeral {
+                    objects.push("ephemeral.defentry_session.admin");
+                }
+                for addr in objects {
+                    assert_points_at(&at, &out, addr, r#"username = "admin@partner.com""#);
+                }
+                if tokens {
+                    ws.write(
+                        "main.tf",
+                        &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{TOKEN}"),
+                    );
+                    let out = fails(&at, &ws, &["apply", "-auto-approve", "-input=false"]);
+                    assert_says(&at, &out, &explained);
+                    assert_points_at(
+                        &at,
+                        &out,
+                        "defentry_token.admin",
+                        r#"username    = "admin@partner.com""#,
+                    );
+                    assert!(ws.resources().is_empty(), "{at}: a failed login left state");
+                }
+                assert_no_session_left(&at, &mock, ADMIN_USER);
+            }
+            // Nothing tells the provider: it hands out the token, which CRM calls refuse (403),
+            // as the interactive-logins guide documents.
+            Mode::Documented => {
+                if tokens {
+                    ws.write(
+                        "main.tf",
+                        &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{sessions}{TOKEN}"),
+                    );
+                }
+                apply(&at, &ws);
+                let mut outputs = vec!["data"];
+                if tokens {
+                    outputs.push("token");
+                }
+                for name in outputs {
+                    let token = output_token(&at, &ws, name);
+                    assert_eq!(
+                        session_of(&mock, &token)["two_factor_verified"],
+                        false,
+                        "{at}: {name}"
+                    );
+                    assert_eq!(mock.whoami_status(&token), 403, "{at}: {name}");
+                }
+            }
+        }
+        // No challenge was started without 2FA credentials.
+        assert!(statuses(&mock, SETUP).is_empty(), "{at}");
+        assert!(statuses(&mock, VERIFY).is_empty(), "{at}");
     }
 }
 
@@ -420,15 +683,7 @@ provider "defentry" {
 
 data "defentry_session" "default" {}
 "#;
-    const LITERALS: &str = r#"
-resource "defentry_token" "bad_secret" {
-  totp_secret = "0189-not-base32"
-}
-
-resource "defentry_token" "short_code" {
-  two_factor_code = "12345"
-}
-
+    const DATA: &str = r#"
 data "defentry_session" "bad_secret" {
   totp_secret = "totp!"
 }
@@ -436,55 +691,44 @@ data "defentry_session" "bad_secret" {
 data "defentry_session" "letters_code" {
   two_factor_code = "abcdef"
 }
-
+"#;
+    const EPHEMERAL: &str = r#"
 ephemeral "defentry_session" "bad_secret" {
   totp_secret = "1111"
 }
 "#;
-    const FROM_VARIABLES: &str = r#"
-data "defentry_session" "admin" {
-  username    = "admin@partner.com"
-  password    = var.admin_password
-  totp_secret = var.totp_secret
+    const TOKENS: &str = r#"
+resource "defentry_token" "bad_secret" {
+  totp_secret = "0189-not-base32"
 }
 
-resource "defentry_token" "admin" {
-  username        = "admin@partner.com"
-  password_wo     = var.admin_password
-  two_factor_code = var.code
+resource "defentry_token" "short_code" {
+  two_factor_code = "12345"
 }
 "#;
     for tf in terraforms() {
+        let at = tf.label();
+        let ephemeral = tf.at_least(1, 10);
+        let tokens = tf.at_least(1, 11);
         let mock = Mock::start();
         let mut ws = admin_workspace(&tf, &mock, PROVIDER);
-        let out = ws.run(&["validate"]);
-        assert_eq!(out.code, 1, "{}", ws.failure(&["validate"], &out));
+        let out = fails(&at, &ws, &["validate"]);
         let text = out.combined();
         assert!(
             text.contains("Error: Invalid totp_secret")
                 && text.contains(r#"in provider "defentry":"#)
                 && text.contains(r#"totp_secret = "not base32!""#),
-            "{tf}: provider block not pointed at:\n{text}"
+            "{at}: provider block not pointed at:\n{text}"
         );
 
+        let literals = gated(&[(true, DATA), (ephemeral, EPHEMERAL), (tokens, TOKENS)]);
         ws.write(
             "main.tf",
-            &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{LITERALS}"),
+            &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{literals}"),
         );
-        if !tf.at_least(1, 11) {
-            ws.refused(&["validate"], too_old_for_write_only(&tf));
-            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
-            continue;
-        }
-        let out = ws.run(&["validate"]);
-        assert_eq!(out.code, 1, "{}", ws.failure(&["validate"], &out));
+        let out = fails(&at, &ws, &["validate"]);
         let text = out.combined();
-        for (addr, line) in [
-            (
-                "defentry_token.bad_secret",
-                r#"totp_secret = "0189-not-base32""#,
-            ),
-            ("defentry_token.short_code", r#"two_factor_code = "12345""#),
+        let mut expected = vec![
             (
                 "data.defentry_session.bad_secret",
                 r#"totp_secret = "totp!""#,
@@ -493,50 +737,62 @@ resource "defentry_token" "admin" {
                 "data.defentry_session.letters_code",
                 r#"two_factor_code = "abcdef""#,
             ),
-            (
+        ];
+        if ephemeral {
+            expected.push((
                 "ephemeral.defentry_session.bad_secret",
                 r#"totp_secret = "1111""#,
-            ),
-        ] {
-            assert_points_at(&tf, &out, addr, line);
+            ));
         }
+        if tokens {
+            expected.push((
+                "defentry_token.bad_secret",
+                r#"totp_secret = "0189-not-base32""#,
+            ));
+            expected.push(("defentry_token.short_code", r#"two_factor_code = "12345""#));
+        }
+        for (addr, line) in &expected {
+            assert_points_at(&at, &out, addr, line);
+        }
+        let secrets = expected
+            .iter()
+            .filter(|(_, l)| l.starts_with("totp"))
+            .count();
         assert_eq!(
             text.matches("Error: Invalid totp_secret").count(),
-            3,
-            "{tf}:\n{text}"
+            secrets,
+            "{at}:\n{text}"
         );
         assert_eq!(
             text.matches("Error: Invalid two_factor_code").count(),
-            2,
-            "{tf}:\n{text}"
+            expected.len() - secrets,
+            "{at}:\n{text}"
         );
         assert!(
             text.contains("is not a base32 TOTP secret"),
-            "{tf}:\n{text}"
+            "{at}:\n{text}"
         );
-        assert!(text.contains("6-digit code"), "{tf}:\n{text}");
+        assert!(text.contains("6-digit code"), "{at}:\n{text}");
 
         // The same values through variables: caught when the plan knows them.
+        let from_variables = gated(&[(true, &data_sessions()), (tokens, &admin_tokens())]);
         ws.write(
             "main.tf",
-            &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{FROM_VARIABLES}"),
+            &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{from_variables}"),
         );
         ws.env("TF_VAR_totp_secret", "not base32!");
         ws.env("TF_VAR_code", "12 456");
-        let out = ws.run(&["plan", "-input=false"]);
-        assert_eq!(out.code, 1, "{}", ws.failure(&["plan"], &out));
-        assert_points_at(
-            &tf,
-            &out,
-            "data.defentry_session.admin",
-            "totp_secret = var.totp_secret",
-        );
-        assert_points_at(
-            &tf,
-            &out,
-            "defentry_token.admin",
-            "two_factor_code = var.code",
-        );
+        let out = fails(&at, &ws, &["plan", "-input=false"]);
+        let mut kinds = vec!["data.defentry_session"];
+        if tokens {
+            kinds.push("defentry_token");
+        }
+        for kind in kinds {
+            let (with_secret, with_code) =
+                (format!("{kind}.with_secret"), format!("{kind}.with_code"));
+            assert_points_at(&at, &out, &with_secret, "totp_secret = var.totp_secret");
+            assert_points_at(&at, &out, &with_code, "two_factor_code = var.code");
+        }
 
         // A malformed DEFENTRY_TOTP_SECRET is reported before logging in.
         ws.write(
@@ -546,17 +802,16 @@ resource "defentry_token" "admin" {
         ws.env("DEFENTRY_USERNAME", ADMIN_USER);
         ws.env("DEFENTRY_PASSWORD", ADMIN_PASSWORD);
         ws.env("DEFENTRY_TOTP_SECRET", "not base32!");
-        let out = ws.run(&["plan", "-input=false"]);
-        assert_eq!(out.code, 1, "{}", ws.failure(&["plan"], &out));
+        let out = fails(&at, &ws, &["plan", "-input=false"]);
         assert!(
             out.combined().contains("DEFENTRY_TOTP_SECRET"),
-            "{tf}:\n{}",
+            "{at}:\n{}",
             out.combined()
         );
         assert_eq!(
             mock.sessions()["logins"],
             0,
-            "{tf}: a malformed 2FA setting must not open a session"
+            "{at}: a malformed 2FA setting must not open a session"
         );
     }
 }
@@ -572,48 +827,20 @@ fn contains_code(text: &str, code: &str) -> bool {
 
 #[test]
 fn trace_logs_of_2fa_logins_hold_no_secret() {
-    const TF: &str = r#"
-resource "defentry_token" "with_secret" {
-  username    = "admin@partner.com"
-  password_wo = var.admin_password
-  totp_secret = var.totp_secret
-}
-
-data "defentry_session" "with_code" {
-  username        = "admin@partner.com"
-  password        = var.admin_password
-  two_factor_code = var.code
-}
-
-ephemeral "defentry_session" "with_secret" {
-  username    = "admin@partner.com"
-  password    = var.admin_password
-  totp_secret = var.totp_secret
-}
-
-output "token" {
-  value     = defentry_token.with_secret.token
-  sensitive = true
-}
-
-output "data" {
-  value     = data.defentry_session.with_code.token
-  sensitive = true
-}
-"#;
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = admin_workspace(&tf, &mock, TF);
-        if !tf.at_least(1, 11) {
-            ws.refused(&["validate"], too_old_for_write_only(&tf));
-            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
-            continue;
-        }
+    for (tf, mode, at) in runs() {
+        let mock = mode.start();
+        let tokens = tf.at_least(1, 11);
+        let config = gated(&[
+            (true, &data_sessions()),
+            (tf.at_least(1, 10), &ephemeral_sessions()),
+            (tokens, &admin_tokens()),
+        ]);
+        let mut ws = admin_workspace(&tf, &mock, &config);
         ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
         let start = now_secs();
         ws.env("TF_VAR_code", &admin_code_at(start));
         ws.env("TF_LOG", "trace");
-        let mut logs = ws.apply().combined();
+        let mut logs = apply(&at, &ws).combined();
         // A failed login must not leak either.
         ws.env("TF_VAR_code", "000000");
         ws.env("TF_VAR_totp_secret", WRONG_TOTP_SECRET);
@@ -623,10 +850,10 @@ output "data" {
         );
         logs += &ws.run(&["plan", "-input=false"]).combined();
         let end = now_secs();
-        assert!(logs.contains("[TRACE]"), "{tf}: TF_LOG=trace had no effect");
+        assert!(logs.contains("[TRACE]"), "{at}: TF_LOG=trace had no effect");
         assert!(
             logs.contains("Two-factor authentication failed"),
-            "{tf}: the failing plan did not fail as expected"
+            "{at}: the failing plan did not fail as expected"
         );
 
         ws.env("TF_LOG", "");
@@ -634,18 +861,22 @@ output "data" {
             ("admin password", ADMIN_PASSWORD.to_string()),
             ("TOTP secret", ADMIN_TOTP_SECRET.to_string()),
         ];
-        for name in ["token", "data"] {
-            let token = output_token(&ws, name);
-            assert_eq!(mock.whoami_status(&token), 200, "{tf}: {name}");
+        let mut outputs = vec!["data_with_secret", "data_with_code"];
+        if tokens {
+            outputs.extend(["token_with_secret", "token_with_code"]);
+        }
+        for name in outputs {
+            let token = output_token(&at, &ws, name);
+            assert_eq!(mock.whoami_status(&token), 200, "{at}: {name}");
             let secret = token.split_once('|').map(|(_, s)| s.to_string());
             secrets.push(("token", token));
             secrets.push(("token secret", secret.unwrap_or_default()));
         }
         for (what, secret) in &secrets {
-            assert!(!secret.is_empty(), "{tf}: empty {what}");
+            assert!(!secret.is_empty(), "{at}: empty {what}");
             assert!(
                 !logs.contains(secret.as_str()),
-                "{tf}: the {what} appears in TF_LOG=trace output"
+                "{at}: the {what} appears in TF_LOG=trace output"
             );
         }
         // Every code that was valid during the run.
@@ -654,9 +885,52 @@ output "data" {
             let code = admin_code_at(t);
             assert!(
                 !contains_code(&logs, &code),
-                "{tf}: a 2FA code appears in TF_LOG=trace output"
+                "{at}: a 2FA code appears in TF_LOG=trace output"
             );
             t += 30;
         }
+    }
+}
+
+// Ctrl-C while the challenge is under way: the provider stops waiting for verify, logs the
+// pending session out, and reports the interruption; no token reaches Terraform.
+#[test]
+fn ctrl_c_during_the_challenge_logs_the_pending_session_out() {
+    // Verify is held for a minute: only StopProvider can end the wait early.
+    const HOLD: Duration = Duration::from_secs(60);
+    const PROMPT: Duration = Duration::from_secs(20);
+    for (tf, mode, at) in runs() {
+        let mock = mode.start();
+        let mut ws = admin_workspace(&tf, &mock, PROVIDER_TOTP_SECRET_TOKEN);
+        ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
+        mock.fault(json!({
+            "path": VERIFY,
+            "method": "POST",
+            "delay_ms": HOLD.as_millis() as u64,
+        }));
+        let mut job = GroupJob::start(&ws, &["apply", "-auto-approve", "-input=false"]);
+        job.wait_for_faults_taken(&mock, &at, "verify");
+        assert_eq!(mock.sessions_of(ADMIN_USER)["active"], 1, "{at}");
+        let (status, took) = job.interrupt(HOLD + Duration::from_secs(60), &at);
+        let output = || job.output();
+        assert!(
+            took < PROMPT,
+            "{at}: apply took {took:?} after SIGINT: verify was not cancelled\n{}",
+            output()
+        );
+        assert_eq!(status.code(), Some(1), "{at}: {status}\n{}", output());
+        let text = output().replace('\n', " ");
+        for needle in [
+            "Interrupt received",
+            "Terraform asked the provider to stop before it could complete two-factor authentication",
+            "The pending session was logged out.",
+        ] {
+            assert!(text.contains(needle), "{at}: missing {needle:?}:\n{}", output());
+        }
+        assert_no_session_left(&at, &mock, ADMIN_USER);
+        assert!(
+            ws.resources().is_empty(),
+            "{at}: an interrupted login left state"
+        );
     }
 }

@@ -57,6 +57,20 @@ impl Mock {
         Self::with(move |c| c.clock = clock).await
     }
 
+    /// With the undocumented response fields (`--hints`).
+    async fn with_hints() -> Self {
+        Self::with(|c| c.hints = true).await
+    }
+
+    async fn with_hints_and_clock(clock: &ManualClock) -> Self {
+        let clock = clock.clock();
+        Self::with(move |c| {
+            c.clock = clock;
+            c.hints = true;
+        })
+        .await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.base_url())
     }
@@ -99,14 +113,17 @@ impl Mock {
         .await
     }
 
+    async fn service_login(&self) -> Reply {
+        self.login_as(
+            DEFAULT_SERVICE_ACCOUNT,
+            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+            false,
+        )
+        .await
+    }
+
     async fn service_token(&self) -> String {
-        let r = self
-            .login_as(
-                DEFAULT_SERVICE_ACCOUNT,
-                DEFAULT_SERVICE_ACCOUNT_PASSWORD,
-                false,
-            )
-            .await;
+        let r = self.service_login().await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.json()["token"].as_str().unwrap().to_owned()
     }
@@ -180,13 +197,7 @@ fn assert_field_error(reply: &Reply, field: &str, message: &str) {
 #[tokio::test]
 async fn login_service_account_returns_sanctum_token() {
     let mock = Mock::start().await;
-    let r = mock
-        .login_as(
-            DEFAULT_SERVICE_ACCOUNT,
-            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
-            false,
-        )
-        .await;
+    let r = mock.service_login().await;
     assert_eq!(r.status, StatusCode::OK);
     let body = r.json();
     assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
@@ -207,7 +218,20 @@ async fn login_token_ids_increase() {
 
 #[tokio::test]
 async fn login_of_2fa_user_returns_pending_token() {
+    // By default the body is exactly the vendor's `{"token"}`: nothing says it is pending.
     let mock = Mock::start().await;
+    let r = mock
+        .login_as(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let body = r.json();
+    assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let sessions = mock.sessions().await;
+    assert_eq!(sessions["sessions"][0]["two_factor_verified"], json!(false));
+    assert_eq!(mock.whoami(&token).await.status, StatusCode::FORBIDDEN);
+    // With hints, the login says so.
+    let mock = Mock::with_hints().await;
     let r = mock
         .login_as(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
         .await;
@@ -215,6 +239,8 @@ async fn login_of_2fa_user_returns_pending_token() {
     assert_eq!(r.json()["two_factor_required"], json!(true));
     let sessions = mock.sessions().await;
     assert_eq!(sessions["sessions"][0]["two_factor_verified"], json!(false));
+    let r = mock.service_login().await;
+    assert_eq!(r.json().as_object().unwrap().len(), 1, "{}", r.text);
 }
 
 #[tokio::test]
@@ -370,13 +396,7 @@ async fn login_rate_limit_answers_429_with_retry_after() {
     for _ in 0..2 {
         mock.login_as(DEFAULT_SERVICE_ACCOUNT, "wrong", false).await;
     }
-    let r = mock
-        .login_as(
-            DEFAULT_SERVICE_ACCOUNT,
-            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
-            false,
-        )
-        .await;
+    let r = mock.service_login().await;
     assert_message(&r, StatusCode::TOO_MANY_REQUESTS, "Too Many Attempts.");
     let retry: u64 = r.headers[RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
@@ -571,8 +591,38 @@ async fn logout_with_pending_2fa_token_is_allowed() {
 // ---------------------------------------------------------------- 2FA
 
 #[tokio::test]
-async fn setup_for_enrolled_user_does_not_reveal_the_secret() {
+async fn setup_answers_a_plain_message_by_default() {
     let mock = Mock::start().await;
+    let token = mock.admin_pending_token().await;
+    let r = mock.post_auth(SETUP, &token, None).await;
+    assert_message(
+        &r,
+        StatusCode::OK,
+        "Two-factor authentication is already enabled.",
+    );
+    // Not enrolled: a pending secret is stored but not shown, and nothing is enrolled.
+    let token = mock.service_token().await;
+    let r = mock.post_auth(SETUP, &token, None).await;
+    assert_message(
+        &r,
+        StatusCode::OK,
+        "Two-factor authentication setup started.",
+    );
+    let users = mock.get("/_mock/users").await.json();
+    let svc = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == DEFAULT_SERVICE_ACCOUNT)
+        .cloned()
+        .unwrap();
+    assert_eq!(svc["two_factor_enrolled"], json!(false), "{svc}");
+    assert_eq!(svc["two_factor_setup_pending"], json!(true), "{svc}");
+}
+
+#[tokio::test]
+async fn setup_for_enrolled_user_does_not_reveal_the_secret() {
+    let mock = Mock::with_hints().await;
     let token = mock.admin_pending_token().await;
     let r = mock.post_auth(SETUP, &token, None).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -584,7 +634,7 @@ async fn setup_for_enrolled_user_does_not_reveal_the_secret() {
 
 #[tokio::test]
 async fn setup_for_unenrolled_user_returns_secret_and_otpauth_url() {
-    let mock = Mock::start().await;
+    let mock = Mock::with_hints().await;
     let token = mock.service_token().await;
     let r = mock.post_auth(SETUP, &token, None).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -610,7 +660,7 @@ async fn setup_without_token_is_401() {
 #[tokio::test]
 async fn setup_again_replaces_the_pending_secret() {
     let clock = ManualClock::new(fixed_start());
-    let mock = Mock::with_clock(&clock).await;
+    let mock = Mock::with_hints_and_clock(&clock).await;
     let token = mock.service_token().await;
     let first = mock.post_auth(SETUP, &token, None).await.json()["secret"]
         .as_str()
@@ -643,6 +693,16 @@ async fn setup_again_replaces_the_pending_secret() {
 #[tokio::test]
 async fn verify_with_current_code_makes_pending_token_usable() {
     let mock = Mock::start().await;
+    let token = mock.admin_pending_token().await;
+    let r = mock
+        .post_auth(VERIFY, &token, Some(json!({"code": admin_code_now()})))
+        .await;
+    assert_message(&r, StatusCode::OK, "Two-factor authentication verified.");
+    assert_eq!(mock.whoami(&token).await.status, StatusCode::OK);
+    let sessions = mock.sessions().await;
+    assert_eq!(sessions["sessions"][0]["two_factor_verified"], json!(true));
+
+    let mock = Mock::with_hints().await;
     let token = mock.admin_pending_token().await;
     let r = mock
         .post_auth(VERIFY, &token, Some(json!({"code": admin_code_now()})))
@@ -725,7 +785,7 @@ async fn verify_without_token_is_401() {
 
 #[tokio::test]
 async fn setup_then_verify_enrols_the_user() {
-    let mock = Mock::start().await;
+    let mock = Mock::with_hints().await;
     let token = mock.service_token().await;
     let secret = mock.post_auth(SETUP, &token, None).await.json()["secret"]
         .as_str()
@@ -739,13 +799,7 @@ async fn setup_then_verify_enrols_the_user() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    let r = mock
-        .login_as(
-            DEFAULT_SERVICE_ACCOUNT,
-            DEFAULT_SERVICE_ACCOUNT_PASSWORD,
-            false,
-        )
-        .await;
+    let r = mock.service_login().await;
     assert_eq!(r.json()["two_factor_required"], json!(true));
 }
 
@@ -923,6 +977,57 @@ async fn wrong_method_is_405_json() {
 }
 
 // ---------------------------------------------------------------- /_mock inspection
+
+#[tokio::test]
+async fn hints_can_be_switched_at_runtime_and_reset_restores_them() {
+    let mock = Mock::start().await;
+    assert_eq!(
+        mock.get("/_mock/settings").await.json(),
+        json!({"hints": false})
+    );
+    let r = mock.post("/_mock/settings", json!({"hints": true})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json(), json!({"hints": true}));
+    let r = mock
+        .login_as(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
+        .await;
+    assert_eq!(r.json()["two_factor_required"], json!(true));
+    for (body, field) in [
+        (json!({"hints": "yes"}), "hints"),
+        (json!({"hint": true}), "hint"),
+    ] {
+        let r = mock.post("/_mock/settings", body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert!(r.json()["errors"][field].is_array(), "{}", r.text);
+    }
+    assert_eq!(
+        mock.get("/_mock/settings").await.json(),
+        json!({"hints": true})
+    );
+    assert_eq!(
+        mock.post("/_mock/reset", json!({})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        mock.get("/_mock/settings").await.json(),
+        json!({"hints": false})
+    );
+}
+
+#[tokio::test]
+async fn users_show_their_2fa_enrolment() {
+    let mock = Mock::start().await;
+    let users = mock.get("/_mock/users").await.json();
+    assert_eq!(
+        users,
+        json!({"users": [
+            {"username": DEFAULT_SERVICE_ACCOUNT, "email": DEFAULT_SERVICE_ACCOUNT,
+             "two_factor_enrolled": false, "two_factor_setup_pending": false},
+            {"username": DEFAULT_ADMIN, "email": DEFAULT_ADMIN,
+             "two_factor_enrolled": true, "two_factor_setup_pending": false},
+        ]})
+    );
+}
 
 #[tokio::test]
 async fn sessions_can_be_filtered_by_username() {
@@ -1282,6 +1387,7 @@ mod binary {
         )
         .unwrap();
         let (mut child, url) = start_binary(&[
+            "--hints",
             "--users",
             file.to_str().unwrap(),
             "--user",

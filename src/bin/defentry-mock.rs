@@ -41,6 +41,10 @@ struct Cli {
     /// Login attempts allowed per username per minute (unlimited when unset).
     #[arg(long, env = "DEFENTRY_MOCK_LOGIN_RATE_LIMIT")]
     login_rate_limit: Option<u32>,
+    /// Add response fields the vendor page does not document (two_factor_required, enabled,
+    /// secret, otpauth_url, verified); without it every endpoint answers as the page shows.
+    #[arg(long, env = "DEFENTRY_MOCK_HINTS")]
+    hints: bool,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -64,6 +68,7 @@ impl Cli {
             token_ttl: self.token_ttl,
             keep_logged_ttl: self.keep_logged_ttl,
             login_rate_limit: self.login_rate_limit,
+            hints: self.hints,
             ..MockConfig::default()
         })
     }
@@ -156,6 +161,7 @@ async fn main() -> ExitCode {
         token_ttl_secs = config.token_ttl.as_secs(),
         keep_logged_ttl_secs = config.keep_logged_ttl.as_secs(),
         login_rate_limit = ?config.login_rate_limit,
+        hints = config.hints,
         "defentry-mock listening"
     );
 

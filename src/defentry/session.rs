@@ -152,8 +152,10 @@ fn field_path(f: &str) -> Option<AttributePath> {
     }
 }
 
-/// Logs in and completes the 2FA challenge when the account needs it. A pending session
-/// that cannot be completed is logged out, so no session leaks.
+/// Logs in and, when 2FA credentials are configured, completes the challenge (setup, then
+/// verify) whatever the login response says: the vendor documents only `{"token"}`, so a
+/// `two_factor_required` hint is never required. The token is returned only after verify
+/// succeeded; a pending session that cannot be completed is logged out, so no session leaks.
 pub async fn login(
     ctx: &Context,
     client: &Client,
@@ -171,11 +173,18 @@ pub async fn login(
     )
     .await?
     .map_err(|e| api_error(&e, &doing, field_path))?;
-    if !resp.two_factor_required {
-        return Ok(resp.token);
-    }
     let token = resp.token;
-    let outcome = complete_two_factor(ctx, client, creds, &token).await;
+    let outcome = match creds.two_factor {
+        TwoFactor::None if resp.two_factor_required => {
+            Err(two_factor_not_configured(&creds.username))
+        }
+        // Without 2FA credentials and without a hint the provider cannot tell a service account
+        // from an enrolled human; the latter's token is then refused by CRM calls (documented).
+        TwoFactor::None => return Ok(token),
+        TwoFactor::TotpSecret(_) | TwoFactor::Code(_) => {
+            complete_two_factor(ctx, client, creds, &token).await
+        }
+    };
     if let Err(mut d) = outcome {
         // Even after a Ctrl-C: the pending session must not outlive the failed login.
         if client.logout(token.secret()).await.is_ok() {
@@ -200,6 +209,33 @@ fn two_factor_not_configured(username: &str) -> Diagnostic {
     .at(AttributePath::attr(attr::USERNAME))
 }
 
+/// The attribute holding the configured 2FA answer.
+fn two_factor_attr(creds: &Credentials) -> &'static str {
+    match creds.two_factor {
+        TwoFactor::Code(_) => attr::TWO_FACTOR_CODE,
+        _ => attr::TOTP_SECRET,
+    }
+}
+
+/// Setup offered a new enrolment: the account is not enrolled, so there is no challenge to answer.
+fn not_enrolled(creds: &Credentials) -> Diagnostic {
+    let name = two_factor_attr(creds);
+    let setting = match creds.two_factor {
+        TwoFactor::Code(_) => format!("`{name}`"),
+        _ => format!("`{name}` (and DEFENTRY_TOTP_SECRET)"),
+    };
+    Diagnostic::error(
+        "Account not enrolled in two-factor authentication",
+        format!(
+            "{user} is not enrolled in two-factor authentication: Defentry offered to start a new \
+             enrolment instead of a challenge. Service accounts are never enrolled. Remove {setting} for \
+             this account. No code was sent, so the provider completed no enrolment.",
+            user = creds.username
+        ),
+    )
+    .at(AttributePath::attr(name))
+}
+
 /// The diagnostic for a 2FA code Defentry did not accept.
 fn code_rejected(creds: &Credentials, err: &ApiError, doing: &str) -> Diagnostic {
     let ApiError::Validation { .. } = err else {
@@ -211,7 +247,9 @@ fn code_rejected(creds: &Credentials, err: &ApiError, doing: &str) -> Diagnostic
             "Two-factor code rejected",
             format!(
                 "Defentry did not accept `two_factor_code` for {user}: it is wrong or expired (codes change every \
-                 30 seconds). Enter a current code from the authenticator app, or set `totp_secret` instead."
+                 30 seconds). Enter a current code from the authenticator app, or set `totp_secret` instead. If {user} \
+                 is not enrolled in two-factor authentication at all (service accounts never are), remove \
+                 `two_factor_code`."
             ),
         )
         .at(AttributePath::attr(attr::TWO_FACTOR_CODE)),
@@ -219,7 +257,9 @@ fn code_rejected(creds: &Credentials, err: &ApiError, doing: &str) -> Diagnostic
             "Two-factor authentication failed",
             format!(
                 "Defentry did not accept the codes computed from `totp_secret` (or DEFENTRY_TOTP_SECRET) for {user}: \
-                 the secret does not belong to this user, or this machine's clock is off by more than 30 seconds."
+                 the secret does not belong to this user, or this machine's clock is off by more than 30 seconds. \
+                 If {user} is not enrolled in two-factor authentication at all (service accounts never are), \
+                 remove `totp_secret`."
             ),
         )
         .at(AttributePath::attr(attr::TOTP_SECRET)),
@@ -233,12 +273,13 @@ async fn complete_two_factor(
     token: &Token,
 ) -> Result<(), Diagnostic> {
     let doing = "complete two-factor authentication";
-    if let TwoFactor::None = creds.two_factor {
-        return Err(two_factor_not_configured(&creds.username));
-    }
-    call(ctx, doing, client.two_factor_setup(token.secret()))
+    let setup = call(ctx, doing, client.two_factor_setup(token.secret()))
         .await?
         .map_err(|e| api_error(&e, doing, field_path))?;
+    // Verify would complete the enrolment setup just offered: stop before any side effect.
+    if setup.enrolled == Some(false) {
+        return Err(not_enrolled(creds));
+    }
     let verify = |code: Secret| async move {
         call(ctx, doing, client.two_factor_verify(token.secret(), &code)).await
     };
@@ -304,10 +345,10 @@ pub fn session_schema(description: &str) -> crate::sdk::schema::Schema {
                 .description("Ask Defentry for a long-lived session. Defaults to the provider's `keep_logged`."),
             Attribute::optional(attr::TOTP_SECRET, Type::String)
                 .sensitive()
-                .description("Interactive users only: base32 TOTP secret used to answer the 2FA challenge. Defaults to the provider's `totp_secret`."),
+                .description("Interactive users only (service accounts are never enrolled): base32 TOTP secret. With it, every login completes the 2FA challenge (setup, then verify). Defaults to the provider's `totp_secret`."),
             Attribute::optional(attr::TWO_FACTOR_CODE, Type::String)
                 .sensitive()
-                .description("Interactive users only: a current 6-digit 2FA code, instead of `totp_secret`."),
+                .description("Interactive users only: a current 6-digit 2FA code, instead of `totp_secret`; the login then completes the 2FA challenge with it."),
             Attribute::computed(attr::ID, Type::String).description("Same as `token_id`."),
             Attribute::computed(attr::TOKEN_ID, Type::String)
                 .description("The non-secret token identifier (the part before `|`). Safe to log and to use as a secret version."),
@@ -385,6 +426,45 @@ mod tests {
             totp_code(&seed, at).map(|c| c.expose().to_string()).ok(),
             Some("287082".into())
         );
+    }
+
+    fn creds(two_factor: TwoFactor) -> Credentials {
+        Credentials {
+            username: "svc@partner.com".into(),
+            password: Secret::new("pw"),
+            keep_logged: false,
+            two_factor,
+        }
+    }
+
+    #[test]
+    fn not_enrolled_points_at_the_configured_answer() {
+        for (two_factor, name) in [
+            (
+                TwoFactor::TotpSecret(Secret::new("JBSWY3DP")),
+                attr::TOTP_SECRET,
+            ),
+            (
+                TwoFactor::Code(Secret::new("123456")),
+                attr::TWO_FACTOR_CODE,
+            ),
+        ] {
+            let d = not_enrolled(&creds(two_factor));
+            assert_eq!(d.attribute, Some(AttributePath::attr(name)));
+            assert!(
+                d.detail.starts_with("svc@partner.com is not enrolled"),
+                "{}",
+                d.detail
+            );
+            assert!(
+                d.detail.contains(&format!("Remove `{name}`")),
+                "{}",
+                d.detail
+            );
+            assert!(d.detail.contains("Service accounts are never enrolled."));
+            assert!(d.detail.ends_with('.'), "{}", d.detail);
+            assert!(!d.detail.contains("JBSWY3DP") && !d.detail.contains("123456"));
+        }
     }
 
     #[test]

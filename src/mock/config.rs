@@ -166,6 +166,10 @@ pub struct MockConfig {
     pub request_log_limit: usize,
     /// Time source; [`crate::mock::ManualClock`] in tests.
     pub clock: Clock,
+    /// Add the response fields the vendor page does not document (`two_factor_required` at
+    /// login, `enabled`/`secret`/`otpauth_url` at 2FA setup, `verified` at verify). Off by
+    /// default: every endpoint then answers exactly as the vendor page shows.
+    pub hints: bool,
 }
 
 impl fmt::Debug for MockConfig {
@@ -177,6 +181,7 @@ impl fmt::Debug for MockConfig {
             .field("reset_token_ttl", &self.reset_token_ttl)
             .field("login_rate_limit", &self.login_rate_limit)
             .field("request_log_limit", &self.request_log_limit)
+            .field("hints", &self.hints)
             .finish_non_exhaustive()
     }
 }
@@ -191,6 +196,7 @@ impl Default for MockConfig {
             login_rate_limit: None,
             request_log_limit: 10_000,
             clock: system_clock(),
+            hints: false,
         }
     }
 }

@@ -15,6 +15,10 @@ use super::MockState;
 
 /// Laravel's message for a bad TOTP code (also for a missing or malformed one).
 pub const INVALID_CODE: &str = "The provided two factor authentication code was invalid.";
+/// `/2fa/setup` for an enrolled user.
+pub const ALREADY_ENABLED: &str = "Two-factor authentication is already enabled.";
+/// `/2fa/setup` for a user who is not enrolled, without hints (the pending secret is not shown).
+pub const SETUP_STARTED: &str = "Two-factor authentication setup started.";
 /// Laravel's message for an unknown, used or expired reset token.
 pub const INVALID_RESET_TOKEN: &str = "This password reset token is invalid.";
 
@@ -154,9 +158,14 @@ pub async fn login(
     let (Some(username), Some(password)) = (username, password) else {
         return Err(ApiError::Validation(ValidationErrors::new()));
     };
-    let outcome = state.store().login(&username, &password, keep_logged)?;
+    let (outcome, hints) = state.with_store(|s| {
+        let outcome = s.login(&username, &password, keep_logged);
+        (outcome, s.settings().hints)
+    });
+    let outcome = outcome?;
+    // The vendor page documents `{"token"}` alone; the 2FA flag is a hint.
     let mut response = json!({ "token": outcome.token.expose() });
-    if outcome.two_factor_required {
+    if hints && outcome.two_factor_required {
         response["two_factor_required"] = Value::Bool(true);
     }
     Ok(Json(response))
@@ -178,16 +187,25 @@ pub async fn two_factor_setup(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let auth = authenticate(&state, &headers)?;
-    let outcome = state.store().setup_two_factor(&auth)?;
-    Ok(Json(match outcome {
-        SetupOutcome::AlreadyEnabled => json!({
+    let (outcome, hints) = state.with_store(|s| {
+        let outcome = s.setup_two_factor(&auth);
+        (outcome, s.settings().hints)
+    });
+    // The vendor page documents no body: a plain message unless hints are on.
+    Ok(Json(match (outcome?, hints) {
+        (SetupOutcome::AlreadyEnabled, false) => json!({ "message": ALREADY_ENABLED }),
+        (SetupOutcome::AlreadyEnabled, true) => json!({
             "enabled": true,
-            "message": "Two-factor authentication is already enabled.",
+            "message": ALREADY_ENABLED,
         }),
-        SetupOutcome::NewSecret {
-            secret,
-            otpauth_url,
-        } => json!({
+        (SetupOutcome::NewSecret { .. }, false) => json!({ "message": SETUP_STARTED }),
+        (
+            SetupOutcome::NewSecret {
+                secret,
+                otpauth_url,
+            },
+            true,
+        ) => json!({
             "enabled": false,
             "secret": secret.expose(),
             "otpauth_url": otpauth_url.expose(),
@@ -211,11 +229,15 @@ pub async fn two_factor_verify(
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::field("code", INVALID_CODE));
     }
-    state.store().verify_two_factor(&auth, &code)?;
-    Ok(Json(json!({
-        "verified": true,
-        "message": "Two-factor authentication verified.",
-    })))
+    let hints = state.with_store(|s| {
+        s.verify_two_factor(&auth, &code)
+            .map(|()| s.settings().hints)
+    })?;
+    let mut response = json!({ "message": "Two-factor authentication verified." });
+    if hints {
+        response["verified"] = Value::Bool(true);
+    }
+    Ok(Json(response))
 }
 
 /// Laravel's `email` rule, loosely: one `@`, something on both sides, no whitespace.
@@ -306,6 +328,36 @@ pub async fn sessions(State(state): State<MockState>, request: Request) -> Json<
     });
     let view = state.store().sessions(username.as_deref());
     Json(json!(view))
+}
+
+/// `GET /_mock/users`: every user with its 2FA enrolment state.
+pub async fn users(State(state): State<MockState>) -> Json<Value> {
+    let users = state.store().users();
+    Json(json!({ "users": users }))
+}
+
+/// `GET /_mock/settings`
+pub async fn settings(State(state): State<MockState>) -> Json<Value> {
+    Json(json!(state.store().settings()))
+}
+
+/// `POST /_mock/settings`: changes the fields given (`{"hints": true}`) until the next reset.
+pub async fn update_settings(
+    State(state): State<MockState>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let mut errors = ValidationErrors::new();
+    let mut settings = state.store().settings();
+    for (key, value) in &body {
+        match (key.as_str(), value) {
+            ("hints", Value::Bool(on)) => settings.hints = *on,
+            ("hints", _) => errors.add("hints", "The hints field must be true or false."),
+            (other, _) => errors.add(other, format!("The {other} field is not a setting.")),
+        }
+    }
+    errors.into_result()?;
+    state.store().set_settings(settings);
+    Ok(Json(json!(settings)))
 }
 
 /// `GET /_mock/outbox`

@@ -1,11 +1,12 @@
 //! defentry-mock: an offline stand-in for the Defentry CRM API (Laravel/Sanctum-style tokens
-//! and errors, 2FA, password reset) plus `/_mock/*` endpoints to inspect it and inject
-//! faults. User documentation, with every endpoint: `docs/guides/defentry-mock.md`.
+//! and errors, 2FA, password reset) plus `/_mock/*` endpoints to inspect it, change its
+//! settings and inject faults. User documentation, with every endpoint: `docs/guides/defentry-mock.md`.
 //!
 //! # Library API
 //!
 //! - [`MockConfig`] (`Default` = the two users from the onboarding page, 15 min tokens,
-//!   30 day `keep_logged` tokens, no rate limit, wall clock) and [`MockUser`].
+//!   30 day `keep_logged` tokens, no rate limit, wall clock, responses exactly as the vendor
+//!   page shows; `hints: true` adds the undocumented 2FA fields) and [`MockUser`].
 //! - [`MockState::new`]`(&MockConfig) -> Result<MockState, ConfigError>`: the shared state.
 //! - [`router`]`(MockState) -> axum::Router`: every route, with fault injection and the
 //!   request log; serve it yourself or test it with `tower::ServiceExt::oneshot`.
@@ -111,6 +112,11 @@ pub fn router(state: MockState) -> Router {
         )
         .route("/_mock/whoami", get(handlers::whoami))
         .route("/_mock/sessions", get(handlers::sessions))
+        .route("/_mock/users", get(handlers::users))
+        .route(
+            "/_mock/settings",
+            get(handlers::settings).post(handlers::update_settings),
+        )
         .route("/_mock/outbox", get(handlers::outbox))
         .route("/_mock/requests", get(handlers::requests))
         .route(

@@ -121,6 +121,26 @@ pub struct SessionView {
     pub two_factor_verified: bool,
 }
 
+/// A user in `GET /_mock/users`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UserView {
+    /// Login name.
+    pub username: String,
+    /// Address for password resets, if any.
+    pub email: Option<String>,
+    /// Enrolled in TOTP 2FA: logins are pending until `/2fa/verify`.
+    pub two_factor_enrolled: bool,
+    /// `/2fa/setup` offered a new secret that no verify has confirmed yet (not enrolled).
+    pub two_factor_setup_pending: bool,
+}
+
+/// Runtime settings, `GET`/`POST /_mock/settings`.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Settings {
+    /// Undocumented response fields are added (see [`MockConfig::hints`]).
+    pub hints: bool,
+}
+
 /// Body of `GET /_mock/sessions`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SessionsView {
@@ -187,6 +207,9 @@ pub struct Store {
     logins: HashMap<String, u64>,
     logouts: HashMap<String, u64>,
     login_attempts: HashMap<String, VecDeque<DateTime<Utc>>>,
+    /// Settings as configured, restored by [`Store::reset`].
+    initial_settings: Settings,
+    settings: Settings,
     /// Registered faults (consulted by the HTTP middleware).
     pub faults: FaultSet,
 }
@@ -251,8 +274,38 @@ impl Store {
             logins: HashMap::new(),
             logouts: HashMap::new(),
             login_attempts: HashMap::new(),
+            initial_settings: Settings {
+                hints: config.hints,
+            },
+            settings: Settings {
+                hints: config.hints,
+            },
             faults: FaultSet::default(),
         }
+    }
+
+    /// The runtime settings.
+    pub fn settings(&self) -> Settings {
+        self.settings
+    }
+
+    /// Replaces the runtime settings (until the next [`Store::reset`]).
+    pub fn set_settings(&mut self, settings: Settings) {
+        self.settings = settings;
+    }
+
+    /// Every configured user with its 2FA state, by username.
+    pub fn users(&self) -> Vec<UserView> {
+        self.users
+            .iter()
+            .map(|(name, u)| UserView {
+                username: name.clone(),
+                email: u.email.clone(),
+                two_factor_enrolled: u.totp_secret.is_some(),
+                two_factor_setup_pending: u.totp_secret.is_none()
+                    && u.pending_totp_secret.is_some(),
+            })
+            .collect()
     }
 
     /// The store's current time.
@@ -510,7 +563,8 @@ impl Store {
     }
 
     /// Back to the configured state: sessions revoked, users restored (passwords, 2FA),
-    /// faults, outbox, reset tokens, request log, counters and rate-limit windows cleared.
+    /// settings restored, faults, outbox, reset tokens, request log, counters and rate-limit
+    /// windows cleared.
     /// Token ids keep increasing so old tokens can never match a new session.
     pub fn reset(&mut self) {
         self.users = self.initial_users.clone();
@@ -521,6 +575,7 @@ impl Store {
         self.logins.clear();
         self.logouts.clear();
         self.login_attempts.clear();
+        self.settings = self.initial_settings;
         self.faults.clear();
     }
 }
@@ -773,6 +828,38 @@ mod tests {
             SetupOutcome::AlreadyEnabled
         ));
         assert!(s.login(SVC, SVC_PW, false).unwrap().two_factor_required);
+    }
+
+    #[test]
+    fn setup_alone_does_not_enrol() {
+        let (mut s, _) = store();
+        let token = login(&mut s, false);
+        let auth = s.authenticate(&token).unwrap();
+        assert!(matches!(
+            s.setup_two_factor(&auth).unwrap(),
+            SetupOutcome::NewSecret { .. }
+        ));
+        let svc = |s: &Store| s.users().into_iter().find(|u| u.username == SVC).unwrap();
+        let view = svc(&s);
+        assert!(!view.two_factor_enrolled && view.two_factor_setup_pending);
+        s.logout(&token).unwrap();
+        assert!(!s.login(SVC, SVC_PW, false).unwrap().two_factor_required);
+        assert!(!svc(&s).two_factor_enrolled);
+        let admin = s.users().into_iter().find(|u| u.username == DEFAULT_ADMIN);
+        assert!(admin.is_some_and(|a| a.two_factor_enrolled && !a.two_factor_setup_pending));
+        s.reset();
+        assert!(!svc(&s).two_factor_setup_pending);
+    }
+
+    #[test]
+    fn settings_change_at_runtime_and_reset_restores_them() {
+        let (mut s, _) = store_with(|c| c.hints = true);
+        assert!(s.settings().hints);
+        s.set_settings(Settings { hints: false });
+        assert!(!s.settings().hints);
+        s.reset();
+        assert!(s.settings().hints);
+        assert!(!store().0.settings().hints, "hints are opt-in");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::{NamedTempFile, TempDir};
@@ -1042,6 +1042,109 @@ pub fn mirror_workspace_bare(tf: &Terraform) -> Workspace {
         &ws.cli_config_path().to_string_lossy(),
     );
     ws
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ctrl-C
+
+/// `terraform <args>` running as a shell job, in its own process group: the provider Terraform
+/// starts joins the group, so [`GroupJob::interrupt`] reaches both, as Ctrl-C in a terminal
+/// does. Output goes to files; the whole group is killed on drop, so a failing test leaves no
+/// Terraform or provider behind.
+pub struct GroupJob {
+    child: Child,
+    logs: TempDir,
+}
+
+impl GroupJob {
+    pub fn start(ws: &Workspace, args: &[&str]) -> GroupJob {
+        let logs = tempfile::tempdir().expect("temp dir");
+        let mut cmd = ws.command(args);
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd
+            .stdout(fs::File::create(logs.path().join("stdout")).expect("stdout file"))
+            .stderr(fs::File::create(logs.path().join("stderr")).expect("stderr file"))
+            .spawn()
+            .expect("start terraform");
+        GroupJob { child, logs }
+    }
+
+    pub fn stdout(&self) -> String {
+        fs::read_to_string(self.logs.path().join("stdout")).unwrap_or_default()
+    }
+
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(self.logs.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// Both streams, labelled, for failure messages.
+    pub fn output(&self) -> String {
+        format!(
+            "--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    /// Waits (at most 5 minutes) until the mock has taken every queued fault: the mock takes a
+    /// fault when the matching request arrives, so the job is then inside that request. Panics
+    /// if Terraform exits first.
+    pub fn wait_for_faults_taken(&mut self, mock: &Mock, label: &str, request: &str) {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while !mock.faults()["faults"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+        {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!(
+                    "{label}: terraform ended ({status}) before the {request}:\n{}",
+                    self.output()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{label}: no {request} request:\n{}",
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGINT to the group and waits at most `limit` for Terraform to exit; returns its
+    /// status and how long it took after the signal.
+    pub fn interrupt(
+        &mut self,
+        limit: Duration,
+        label: &str,
+    ) -> (std::process::ExitStatus, Duration) {
+        let pgid = self.child.id();
+        let status = Command::new("kill")
+            .args(["-INT", "--", &format!("-{pgid}")])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT -{pgid} failed");
+        let signalled = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return (status, signalled.elapsed());
+            }
+            assert!(
+                signalled.elapsed() < limit,
+                "{label}: terraform did not exit after SIGINT:\n{}",
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for GroupJob {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 #[cfg(test)]

@@ -168,18 +168,15 @@ impl Client {
             Err(e) => return Err(e),
         };
         match resp.status {
-            200..=299 => {
-                // An HTML 200 (captive portal, wrong host) did not log anything out.
-                resp.json_object_or_empty()
-                    .map_err(|r| self.unexpected(&resp, r))?;
-                Ok(LogoutOutcome::LoggedOut)
-            }
+            // The vendor documents no response body for logout: any 2xx is success.
+            200..=299 => Ok(LogoutOutcome::LoggedOut),
             401 => Ok(LogoutOutcome::AlreadyInvalid),
             _ => Err(self.status_error(&resp)),
         }
     }
 
-    /// `POST /api/v1/2fa/setup`: starts (or restarts) an enrolment, or reports that one exists.
+    /// `POST /api/v1/2fa/setup`, the first step of the challenge. Any 2xx is success whatever its
+    /// body (the vendor documents none); known fields are read as hints (see [`TwoFactorSetup`]).
     pub async fn two_factor_setup(&self, token: &Secret) -> Result<TwoFactorSetup, ApiError> {
         let resp = self
             .execute(Call {
@@ -190,15 +187,16 @@ impl Client {
             })
             .await?;
         match resp.status {
-            200..=299 => {
-                let map = resp.json_object().map_err(|r| self.unexpected(&resp, r))?;
-                parse_two_factor_setup(&map).map_err(|r| self.unexpected(&resp, r))
-            }
+            200..=299 => Ok(parse_two_factor_setup(
+                &resp.json_object().unwrap_or_default(),
+            )),
             _ => Err(self.status_error(&resp)),
         }
     }
 
-    /// `POST /api/v1/2fa/verify` with a TOTP code. A wrong code is a 422 [`ApiError::Validation`].
+    /// `POST /api/v1/2fa/verify` with a TOTP code. A wrong code is a 422 [`ApiError::Validation`]. Any
+    /// other 2xx is success whatever its body (the vendor documents none), unless the body says
+    /// `"verified": false`: a server that says so is believed.
     pub async fn two_factor_verify(&self, token: &Secret, code: &Secret) -> Result<(), ApiError> {
         let body = json!({ "code": code.expose() });
         let resp = self
@@ -211,18 +209,16 @@ impl Client {
             })
             .await?;
         match resp.status {
-            200..=299 => {
-                let map = resp.json_object().map_err(|r| self.unexpected(&resp, r))?;
-                match map.get("verified") {
-                    None | Some(Value::Bool(true)) => Ok(()),
-                    Some(Value::Bool(false)) => {
-                        Err(self.unexpected(&resp, "\"verified\" is false".to_owned()))
-                    }
-                    Some(_) => {
-                        Err(self.unexpected(&resp, "\"verified\" is not a boolean".to_owned()))
-                    }
+            200..=299 => match resp
+                .json_object()
+                .ok()
+                .and_then(|m| m.get("verified").cloned())
+            {
+                Some(Value::Bool(false)) => {
+                    Err(self.unexpected(&resp, "\"verified\" is false".to_owned()))
                 }
-            }
+                _ => Ok(()),
+            },
             _ => Err(self.status_error(&resp)),
         }
     }
@@ -269,15 +265,8 @@ impl Client {
 
     fn message_result(&self, resp: &RawResponse, default: &str) -> Result<String, ApiError> {
         match resp.status {
-            200..=299 => {
-                let map = resp.json_object().map_err(|r| self.unexpected(resp, r))?;
-                Ok(map
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .map(response::sanitize)
-                    .filter(|m| !m.is_empty())
-                    .unwrap_or_else(|| default.to_owned()))
-            }
+            // The vendor documents no response body here: any 2xx is success, a message a bonus.
+            200..=299 => Ok(resp.message().unwrap_or_else(|| default.to_owned())),
             _ => Err(self.status_error(resp)),
         }
     }
@@ -518,27 +507,25 @@ fn parse_login(map: &Map<String, Value>) -> Result<LoginResponse, String> {
     })
 }
 
-fn parse_two_factor_setup(map: &Map<String, Value>) -> Result<TwoFactorSetup, String> {
-    let enabled = match map.get("enabled") {
-        Some(Value::Bool(b)) => *b,
-        None | Some(Value::Null) => return Err("no enabled field".to_owned()),
-        Some(_) => return Err("enabled is not a boolean".to_owned()),
+/// Reads the hints of a setup response; never fails, since the vendor documents no body.
+fn parse_two_factor_setup(map: &Map<String, Value>) -> TwoFactorSetup {
+    let hint = |name: &str| match map.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s.as_str())),
+        _ => None,
     };
-    let optional_secret = |name: &str| match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(Secret::new(s.as_str()))),
-        Some(_) => Err(format!("{name} is not a non-empty string")),
+    let secret = hint("secret");
+    let otpauth_url = hint("otpauth_url");
+    // A revealed seed means a new enrolment has been offered: the account is not enrolled.
+    let enrolled = if secret.is_some() || otpauth_url.is_some() {
+        Some(false)
+    } else {
+        map.get("enabled").and_then(Value::as_bool)
     };
-    let secret = optional_secret("secret")?;
-    let otpauth_url = optional_secret("otpauth_url")?;
-    if !enabled && secret.is_none() {
-        return Err("no secret field although enabled is false".to_owned());
-    }
-    Ok(TwoFactorSetup {
-        enabled,
+    TwoFactorSetup {
+        enrolled,
         secret,
         otpauth_url,
-    })
+    }
 }
 
 /// Every CERTIFICATE block of `pem`, each checked to be a usable trust anchor.
@@ -711,26 +698,26 @@ mod tests {
     fn two_factor_setup_bodies() {
         let s = parse_two_factor_setup(&obj(json!({
             "enabled": false, "secret": "JBSWY3DP", "otpauth_url": "otpauth://totp/x?secret=JBSWY3DP"
-        })))
-        .unwrap();
-        assert!(!s.enabled);
+        })));
+        assert_eq!(s.enrolled, Some(false));
         assert_eq!(s.secret.unwrap().expose(), "JBSWY3DP");
         assert!(s.otpauth_url.is_some());
-        let s = parse_two_factor_setup(&obj(json!({"enabled": true, "message": "m"}))).unwrap();
-        assert!(s.enabled && s.secret.is_none() && s.otpauth_url.is_none());
-        for (body, want) in [
-            (json!({}), "no enabled field"),
-            (json!({"enabled": "no"}), "enabled is not a boolean"),
-            (
-                json!({"enabled": false}),
-                "no secret field although enabled is false",
-            ),
-            (
-                json!({"enabled": false, "secret": 5}),
-                "secret is not a non-empty string",
-            ),
+        let s = parse_two_factor_setup(&obj(json!({"enabled": true, "message": "m"})));
+        assert!(s.enrolled == Some(true) && s.secret.is_none() && s.otpauth_url.is_none());
+        // A revealed secret wins over a contradicting `enabled`.
+        let s = parse_two_factor_setup(&obj(json!({"enabled": true, "secret": "JBSWY3DP"})));
+        assert_eq!(s.enrolled, Some(false));
+        // Bodies the vendor page allows (it shows none): no hint, no error.
+        for body in [
+            json!({}),
+            json!({"message": "Two-factor authentication enabled."}),
+            json!({"enabled": "no", "secret": 5, "otpauth_url": ""}),
         ] {
-            assert_eq!(parse_two_factor_setup(&obj(body)).unwrap_err(), want);
+            let s = parse_two_factor_setup(&obj(body.clone()));
+            assert!(
+                s.enrolled.is_none() && s.secret.is_none() && s.otpauth_url.is_none(),
+                "{body}"
+            );
         }
     }
 

@@ -90,8 +90,8 @@ impl fmt::Debug for Token {
 pub struct LoginResponse {
     /// The issued token.
     pub token: Token,
-    /// True when the account is enrolled in 2FA: the token is pending and only usable after
-    /// `two_factor_verify` (other calls answer 403 until then).
+    /// A hint some servers add (the vendor documents only `token`): true when the account is enrolled
+    /// in 2FA and the token is pending until `two_factor_verify`. False when absent, which proves nothing.
     pub two_factor_required: bool,
 }
 
@@ -104,11 +104,13 @@ pub enum LogoutOutcome {
     AlreadyInvalid,
 }
 
-/// Result of `POST /api/v1/2fa/setup`.
-#[derive(Debug, Clone)]
+/// Result of `POST /api/v1/2fa/setup`. The vendor documents no response body, so any 2xx is a
+/// success and every field here is a hint, read only when the server sends it.
+#[derive(Debug, Clone, Default)]
 pub struct TwoFactorSetup {
-    /// True when the account is already enrolled; the server then reveals no secret.
-    pub enabled: bool,
+    /// Whether the account is enrolled, if the server said: `Some(false)` when it revealed a new
+    /// secret (or sent `"enabled": false`), `Some(true)` for `"enabled": true`, `None` otherwise.
+    pub enrolled: Option<bool>,
     /// The base32 TOTP seed of a new (pending) enrolment.
     pub secret: Option<Secret>,
     /// The `otpauth://` URL of a new enrolment; it embeds the seed, hence secret.
@@ -177,7 +179,7 @@ mod tests {
         };
         assert!(!format!("{login:?}").contains("s3cr3t"));
         let setup = TwoFactorSetup {
-            enabled: false,
+            enrolled: Some(false),
             secret: Some(Secret::new("JBSWY3DP")),
             otpauth_url: Some(Secret::new("otpauth://totp/x?secret=JBSWY3DP")),
         };

@@ -47,14 +47,6 @@ impl RawResponse {
         }
     }
 
-    /// Like [`Self::json_object`] but an empty body is fine (e.g. 204 on logout).
-    pub fn json_object_or_empty(&self) -> Result<Map<String, Value>, String> {
-        match &self.body {
-            Some(b) if b.iter().all(|c| c.is_ascii_whitespace()) => Ok(Map::new()),
-            _ => self.json_object(),
-        }
-    }
-
     /// The Laravel `message` of an error body, sanitised; `None` if the body has none.
     pub fn message(&self) -> Option<String> {
         let map = self.json_object().ok()?;
@@ -171,10 +163,6 @@ mod tests {
         let mut big = resp(json, "");
         big.body = None;
         assert_eq!(big.json_object().unwrap_err(), "body larger than 1024 KiB");
-        assert!(resp(json, "").json_object_or_empty().unwrap().is_empty());
-        assert!(resp(Some("text/html"), "<p>")
-            .json_object_or_empty()
-            .is_err());
     }
 
     #[test]
