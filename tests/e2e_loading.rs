@@ -135,8 +135,8 @@ fn provider_pids(log: &str) -> Vec<String> {
 }
 
 /// Every provider process Terraform started was logged as exiting cleanly: go-plugin logs
-/// `plugin process exited: ... id=N` (`pid=N` before Terraform 1.7) at `[INFO]` (`[DEBUG]`
-/// before 1.7) for exit status 0, and `[ERROR] ... error="signal: interrupt"` (or the exit
+/// `plugin process exited: ... id=N` (`pid=N` before Terraform 1.9) at `[INFO]` (`[DEBUG]`
+/// before 1.9) for exit status 0, and `[ERROR] ... error="signal: interrupt"` (or the exit
 /// status) otherwise.
 fn assert_clean_plugin_exits(tf: &Terraform, log: &str) {
     let pids = provider_pids(log);
@@ -151,7 +151,7 @@ fn assert_clean_plugin_exits(tf: &Terraform, log: &str) {
             1,
             "{tf}: provider pid {pid} has no (or several) exit records:\n{log}"
         );
-        let clean_level = if tf.at_least(1, 7) {
+        let clean_level = if tf.at_least(1, 9) {
             "[INFO]"
         } else {
             "[DEBUG]"
