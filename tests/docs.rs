@@ -82,7 +82,8 @@ fn changelog_and_docs_name_the_cargo_version() {
     let changelog = fs::read_to_string(root().join("CHANGELOG.md")).expect("CHANGELOG.md");
     let first = changelog
         .lines()
-        .find(|l| l.starts_with("## "))
+        // Changes merged since the last release are collected under "## Unreleased" on top.
+        .find(|l| l.starts_with("## ") && *l != "## Unreleased")
         .expect("a release heading in CHANGELOG.md");
     assert!(
         first.starts_with(&format!("## {version} ")) || first == format!("## {version}"),

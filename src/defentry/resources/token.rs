@@ -291,6 +291,9 @@ token must be replaced. The decision is taken during refresh, so a saved plan ap
 With `-refresh=false` no rotation is decided. `rotate_at` is `created_at + rotation_period`, \
 or the next point of the `rotation_anchor` grid, so it never moves with the time plan or apply happen to run. Choose a `rotation_period` shorter than the token lifetime \
 Defentry gives you (use `keep_logged` for long-lived sessions).\n\n\
+With `overlap`, a rotation is instead an in-place update that keeps the previous token valid (`previous_token`) \
+until `previous_revoke_at`, for consumers that cache the token; the first plan and apply after that time log it out. \
+Reference `token_id` in `replace_triggered_by`.\n\n\
 The token is stored in state, marked sensitive: protect the state. Import is not possible, because a token's \
 secret cannot be read back from Defentry.";
 
