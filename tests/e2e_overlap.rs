@@ -150,7 +150,18 @@ fn trigger_rotations_never_leave_more_than_two_sessions() {
             if generation > 1 {
                 assert_in_place(&tf, &ws.plan());
             }
+            let logged = mock.requests()["requests"].as_array().map_or(0, Vec::len);
             ws.apply();
+            // With a previous token, the rotation logs it out before it logs in.
+            let calls: Vec<String> = mock.requests()["requests"]
+                .as_array()
+                .map(|r| r[logged..].iter().map(|c| s(&c["path"])).collect())
+                .unwrap_or_default();
+            let expected: &[&str] = match generation {
+                3 => &["/api/v1/crm/logout", "/api/v1/crm/auth/login"],
+                _ => &["/api/v1/crm/auth/login"],
+            };
+            assert_eq!(calls, expected, "{tf}: generation {generation}");
             let v = values(&ws, "defentry_token.t");
             if let Some(prev) = tokens.last() {
                 assert_eq!(&v["previous_token"], prev, "{tf}: {generation}");

@@ -279,7 +279,6 @@ async fn log_in(
         state.set_attr(s::USERNAME, Value::string(creds.username.clone()));
     }
     clear_previous(&mut state);
-    tracing::info!(token_id = token.id(), "defentry_token logged in");
     Ok(state)
 }
 
@@ -418,6 +417,10 @@ impl Resource<ProviderData> for TokenResource {
                 return;
             }
         };
+        if let Err(d) = overlap_of(config) {
+            resp.diagnostics.push(d);
+            return;
+        }
         let schedule_unknown = !config.attr(attr::ROTATION_PERIOD).is_known()
             || !config.attr(attr::ROTATION_ANCHOR).is_known();
         if creating {
@@ -471,11 +474,15 @@ impl Resource<ProviderData> for TokenResource {
         req: CreateRequest,
     ) -> ApplyResponse {
         match log_in(ctx, data, &req.config, req.planned_state).await {
-            Ok(state) => ApplyResponse {
-                new_state: state,
-                private: Private::default().bytes(),
-                diagnostics: Diagnostics::new(),
-            },
+            Ok(state) => {
+                let token_id = state.attr(s::TOKEN_ID).as_str().unwrap_or_default();
+                tracing::info!(token_id, "defentry_token created");
+                ApplyResponse {
+                    new_state: state,
+                    private: Private::default().bytes(),
+                    diagnostics: Diagnostics::new(),
+                }
+            }
             Err(d) => ApplyResponse {
                 new_state: Value::Null,
                 private: Vec::new(),
@@ -529,6 +536,10 @@ impl Resource<ProviderData> for TokenResource {
             Ok(v) => v,
             Err(d) => return done(state, d.into()),
         };
+        tracing::info!(
+            token_id = new.attr(s::TOKEN_ID).as_str().unwrap_or_default(),
+            "defentry_token rotated in place"
+        );
         let created = parse_time(new.attr(attr::CREATED_AT)).unwrap_or_else(Utc::now);
         new.set_attr(attr::PREVIOUS_TOKEN, prior.attr(s::TOKEN).clone());
         new.set_attr(attr::PREVIOUS_TOKEN_ID, prior.attr(s::TOKEN_ID).clone());
