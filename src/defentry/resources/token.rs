@@ -345,7 +345,7 @@ impl Resource<ProviderData> for TokenResource {
                 Attribute::computed(attr::CREATED_AT, Type::String)
                     .description("When this token was created (RFC 3339)."),
                 Attribute::computed(attr::ROTATE_AT, Type::String)
-                    .description("When the token is due for rotation (RFC 3339); null without `rotation_period`. The plan shows the replacement on this attribute."),
+                    .description("When the token is due for rotation (RFC 3339); null without `rotation_period`. Without `overlap`, the plan shows the replacement on this attribute."),
                 Attribute::computed(attr::PREVIOUS_TOKEN, Type::String)
                     .sensitive()
                     .description("With `overlap`: the token before the last rotation, still valid until `previous_revoke_at`; null otherwise. Consumers that verify tokens accept it during the window."),
