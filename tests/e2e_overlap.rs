@@ -71,8 +71,8 @@ fn scheduled_rotation_keeps_the_previous_token_until_revoke_at() {
             &config(
                 r#"
 resource "defentry_token" "t" {
-  rotation_period = "45s"
-  overlap         = "15s"
+  rotation_period = "50s"
+  overlap         = "20s"
 }
 "#,
             ),
@@ -94,10 +94,10 @@ resource "defentry_token" "t" {
         assert_eq!(second["previous_token_id"], first["token_id"], "{tf}");
         let created = parse_rfc3339(&s(&second["created_at"]));
         let revoke_at = parse_rfc3339(&s(&second["previous_revoke_at"]));
-        assert_eq!(revoke_at - created, 15.0, "{tf}: revoke_at = now + overlap");
+        assert_eq!(revoke_at - created, 20.0, "{tf}: revoke_at = now + overlap");
         assert_eq!(
             parse_rfc3339(&s(&second["rotate_at"])) - created,
-            45.0,
+            50.0,
             "{tf}"
         );
         assert_eq!(mock.whoami_status(&s(&second["token"])), 200, "{tf}: new");
