@@ -7,8 +7,8 @@
   (b) size of the stripped release binary;
   (c) wall time of `terraform providers schema -json` in a dev_overrides workspace, per Terraform;
   (d) scale: apply+destroy of N resources of the provider vs the same number of
-      `terraform_data` (and a `terraform_data` carrying a token-sized payload), interleaved
-      rounds, medians and the ratio.
+      `terraform_data` (and a `terraform_data` carrying a token-sized payload), and the same
+      tokens with `overlap` against those without, interleaved rounds, medians and the ratios.
 
 Run from the repository root: `python3 bench/run.py [--debug] [--starts 30] [--scale 200] ...`.
 """
@@ -32,6 +32,7 @@ GOAL_HANDSHAKE_S = 0.002  # AutoMTLS median
 GOAL_RSS_BYTES = 8_000_000
 GOAL_SIZE_BYTES = 10_000_000
 GOAL_RATIO = 1.5
+GOAL_OVERLAP_RATIO = 1.1  # issue 11: `overlap` may cost at most this much over the same tokens without it
 PROVIDER_SOURCE = "defentry/defentry"
 PROVIDER_BINARY = "terraform-provider-defentry"
 MAGIC_COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -41,6 +42,9 @@ SERVICE_PASSWORD = "your_service_account_password"
 # Resource blocks for the scale benchmark; {n} is the count. The provider's block is a
 # parameter (--provider-block) so the benchmark does not hard-code its schema.
 DEFAULT_PROVIDER_BLOCK = 'resource "defentry_token" "bench" {{\n  count = {n}\n}}\n'
+# The same tokens with an overlap window (issue 11), compared with the block above.
+OVERLAP_NAME = "defentry_token with overlap"
+DEFAULT_OVERLAP_BLOCK = 'resource "defentry_token" "bench" {{\n  count   = {n}\n  overlap = "1h"\n}}\n'
 BASELINE_BLOCK = 'resource "terraform_data" "bench" {{\n  count = {n}\n  input = count.index\n}}\n'
 # A second baseline carrying about what a token carries (seven values, two sensitive, mirrored
 # into `output`): Terraform's own plan rendering and state serialisation grow with the data,
@@ -474,7 +478,7 @@ class MockServer:
         self.proc.wait()
 
 
-def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism):
+def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism, overlap_block=""):
     log(f"(d) scale: {n} resources, {rounds} rounds, {vlabel(version_of(tf))}")
     try:
         mock = MockServer(mock_bin)
@@ -492,12 +496,20 @@ def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism):
             "DEFENTRY_PASSWORD": SERVICE_PASSWORD,
         }
         label = re.search(r'resource\s+"([^"]+)"', provider_block)
-        variants.insert(0, (label.group(1) if label else "provider", PROVIDER_TF + "\n" + provider_block.format(n=n), prov_env))
+        provider_name = label.group(1) if label else "provider"
+        variants.insert(0, (provider_name, PROVIDER_TF + "\n" + provider_block.format(n=n), prov_env))
+        if overlap_block:
+            variants.insert(1, (OVERLAP_NAME, PROVIDER_TF + "\n" + overlap_block.format(n=n), prov_env))
     results = {name: {"apply": [], "destroy": [], "error": None} for name, _, _ in variants}
     par = [f"-parallelism={parallelism}"] if parallelism else []
     try:
         for r in range(rounds):
-            for name, hcl, env in variants:  # interleaved, so drift in machine load hits both
+            order = list(variants)
+            if overlap_block and mock and r % 2:
+                # The variant that runs second measured slower whichever it was (tried both
+                # ways), so the two token variants swap places every other round.
+                order[0], order[1] = order[1], order[0]
+            for name, hcl, env in order:  # interleaved, so drift in machine load hits both
                 res = results[name]
                 if res["error"]:
                     continue
@@ -518,6 +530,11 @@ def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism):
     base_total = (
         statistics.median([a + d for a, d in zip(base["apply"], base["destroy"])]) if base["apply"] and not base["error"] else None
     )
+    plain = results.get(variants[0][0]) if mock else None
+    plain_total = (
+        statistics.median([a + d for a, d in zip(plain["apply"], plain["destroy"])])
+        if plain and plain["apply"] and not plain["error"] else None
+    )
     rows = []
     for name, _, _ in variants:
         res = results[name]
@@ -527,7 +544,11 @@ def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism):
         total = statistics.median([a + d for a, d in zip(res["apply"], res["destroy"])])
         ratio = f"{total / base_total:.2f}×" if base_total else "n/a"
         goal = ""
-        if base_total and name not in ("terraform_data", PAYLOAD_NAME):
+        if name == OVERLAP_NAME:
+            if plain_total:
+                r = total / plain_total
+                goal = f"{r:.2f}× {variants[0][0]}, goal ≤ {GOAL_OVERLAP_RATIO}×: {verdict(r, GOAL_OVERLAP_RATIO)}"
+        elif base_total and name not in ("terraform_data", PAYLOAD_NAME):
             goal = f"≤ {GOAL_RATIO}×: {verdict(total / base_total, GOAL_RATIO)}"
         rows.append([
             name, secs(statistics.median(res["apply"])), secs(statistics.median(res["destroy"])),
@@ -552,6 +573,10 @@ def main():
     ap.add_argument(
         "--provider-block", default=DEFAULT_PROVIDER_BLOCK,
         help="HCL of the provider's resource for (d); {n} is the count, literal braces doubled",
+    )
+    ap.add_argument(
+        "--overlap-block", default=DEFAULT_OVERLAP_BLOCK,
+        help="HCL of the same resource with `overlap` for (d), compared with --provider-block; '' skips it",
     )
     ap.add_argument("--terraform", help="benchmark only this Terraform binary")
     ap.add_argument("--provider", help="provider binary to measure instead of the built one")
@@ -581,7 +606,10 @@ def main():
         sections.append(bench_schema(provider, tfs, args.schema_runs))
     if "d" in args.only and args.scale > 0:
         sections.append(
-            bench_scale(provider, mock, tfs[-1][1], args.scale, args.rounds, args.provider_block, args.parallelism)
+            bench_scale(
+                provider, mock, tfs[-1][1], args.scale, args.rounds, args.provider_block, args.parallelism,
+                args.overlap_block,
+            )
         )
     print("\n\n".join(sections))
 

@@ -346,7 +346,8 @@ fn token_resource_snippets_apply_and_destroy() {
         }
         ws.apply();
         assert!(!output_str(&ws, "backend_token_id").is_empty(), "{tf}");
-        assert_eq!(mock.active_sessions(), 2, "{tf}: {}", mock.sessions());
+        // backend, reporting and (overlap.tf) api.
+        assert_eq!(mock.active_sessions(), 3, "{tf}: {}", mock.sessions());
         assert!(
             !ws.state_text().contains(SERVICE_PASSWORD),
             "{tf}: the write-only password reached the state"

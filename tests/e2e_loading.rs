@@ -227,6 +227,10 @@ fn dev_overrides_schema_json_shows_the_provider_schema() {
                 ("authorization_header", s(), "computed sensitive"),
                 ("created_at", s(), "computed"),
                 ("rotate_at", s(), "computed"),
+                ("overlap", s(), "optional"),
+                ("previous_token", s(), "computed sensitive"),
+                ("previous_token_id", s(), "computed"),
+                ("previous_revoke_at", s(), "computed"),
             ],
         );
         assert_eq!(resources["defentry_token"]["version"], 0, "{tf}");

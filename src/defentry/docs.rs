@@ -38,6 +38,7 @@ const FILES: &[(&str, &str)] = embed![
     "examples/provider/provider.tf",
     "examples/resources/defentry_token/resource.tf",
     "examples/resources/defentry_token/write-only-password.tf",
+    "examples/resources/defentry_token/overlap.tf",
     "examples/data-sources/defentry_session/data-source.tf",
     "examples/ephemeral-resources/defentry_session/ephemeral-resource.tf",
     "examples/actions/defentry_logout/action.tf",

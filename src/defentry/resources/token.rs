@@ -10,7 +10,7 @@ use crate::sdk::cty::{AttributePath, Type, Value};
 use crate::sdk::provider::ValidateRequest;
 use crate::sdk::resource::{
     ApplyResponse, CreateRequest, DeleteRequest, ImportResponse, PlanRequest, PlanResponse,
-    ReadRequest, ReadResponse, Resource,
+    ReadRequest, ReadResponse, Resource, UpdateRequest,
 };
 use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostic, Diagnostics};
@@ -35,6 +35,14 @@ pub mod attr {
     pub const CREATED_AT: &str = "created_at";
     /// Next scheduled rotation.
     pub const ROTATE_AT: &str = "rotate_at";
+    /// Go duration the previous token stays valid after a rotation.
+    pub const OVERLAP: &str = "overlap";
+    /// The token before the last rotation, alive until `previous_revoke_at`.
+    pub const PREVIOUS_TOKEN: &str = "previous_token";
+    /// Its non-secret identifier.
+    pub const PREVIOUS_TOKEN_ID: &str = "previous_token_id";
+    /// When the previous token is logged out.
+    pub const PREVIOUS_REVOKE_AT: &str = "previous_revoke_at";
 }
 
 /// The `defentry_token` resource.
@@ -47,6 +55,10 @@ struct Private {
     /// Set by refresh once `rotate_at` has passed; plan turns it into a replacement.
     #[serde(default)]
     due: bool,
+    /// Set by refresh once `previous_revoke_at` has passed; plan turns it into an update that
+    /// logs the previous token out.
+    #[serde(default)]
+    revoke_due: bool,
 }
 
 impl Private {
@@ -114,6 +126,162 @@ fn period_of(config: &Value) -> Result<Option<std::time::Duration>, Diagnostic> 
     }
 }
 
+fn overlap_of(config: &Value) -> Result<Option<std::time::Duration>, Diagnostic> {
+    let Some(raw) = config.attr(attr::OVERLAP).as_str() else {
+        return Ok(None);
+    };
+    let at = AttributePath::attr(attr::OVERLAP);
+    let overlap = duration::parse_positive(raw).map_err(|e| {
+        Diagnostic::error("Invalid overlap", format!("overlap {e}.")).at(at.clone())
+    })?;
+    // A rotation logs the previous token out, so an overlap as long as the period would be
+    // cut short by the next rotation.
+    if let Ok(Some(period)) = period_of(config) {
+        if overlap >= period {
+            return Err(Diagnostic::error(
+                "Invalid overlap",
+                format!(
+                    "overlap {raw:?} must be shorter than rotation_period {:?}, because the next rotation logs the previous token out. \
+                     Choose an overlap no longer than the time your consumers need to pick up a new token.",
+                    config.attr(attr::ROTATION_PERIOD).as_str().unwrap_or_default()
+                ),
+            )
+            .at(at));
+        }
+    }
+    Ok(Some(overlap))
+}
+
+/// The private state refresh records at `now`: which decisions the next plan must take.
+fn refreshed_private(state: &Value, now: DateTime<Utc>) -> Private {
+    let passed = |name: &str| parse_time(state.attr(name)).is_some_and(|t| now >= t);
+    Private {
+        due: passed(attr::ROTATE_AT),
+        revoke_due: !state.attr(attr::PREVIOUS_TOKEN).is_null() && passed(attr::PREVIOUS_REVOKE_AT),
+    }
+}
+
+/// Arguments whose change rotates the token (a replacement without `overlap`, an in-place
+/// rotation with it), in the order the plan reports them.
+const ROTATING_ARGUMENTS: [&str; 2] = [attr::TRIGGERS, attr::PASSWORD_WO_VERSION];
+
+/// The rotating arguments whose planned value differs from the prior one.
+fn changed_rotating_arguments(prior: &Value, planned: &Value) -> Vec<AttributePath> {
+    ROTATING_ARGUMENTS
+        .iter()
+        .filter(|a| prior.attr(a) != planned.attr(a))
+        .map(|a| AttributePath::attr(*a))
+        .collect()
+}
+
+/// What an in-place rotation decides only at apply.
+const NEW_SESSION_ATTRIBUTES: [&str; 6] = [
+    s::ID,
+    s::TOKEN_ID,
+    s::TOKEN,
+    s::AUTHORIZATION_HEADER,
+    attr::CREATED_AT,
+    attr::PREVIOUS_REVOKE_AT,
+];
+
+/// Plans an in-place rotation: every attribute of the new session is unknown until apply, so
+/// `replace_triggered_by` on the resource or on `token_id` fires; the current token becomes
+/// the previous one.
+fn plan_overlap_rotation(prior: &Value, config: &Value, planned: &mut Value, scheduled: bool) {
+    for a in NEW_SESSION_ATTRIBUTES {
+        planned.set_attr(a, Value::unknown());
+    }
+    planned.set_attr(
+        attr::ROTATE_AT,
+        if scheduled {
+            Value::unknown()
+        } else {
+            Value::Null
+        },
+    );
+    let overlap_known = config.attr(attr::OVERLAP).is_known();
+    for (to, from) in [
+        (attr::PREVIOUS_TOKEN, s::TOKEN),
+        (attr::PREVIOUS_TOKEN_ID, s::TOKEN_ID),
+    ] {
+        let v = if overlap_known {
+            prior.attr(from).clone()
+        } else {
+            Value::unknown()
+        };
+        planned.set_attr(to, v);
+    }
+}
+
+/// Clears the previous token: planned as the revocation, applied once it is logged out.
+fn clear_previous(state: &mut Value) {
+    for a in [
+        attr::PREVIOUS_TOKEN,
+        attr::PREVIOUS_TOKEN_ID,
+        attr::PREVIOUS_REVOKE_AT,
+    ] {
+        state.set_attr(a, Value::Null);
+    }
+}
+
+/// Logs out a token kept in `state` under `token_attr`, if there is one. Returns whether a
+/// token was there; an already invalid token counts as logged out.
+async fn log_out(
+    ctx: &Context,
+    data: &ProviderData,
+    state: &Value,
+    token_attr: &str,
+) -> Result<bool, Diagnostic> {
+    let Some(token) = state.attr(token_attr).as_str() else {
+        return Ok(false);
+    };
+    let client = data.client()?;
+    let token = crate::defentry::client::Secret::new(token);
+    session::logout(ctx, client, &token).await.map(|_| true)
+}
+
+/// Logs in with the plan's `username` and `keep_logged` and the configuration's password, and
+/// fills in the session attributes of `planned`.
+async fn log_in(
+    ctx: &Context,
+    data: &ProviderData,
+    config: &Value,
+    planned: Value,
+) -> Result<Value, Diagnostic> {
+    let client = data.client()?;
+    let username = planned.attr(s::USERNAME).as_str().map(str::to_string);
+    let mut creds = session::credentials(data, config, attr::PASSWORD_WO, username.as_deref())?;
+    if let Some(k) = planned.attr(s::KEEP_LOGGED).as_bool() {
+        creds.keep_logged = k;
+    }
+    let (period, anchor) = (period_of(config)?, anchor_of(config)?);
+    let token = session::login(ctx, client, &creds).await?;
+    // Whole seconds, so rotate_at - created_at is exactly the period users configured.
+    let now = parse_time(&Value::string(rfc3339(Utc::now()))).unwrap_or_else(Utc::now);
+    let created_at = rfc3339(now);
+    let rotate_at = period
+        .and_then(|p| rotation_time(now, anchor, p))
+        .map(rfc3339);
+    let mut state = planned;
+    state.set_attr(s::ID, Value::string(token.id()));
+    state.set_attr(s::TOKEN_ID, Value::string(token.id()));
+    state.set_attr(s::TOKEN, Value::string(token.secret().expose()));
+    state.set_attr(
+        s::AUTHORIZATION_HEADER,
+        Value::string(token.authorization_header().expose()),
+    );
+    state.set_attr(attr::CREATED_AT, Value::string(created_at));
+    state.set_attr(attr::ROTATE_AT, Value::opt_string(rotate_at));
+    if state.attr(s::KEEP_LOGGED).is_null() {
+        state.set_attr(s::KEEP_LOGGED, Value::Bool(creds.keep_logged));
+    }
+    if state.attr(s::USERNAME).is_null() || !state.attr(s::USERNAME).is_known() {
+        state.set_attr(s::USERNAME, Value::string(creds.username.clone()));
+    }
+    clear_previous(&mut state);
+    Ok(state)
+}
+
 const DESCRIPTION: &str = "A Defentry CRM session owned by Terraform. Create logs in, destroy logs out, and \
 rotation is a **replacement**: the new token is created and the old one logged out, so `replace_triggered_by` on \
 consumers fires, and with `lifecycle { create_before_destroy = true }` the new token exists before the old one ends.\n\n\
@@ -122,6 +290,9 @@ token must be replaced. The decision is taken during refresh, so a saved plan ap
 With `-refresh=false` no rotation is decided. `rotate_at` is `created_at + rotation_period`, \
 or the next point of the `rotation_anchor` grid, so it never moves with the time plan or apply happen to run. Choose a `rotation_period` shorter than the token lifetime \
 Defentry gives you (use `keep_logged` for long-lived sessions).\n\n\
+With `overlap`, a rotation is instead an in-place update that keeps the previous token valid (`previous_token`) \
+until `previous_revoke_at`, for consumers that cache the token; the first plan and apply after that time log it out. \
+Reference `token_id` in `replace_triggered_by`.\n\n\
 The token is stored in state, marked sensitive: protect the state. Import is not possible, because a token's \
 secret cannot be read back from Defentry.";
 
@@ -142,8 +313,7 @@ impl Resource<ProviderData> for TokenResource {
                     .write_only()
                     .description("Write-only password (Terraform 1.11+): used to log in, never stored in plan or state. Defaults to the provider's `password`. Bump `password_wo_version` to log in again with a new value."),
                 Attribute::optional(attr::PASSWORD_WO_VERSION, Type::String)
-                    .requires_replace()
-                    .description("Any value; changing it rotates the token (for example after changing `password_wo`)."),
+                    .description("Any value; changing it rotates the token (for example after changing `password_wo`): a replacement, or an in-place rotation with `overlap`."),
                 Attribute::optional_computed(s::KEEP_LOGGED, Type::Bool)
                     .requires_replace()
                     .description("Ask Defentry for a long-lived session. Defaults to the provider's `keep_logged`. Changing it replaces the token."),
@@ -160,8 +330,9 @@ impl Resource<ProviderData> for TokenResource {
                 Attribute::optional(attr::ROTATION_ANCHOR, Type::String)
                     .description("Optional RFC 3339 time that aligns rotations to a fixed grid: `rotate_at` becomes the first `rotation_anchor + k × rotation_period` after `created_at`. With `\"2026-01-01T02:00:00Z\"` and `\"24h\"`, tokens rotate daily at 02:00 UTC however late the CI run that rotated them was, so the schedule never drifts."),
                 Attribute::optional(attr::TRIGGERS, Type::map(Type::String))
-                    .requires_replace()
-                    .description("Arbitrary map of values; any change rotates the token."),
+                    .description("Arbitrary map of values; any change rotates the token: a replacement, or an in-place rotation with `overlap`."),
+                Attribute::optional(attr::OVERLAP, Type::String)
+                    .description("How long the previous token stays valid after a rotation, as a Go duration such as `\"1h\"`; positive and shorter than `rotation_period`. With it, a rotation is an in-place update that logs in anew and keeps the old token as `previous_token` until `previous_revoke_at`. Without it, a rotation is a replacement."),
                 Attribute::computed(s::ID, Type::String).description("Same as `token_id`."),
                 Attribute::computed(s::TOKEN_ID, Type::String)
                     .description("The non-secret token identifier (the part before `|`): changes on every rotation, so it serves as `*_wo_version` of secret-store resources."),
@@ -174,7 +345,14 @@ impl Resource<ProviderData> for TokenResource {
                 Attribute::computed(attr::CREATED_AT, Type::String)
                     .description("When this token was created (RFC 3339)."),
                 Attribute::computed(attr::ROTATE_AT, Type::String)
-                    .description("When the token is due for rotation (RFC 3339); null without `rotation_period`. The plan shows the replacement on this attribute."),
+                    .description("When the token is due for rotation (RFC 3339); null without `rotation_period`. Without `overlap`, the plan shows the replacement on this attribute."),
+                Attribute::computed(attr::PREVIOUS_TOKEN, Type::String)
+                    .sensitive()
+                    .description("With `overlap`: the token before the last rotation, still valid until `previous_revoke_at`; null otherwise. Consumers that verify tokens accept it during the window."),
+                Attribute::computed(attr::PREVIOUS_TOKEN_ID, Type::String)
+                    .description("The non-secret identifier of `previous_token`; null when there is none."),
+                Attribute::computed(attr::PREVIOUS_REVOKE_AT, Type::String)
+                    .description("When `previous_token` is logged out (RFC 3339): by the first plan and apply after this time, or by the next rotation if that comes first."),
             ])
             .description(DESCRIPTION),
         )
@@ -186,6 +364,9 @@ impl Resource<ProviderData> for TokenResource {
             d.push(e);
         }
         if let Err(e) = anchor_of(&req.config) {
+            d.push(e);
+        }
+        if let Err(e) = overlap_of(&req.config) {
             d.push(e);
         }
         d
@@ -236,9 +417,14 @@ impl Resource<ProviderData> for TokenResource {
                 return;
             }
         };
+        if let Err(d) = overlap_of(config) {
+            resp.diagnostics.push(d);
+            return;
+        }
         let schedule_unknown = !config.attr(attr::ROTATION_PERIOD).is_known()
             || !config.attr(attr::ROTATION_ANCHOR).is_known();
         if creating {
+            clear_previous(planned);
             if period.is_none() && !schedule_unknown {
                 planned.set_attr(attr::ROTATE_AT, Value::Null);
             }
@@ -246,7 +432,24 @@ impl Resource<ProviderData> for TokenResource {
         }
         let private = Private::parse(&req.prior_private);
         let has_schedule = !req.prior_state.attr(attr::ROTATE_AT).is_null();
-        if private.due && has_schedule && (period.is_some() || schedule_unknown) {
+        let due = private.due && has_schedule && (period.is_some() || schedule_unknown);
+        let changed = changed_rotating_arguments(&req.prior_state, planned);
+        if !config.attr(attr::OVERLAP).is_null() {
+            // Overlap: a rotation is an in-place update that keeps the old token for a while.
+            if due || !changed.is_empty() {
+                let scheduled = period.is_some() || schedule_unknown;
+                plan_overlap_rotation(&req.prior_state, config, planned, scheduled);
+                return;
+            }
+            if private.revoke_due {
+                clear_previous(planned);
+            }
+        } else {
+            // Without overlap (or after removing it) no previous token survives the plan.
+            clear_previous(planned);
+            resp.requires_replace.extend(changed);
+        }
+        if due {
             // Refresh found rotate_at in the past: replace, showing why on rotate_at.
             planned.set_attr(attr::ROTATE_AT, Value::unknown());
             resp.requires_replace
@@ -270,69 +473,95 @@ impl Resource<ProviderData> for TokenResource {
         data: &ProviderData,
         req: CreateRequest,
     ) -> ApplyResponse {
-        let fail = |d: Diagnostic| ApplyResponse {
-            new_state: Value::Null,
-            private: Vec::new(),
-            diagnostics: d.into(),
-        };
-        let client = match data.client() {
-            Ok(c) => c,
-            Err(d) => return fail(d),
-        };
+        match log_in(ctx, data, &req.config, req.planned_state).await {
+            Ok(state) => {
+                let token_id = state.attr(s::TOKEN_ID).as_str().unwrap_or_default();
+                tracing::info!(token_id, "defentry_token created");
+                ApplyResponse {
+                    new_state: state,
+                    private: Private::default().bytes(),
+                    diagnostics: Diagnostics::new(),
+                }
+            }
+            Err(d) => ApplyResponse {
+                new_state: Value::Null,
+                private: Vec::new(),
+                diagnostics: d.into(),
+            },
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        data: &ProviderData,
+        req: UpdateRequest,
+    ) -> ApplyResponse {
+        let prior = req.prior_state;
         let planned = req.planned_state;
-        let username = planned.attr(s::USERNAME).as_str().map(str::to_string);
-        let mut creds =
-            match session::credentials(data, &req.config, attr::PASSWORD_WO, username.as_deref()) {
-                Ok(c) => c,
-                Err(d) => return fail(d),
-            };
-        if let Some(k) = planned.attr(s::KEEP_LOGGED).as_bool() {
-            creds.keep_logged = k;
+        let rotating = !planned.attr(s::TOKEN).is_known();
+        let revoking = planned.attr(attr::PREVIOUS_TOKEN).is_null()
+            && !prior.attr(attr::PREVIOUS_TOKEN).is_null();
+        let done = |new_state: Value, diagnostics: Diagnostics| ApplyResponse {
+            new_state,
+            private: Private::default().bytes(),
+            diagnostics,
+        };
+        if !rotating && !revoking {
+            // Schedule or overlap changes only affect Terraform-side decisions.
+            return done(planned, Diagnostics::new());
         }
-        let (period, anchor) = match (period_of(&req.config), anchor_of(&req.config)) {
-            (Ok(p), Ok(a)) => (p, a),
-            (Err(d), _) | (_, Err(d)) => return fail(d),
+        // The previous token goes first, so there are never more than two live sessions.
+        // Every failure returns the state as it now is, which Terraform keeps, so the next
+        // run finishes the job and no session is forgotten.
+        let mut state = prior.clone();
+        match log_out(ctx, data, &prior, attr::PREVIOUS_TOKEN).await {
+            Ok(true) => {
+                tracing::info!(
+                    token_id = prior
+                        .attr(attr::PREVIOUS_TOKEN_ID)
+                        .as_str()
+                        .unwrap_or_default(),
+                    "previous defentry_token logged out"
+                );
+                clear_previous(&mut state);
+            }
+            Ok(false) => {}
+            Err(d) => return done(prior, d.into()),
+        }
+        if !rotating {
+            return done(planned, Diagnostics::new());
+        }
+        let mut new = match log_in(ctx, data, &req.config, planned).await {
+            Ok(v) => v,
+            Err(d) => return done(state, d.into()),
         };
-        let token = match session::login(ctx, client, &creds).await {
-            Ok(t) => t,
-            Err(d) => return fail(d),
-        };
-        // Whole seconds, so rotate_at - created_at is exactly the period users configured.
-        let now = parse_time(&Value::string(rfc3339(Utc::now()))).unwrap_or_else(Utc::now);
-        let created_at = rfc3339(now);
-        let rotate_at = period
-            .and_then(|p| rotation_time(now, anchor, p))
-            .map(rfc3339);
-        let mut state = planned;
-        state.set_attr(s::ID, Value::string(token.id()));
-        state.set_attr(s::TOKEN_ID, Value::string(token.id()));
-        state.set_attr(s::TOKEN, Value::string(token.secret().expose()));
-        state.set_attr(
-            s::AUTHORIZATION_HEADER,
-            Value::string(token.authorization_header().expose()),
+        tracing::info!(
+            token_id = new.attr(s::TOKEN_ID).as_str().unwrap_or_default(),
+            "defentry_token rotated in place"
         );
-        state.set_attr(attr::CREATED_AT, Value::string(created_at));
-        state.set_attr(attr::ROTATE_AT, Value::opt_string(rotate_at));
-        if state.attr(s::KEEP_LOGGED).is_null() {
-            state.set_attr(s::KEEP_LOGGED, Value::Bool(creds.keep_logged));
+        let created = parse_time(new.attr(attr::CREATED_AT)).unwrap_or_else(Utc::now);
+        new.set_attr(attr::PREVIOUS_TOKEN, prior.attr(s::TOKEN).clone());
+        new.set_attr(attr::PREVIOUS_TOKEN_ID, prior.attr(s::TOKEN_ID).clone());
+        let overlap = overlap_of(&req.config).ok().flatten();
+        let revoke_at = overlap
+            .and_then(|o| created.checked_add_signed(chrono::Duration::from_std(o).ok()?))
+            .unwrap_or(created);
+        new.set_attr(attr::PREVIOUS_REVOKE_AT, Value::string(rfc3339(revoke_at)));
+        if overlap.is_none() {
+            // `overlap` was unknown at plan and turned out null: no window, log the old one out.
+            match log_out(ctx, data, &new, attr::PREVIOUS_TOKEN).await {
+                Ok(_) => clear_previous(&mut new),
+                Err(d) => return done(new, d.into()),
+            }
         }
-        if state.attr(s::USERNAME).is_null() || !state.attr(s::USERNAME).is_known() {
-            state.set_attr(s::USERNAME, Value::string(creds.username.clone()));
-        }
-        tracing::info!(token_id = token.id(), "defentry_token created");
-        ApplyResponse {
-            new_state: state,
-            private: Private { due: false }.bytes(),
-            diagnostics: Diagnostics::new(),
-        }
+        done(new, Diagnostics::new())
     }
 
     async fn read(&self, _ctx: &Context, _data: &ProviderData, req: ReadRequest) -> ReadResponse {
         // Defentry has no endpoint to inspect a token, so refresh only decides the schedule.
         let state = req.current_state;
-        let private = Private {
-            due: parse_time(state.attr(attr::ROTATE_AT)).is_some_and(|t| Utc::now() >= t),
-        };
+        let private = refreshed_private(&state, Utc::now());
         ReadResponse {
             new_state: state,
             private: private.bytes(),
@@ -341,18 +570,15 @@ impl Resource<ProviderData> for TokenResource {
     }
 
     async fn delete(&self, ctx: &Context, data: &ProviderData, req: DeleteRequest) -> Diagnostics {
-        let Some(token) = req.prior_state.attr(s::TOKEN).as_str() else {
-            return Diagnostics::new();
-        };
-        let client = match data.client() {
-            Ok(c) => c,
-            Err(d) => return d.into(),
-        };
-        let token = crate::defentry::client::Secret::new(token);
-        match session::logout(ctx, client, &token).await {
-            Ok(_) => Diagnostics::new(),
-            Err(d) => d.into(),
+        // Both tokens, each attempted: a failure keeps the resource in state, and the next
+        // destroy finds the one already logged out invalid, which counts as done.
+        let mut d = Diagnostics::new();
+        for token in [attr::PREVIOUS_TOKEN, s::TOKEN] {
+            if let Err(e) = log_out(ctx, data, &req.prior_state, token).await {
+                d.push(e);
+            }
         }
+        d
     }
 
     async fn import(&self, _ctx: &Context, _data: &ProviderData, _id: &str) -> ImportResponse {
@@ -408,11 +634,124 @@ mod tests {
 
     #[test]
     fn private_state_round_trips_and_tolerates_garbage() {
-        let p = Private { due: true };
+        let p = Private {
+            due: true,
+            revoke_due: false,
+        };
         assert_eq!(Private::parse(&p.bytes()), p);
         assert_eq!(Private::parse(b"\xff not json"), Private::default());
         assert_eq!(Private::parse(b""), Private::default());
         // Older private data with extra fields still parses.
         assert!(Private::parse(br#"{"anchor":"2026-01-01T00:00:00Z","due":true}"#).due);
+    }
+
+    fn state(pairs: &[(&str, Value)]) -> Value {
+        Value::object(pairs.iter().map(|(k, v)| (*k, v.clone())))
+    }
+
+    #[test]
+    fn refresh_decides_rotation_and_revocation_from_the_clock() {
+        let s = state(&[
+            (attr::ROTATE_AT, Value::string("2026-01-02T00:00:00Z")),
+            (attr::PREVIOUS_TOKEN, Value::string("7|old")),
+            (
+                attr::PREVIOUS_REVOKE_AT,
+                Value::string("2026-01-01T01:00:00Z"),
+            ),
+        ]);
+        let at = |now| refreshed_private(&s, t(now));
+        assert_eq!(at("2026-01-01T00:59:59Z"), Private::default());
+        assert_eq!(
+            at("2026-01-01T01:00:00Z"),
+            Private {
+                due: false,
+                revoke_due: true
+            }
+        );
+        assert_eq!(
+            at("2026-01-02T00:00:00Z"),
+            Private {
+                due: true,
+                revoke_due: true
+            }
+        );
+        // Nothing to revoke without a previous token, whatever the time says.
+        let mut gone = s.clone();
+        gone.set_attr(attr::PREVIOUS_TOKEN, Value::Null);
+        assert!(!refreshed_private(&gone, t("2026-06-01T00:00:00Z")).revoke_due);
+    }
+
+    #[test]
+    fn overlap_is_positive_and_shorter_than_the_period() {
+        let cfg = |overlap: &str, period: Option<&str>| {
+            state(&[
+                (attr::OVERLAP, Value::string(overlap)),
+                (attr::ROTATION_PERIOD, Value::opt_string(period)),
+            ])
+        };
+        assert_eq!(
+            overlap_of(&cfg("1h", Some("24h"))).ok().flatten(),
+            Some(Duration::from_secs(3600))
+        );
+        assert!(overlap_of(&cfg("1h", None)).is_ok_and(|o| o.is_some()));
+        assert!(overlap_of(&state(&[])).is_ok_and(|o| o.is_none()));
+        for (o, p) in [
+            ("24h", Some("24h")),
+            ("25h", Some("24h")),
+            ("0s", None),
+            ("-1h", None),
+            ("soon", None),
+        ] {
+            let e = overlap_of(&cfg(o, p)).err();
+            assert!(
+                e.as_ref().is_some_and(|d| d.summary == "Invalid overlap"
+                    && d.attribute == Some(AttributePath::attr(attr::OVERLAP))),
+                "{o} {p:?}: {e:?}"
+            );
+        }
+        let e = overlap_of(&cfg("24h", Some("24h"))).err();
+        assert!(e.is_some_and(|d| d.detail.contains("shorter than rotation_period")));
+    }
+
+    #[test]
+    fn overlap_rotation_plan_keeps_the_current_token_as_previous() {
+        let prior = state(&[
+            (s::TOKEN, Value::string("7|cur")),
+            (s::TOKEN_ID, Value::string("7")),
+            (attr::TRIGGERS, Value::Null),
+        ]);
+        let config = state(&[(attr::OVERLAP, Value::string("1h"))]);
+        let mut planned = prior.clone();
+        plan_overlap_rotation(&prior, &config, &mut planned, false);
+        for a in NEW_SESSION_ATTRIBUTES {
+            assert!(!planned.attr(a).is_known(), "{a}");
+        }
+        assert!(planned.attr(attr::ROTATE_AT).is_null());
+        assert_eq!(planned.attr(attr::PREVIOUS_TOKEN).as_str(), Some("7|cur"));
+        assert_eq!(planned.attr(attr::PREVIOUS_TOKEN_ID).as_str(), Some("7"));
+        // An overlap that is unknown at plan leaves the previous token to apply.
+        let unknown = state(&[(attr::OVERLAP, Value::unknown())]);
+        plan_overlap_rotation(&prior, &unknown, &mut planned, true);
+        assert!(!planned.attr(attr::PREVIOUS_TOKEN).is_known());
+        assert!(!planned.attr(attr::ROTATE_AT).is_known());
+    }
+
+    #[test]
+    fn trigger_and_password_version_changes_are_rotations() {
+        let prior = state(&[
+            (attr::TRIGGERS, Value::Null),
+            (attr::PASSWORD_WO_VERSION, Value::string("1")),
+        ]);
+        assert!(changed_rotating_arguments(&prior, &prior).is_empty());
+        let mut planned = prior.clone();
+        planned.set_attr(attr::PASSWORD_WO_VERSION, Value::string("2"));
+        planned.set_attr(attr::TRIGGERS, Value::unknown());
+        assert_eq!(
+            changed_rotating_arguments(&prior, &planned),
+            vec![
+                AttributePath::attr(attr::TRIGGERS),
+                AttributePath::attr(attr::PASSWORD_WO_VERSION)
+            ]
+        );
     }
 }
