@@ -1144,6 +1144,10 @@ impl Drop for GroupJob {
             .args(["-KILL", "--", &format!("-{}", self.child.id())])
             .stderr(Stdio::null())
             .status();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // State and clock helpers for token tests
 
 /// The `show -json` entry of `address`; panics when it is not in state.
