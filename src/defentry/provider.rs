@@ -1,7 +1,6 @@
 //! The `defentry` provider: its configuration and the objects it offers.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -79,8 +78,6 @@ pub struct ProviderData {
     pub keep_logged: bool,
     /// Default TOTP seed.
     pub totp_secret: Option<Secret>,
-    /// Open ephemeral sessions, by handle: tokens never leave the process through private data.
-    pub(crate) ephemeral_sessions: Mutex<HashMap<u64, Secret>>,
 }
 
 impl ProviderData {
@@ -97,7 +94,6 @@ impl ProviderData {
             password,
             keep_logged: false,
             totp_secret: None,
-            ephemeral_sessions: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -283,7 +279,6 @@ impl Provider for DefentryProvider {
             password,
             keep_logged,
             totp_secret,
-            ephemeral_sessions: Mutex::new(HashMap::new()),
         };
         ConfigureResponse {
             data: Some(data),
@@ -300,7 +295,9 @@ impl Provider for DefentryProvider {
     }
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
-        vec![Arc::new(super::ephemeral::session::SessionEphemeral)]
+        vec![Arc::new(
+            super::ephemeral::session::SessionEphemeral::default(),
+        )]
     }
 
     fn actions(&self) -> Vec<Arc<dyn Action<ProviderData>>> {

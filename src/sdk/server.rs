@@ -64,7 +64,10 @@ struct Inner<P: Provider> {
     ephemerals: HashMap<String, Arc<Entry<dyn EphemeralResource<P::Data>>>>,
     actions: HashMap<String, Arc<Entry<dyn Action<P::Data>>>>,
     data: RwLock<Option<Arc<P::Data>>>,
+    /// Replaced after each StopProvider; always a child of `abandon`.
     stop: Mutex<CancellationToken>,
+    /// Cancelled when the process gives up on running calls (end of the shutdown grace).
+    abandon: CancellationToken,
 }
 
 /// Serves a [`Provider`] as the `tfplugin6.Provider` gRPC service.
@@ -93,6 +96,7 @@ impl<P: Provider> ProviderServer<P> {
             |r| r.schema(),
         );
         let actions = entries(provider.actions(), |r| r.type_name(), |r| r.schema());
+        let abandon = CancellationToken::new();
         Self {
             inner: Arc::new(Inner {
                 provider,
@@ -103,19 +107,65 @@ impl<P: Provider> ProviderServer<P> {
                 ephemerals,
                 actions,
                 data: RwLock::new(None),
-                stop: Mutex::new(CancellationToken::new()),
+                stop: Mutex::new(abandon.child_token()),
+                abandon,
             }),
         }
     }
 
-    fn ctx(&self) -> Context {
-        let token = self
-            .inner
+    /// The stop token of the operations running now.
+    fn current_stop(&self) -> CancellationToken {
+        self.inner
             .stop
             .lock()
             .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn ctx(&self) -> Context {
+        Context::with_abandon(self.current_stop(), self.inner.abandon.clone())
+    }
+
+    /// A context with a stop token of its own, for work that must run even after a stop.
+    fn unstopped_ctx(&self) -> Context {
+        Context::with_abandon(self.inner.abandon.child_token(), self.inner.abandon.clone())
+    }
+
+    /// Winds the provider down before the process exits: running operations start no new
+    /// work, every ephemeral resource closes what Terraform left open, and after `grace`
+    /// whatever still runs is abandoned (it answers "cancelled" instead of being dropped
+    /// unanswered). Returns when the ephemeral resources are closed or `grace` has passed.
+    pub async fn shutdown(&self, grace: std::time::Duration) {
+        self.current_stop().cancel();
+        let abandon = self.inner.abandon.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            abandon.cancel();
+        });
+        let data = self
+            .inner
+            .data
+            .read()
+            .map(|d| d.clone())
             .unwrap_or_else(|p| p.into_inner().clone());
-        Context::new(token)
+        if let Some(data) = data {
+            // Closing is the point of this call, so it runs with a context that is not stopped.
+            let ctx = self.unstopped_ctx();
+            let closes = self
+                .inner
+                .ephemerals
+                .values()
+                .map(|e| e.imp.close_all(&ctx, &data));
+            if tokio::time::timeout(grace, futures_util::future::join_all(closes))
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    grace_ms = grace.as_millis() as u64,
+                    "ephemeral resources were not all closed in time"
+                );
+            }
+        }
     }
 
     fn data(&self) -> Result<Arc<P::Data>, Diagnostic> {
@@ -1068,8 +1118,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
                 .and_then(|e| Ok((e, self.data()?)))
             {
                 Err(d) => d.into(),
-                // Close must run even after StopProvider, so it gets a fresh context.
-                Ok((e, data)) => e.imp.close(&Context::default(), &data, r.private).await,
+                // Close must run even after StopProvider, so it gets a fresh stop token.
+                Ok((e, data)) => e.imp.close(&self.unstopped_ctx(), &data, r.private).await,
             }
         }
         .instrument(s)
@@ -1342,10 +1392,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         &self,
         _r: Request<pb::stop_provider::Request>,
     ) -> Res<pb::stop_provider::Response> {
-        // Cancel what is running; later requests get a fresh token.
+        // Running operations start no new work (what already reached a remote system is
+        // finished); later requests get a fresh token.
         let mut g = self.inner.stop.lock().unwrap_or_else(|p| p.into_inner());
         g.cancel();
-        *g = CancellationToken::new();
+        *g = self.inner.abandon.child_token();
         tracing::info!("StopProvider: cancelling in-flight operations");
         Ok(Response::new(pb::stop_provider::Response {
             error: String::new(),
