@@ -1337,6 +1337,19 @@ async fn malformed_dynamic_values_give_diagnostics() {
 // ------------------------------------------------------------------------------------------
 // Apply lifecycle and StopProvider
 
+/// Waits until the mock has taken every fault, i.e. the faulted request arrived.
+async fn faults_taken<T>(mock: &MockServer, apply: &tokio::task::JoinHandle<T>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !mock.state().with_store(|s| s.faults.list().is_empty()) {
+        assert!(
+            Instant::now() < deadline,
+            "the login never reached the mock"
+        );
+        assert!(!apply.is_finished(), "apply ended before its login");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn login_hold(mock: &MockServer, hold: Duration) {
     mock.state().with_store(|s| {
         s.faults.add(FaultSpec {
@@ -1367,7 +1380,7 @@ fn apply_create(
 }
 
 #[tokio::test]
-async fn stop_provider_cancels_in_flight_calls_and_later_calls_run() {
+async fn stop_provider_finishes_a_sent_login_starts_no_retry_and_later_calls_run() {
     let (mock, mut c, t) = configured_against_mock().await;
     let config = obj(
         &t.token,
@@ -1382,24 +1395,15 @@ async fn stop_provider_cancels_in_flight_calls_and_later_calls_run() {
     );
     assert_no_diags("plan", &plan.diagnostics);
     let planned = plan.planned_state.expect("planned state");
-
-    // A login held for a minute; the client's own timeout is five.
-    let hold = Duration::from_secs(60);
+    let active = || mock.state().with_store(|s| s.sessions(None).active);
+    // A login already sent when Terraform stops is finished (the client's timeout is five
+    // minutes), and its session is returned as created: Terraform records it in state.
+    let hold = Duration::from_secs(2);
     login_hold(&mock, hold);
     let mut c2 = c.clone();
     let req = apply_create(&t, &planned, &config);
     let apply = tokio::spawn(async move { c2.apply_resource_change(req).await });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !mock.state().with_store(|s| s.faults.list().is_empty()) {
-        assert!(
-            Instant::now() < deadline,
-            "the login never reached the mock"
-        );
-        assert!(!apply.is_finished(), "apply ended before its login");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-
-    let stopped = Instant::now();
+    faults_taken(&mock, &apply).await;
     let r = ok(
         "StopProvider",
         c.stop_provider(pb::stop_provider::Request {}).await,
@@ -1410,14 +1414,61 @@ async fn stop_provider_cancels_in_flight_calls_and_later_calls_run() {
         .expect("apply still running after StopProvider")
         .expect("apply task");
     let r = ok("ApplyResourceChange", r);
-    assert!(stopped.elapsed() < hold / 2, "took {:?}", stopped.elapsed());
-    assert_one_error("cancelled apply", &r.diagnostics, "Interrupted", None);
+    assert_no_diags("apply finished after stop", &r.diagnostics);
+    let created = decode(r.new_state.as_ref(), &t.token);
+    let token_id = created
+        .attr("token_id")
+        .as_str()
+        .expect("token in state")
+        .to_owned();
+    assert_eq!(active(), 1, "the finished login is the one session");
+    let listed = mock.state().with_store(|s| s.sessions(None).sessions);
+    assert!(
+        listed.iter().any(|x| x.token_id == token_id),
+        "{token_id} not active"
+    );
+
+    // A retry is not started once Terraform stops: the backoff wait (60 s asked) ends at once.
+    mock.state().with_store(|s| {
+        s.faults.add(FaultSpec {
+            path: "/api/v1/crm/auth/login".into(),
+            method: Some("POST".into()),
+            status: Some(503),
+            count: 1,
+            delay_ms: 0,
+            retry_after: Some("60".into()),
+            body: None,
+            content_type: None,
+        })
+    });
+    let mut c2 = c.clone();
+    let req = apply_create(&t, &planned, &config);
+    let apply = tokio::spawn(async move { c2.apply_resource_change(req).await });
+    faults_taken(&mock, &apply).await;
+    let stopped = Instant::now();
+    ok(
+        "StopProvider",
+        c.stop_provider(pb::stop_provider::Request {}).await,
+    );
+    let r = tokio::time::timeout(Duration::from_secs(30), apply)
+        .await
+        .expect("apply still waiting to retry after StopProvider")
+        .expect("apply task");
+    let r = ok("ApplyResourceChange", r);
+    assert!(
+        stopped.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        stopped.elapsed()
+    );
+    assert_one_error("stopped retry", &r.diagnostics, "Interrupted", None);
     assert!(
         r.new_state
             .as_ref()
             .is_none_or(|v| decode(Some(v), &t.token).is_null()),
         "nothing was created"
     );
+    assert_eq!(active(), 1, "no second login was sent");
+    mock.state().with_store(|s| s.reset());
 
     // Calls after StopProvider run normally: create, read, delete.
     let r = ok(
