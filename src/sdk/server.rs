@@ -64,8 +64,11 @@ struct Inner<P: Provider> {
     ephemerals: HashMap<String, Arc<Entry<dyn EphemeralResource<P::Data>>>>,
     actions: HashMap<String, Arc<Entry<dyn Action<P::Data>>>>,
     data: RwLock<Option<Arc<P::Data>>>,
-    /// Replaced after each StopProvider; always a child of `abandon`.
+    /// Replaced after each StopProvider; always a child of `closing`.
     stop: Mutex<CancellationToken>,
+    /// Cancelled when the process starts shutting down: every stop token, present and
+    /// future, is then cancelled, so no call starts new work, even after a StopProvider.
+    closing: CancellationToken,
     /// Cancelled when the process gives up on running calls (end of the shutdown grace).
     abandon: CancellationToken,
 }
@@ -97,6 +100,7 @@ impl<P: Provider> ProviderServer<P> {
         );
         let actions = entries(provider.actions(), |r| r.type_name(), |r| r.schema());
         let abandon = CancellationToken::new();
+        let closing = abandon.child_token();
         Self {
             inner: Arc::new(Inner {
                 provider,
@@ -107,7 +111,8 @@ impl<P: Provider> ProviderServer<P> {
                 ephemerals,
                 actions,
                 data: RwLock::new(None),
-                stop: Mutex::new(abandon.child_token()),
+                stop: Mutex::new(closing.child_token()),
+                closing,
                 abandon,
             }),
         }
@@ -136,7 +141,7 @@ impl<P: Provider> ProviderServer<P> {
     /// whatever still runs is abandoned (it answers "cancelled" instead of being dropped
     /// unanswered). Returns when the ephemeral resources are closed or `grace` has passed.
     pub async fn shutdown(&self, grace: std::time::Duration) {
-        self.current_stop().cancel();
+        self.inner.closing.cancel();
         let abandon = self.inner.abandon.clone();
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
@@ -1396,7 +1401,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         // finished); later requests get a fresh token.
         let mut g = self.inner.stop.lock().unwrap_or_else(|p| p.into_inner());
         g.cancel();
-        *g = self.inner.abandon.child_token();
+        *g = self.inner.closing.child_token();
         tracing::info!("StopProvider: cancelling in-flight operations");
         Ok(Response::new(pb::stop_provider::Response {
             error: String::new(),

@@ -20,9 +20,16 @@ use crate::defentry::session;
 /// until Terraform closes them, or the provider process ends (then it logs them all out).
 #[derive(Default)]
 pub struct SessionEphemeral {
-    /// Open sessions by handle: tokens never leave the process through private data.
-    sessions: Mutex<HashMap<u64, Secret>>,
+    registry: Mutex<Registry>,
     next_handle: AtomicU64,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// Open sessions by handle: tokens never leave the process through private data.
+    sessions: HashMap<u64, Secret>,
+    /// Set by `close_all`: the process is exiting, so nothing may be kept any more.
+    closed: bool,
 }
 
 const DESCRIPTION: &str = "A Defentry session for the length of one Terraform run (Terraform 1.10+): \
@@ -31,11 +38,21 @@ Terraform opens ephemeral resources in every phase, so `plan` and `apply` each l
 Feed `token` to write-only arguments (for example `secret_string_wo`) or to provider configuration.";
 
 impl SessionEphemeral {
-    fn take(&self, handle: u64) -> Option<Secret> {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&handle)
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps `token` for close under a new handle, unless the provider is stopping or
+    /// exiting: then nobody would close it, and `None` says it must be logged out now.
+    fn keep(&self, ctx: &Context, token: &Secret) -> Option<u64> {
+        let mut registry = self.registry();
+        if registry.closed || ctx.is_cancelled() {
+            return None;
+        }
+        // Handles start at 1, so 0 never names a session.
+        let handle = self.next_handle.fetch_add(1, Ordering::Relaxed) + 1;
+        registry.sessions.insert(handle, token.clone());
+        Some(handle)
     }
 }
 
@@ -64,16 +81,10 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
             Ok(token) => token,
             Err(d) => return failed(d),
         };
-        if ctx.is_cancelled() {
+        let Some(handle) = self.keep(ctx, token.secret()) else {
             // Terraform is stopping and will not close what it opens now: do not leak it.
             return failed(session::logged_out_after_stop(ctx, data, token.secret()).await);
-        }
-        // Handles start at 1, so 0 never names a session.
-        let handle = self.next_handle.fetch_add(1, Ordering::Relaxed) + 1;
-        self.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(handle, token.secret().clone());
+        };
         OpenResponse {
             result: session::session_result(&req.config, &token),
             private: Some(handle.to_be_bytes().to_vec()),
@@ -91,7 +102,7 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         let handle = private
             .and_then(|p| <[u8; 8]>::try_from(p.as_slice()).ok())
             .map(u64::from_be_bytes);
-        let Some(token) = handle.and_then(|h| self.take(h)) else {
+        let Some(token) = handle.and_then(|h| self.registry().sessions.remove(&h)) else {
             return Diagnostic::warning(
                 "Session not logged out",
                 "The provider no longer knows this session, so it could not log it out. Defentry will expire it.",
@@ -113,13 +124,11 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
     }
 
     async fn close_all(&self, ctx: &Context, data: &ProviderData) {
-        let open: Vec<Secret> = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain()
-            .map(|(_, token)| token)
-            .collect();
+        let open: Vec<Secret> = {
+            let mut registry = self.registry();
+            registry.closed = true;
+            registry.sessions.drain().map(|(_, token)| token).collect()
+        };
         let Ok(client) = data.client() else {
             return;
         };
