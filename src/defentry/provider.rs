@@ -15,6 +15,7 @@ use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostic, Diagnostics, Provider};
 
 use super::client::{ApiDomain, Client, ClientConfig, Secret};
+use super::diagnostics::sentence;
 use super::duration;
 use super::session::check_totp_secret;
 
@@ -115,7 +116,7 @@ fn check_settings(config: &Value) -> Diagnostics {
     let mut d = Diagnostics::new();
     if let Some(s) = config.attr(attr::API_DOMAIN).as_str() {
         if let Err(e) = ApiDomain::parse(s) {
-            d.attr_error(path(attr::API_DOMAIN), "Invalid api_domain", e.to_string());
+            d.attr_error(path(attr::API_DOMAIN), "Invalid api_domain", sentence(e));
         }
     }
     if let Some(s) = config.attr(attr::REQUEST_TIMEOUT).as_str() {
@@ -246,7 +247,7 @@ impl Provider for DefentryProvider {
                 Err(e) => {
                     let d = Diagnostic::error(
                         "Invalid api_domain",
-                        format!("{e} (from `api_domain` or DEFENTRY_API_DOMAIN)"),
+                        sentence(format!("{e} (from `api_domain` or DEFENTRY_API_DOMAIN)")),
                     )
                     .at(path(attr::API_DOMAIN));
                     if c.attr(attr::API_DOMAIN).is_null() {
@@ -265,7 +266,7 @@ impl Provider for DefentryProvider {
                         if req.terraform_version.is_empty() { "unknown" } else { &req.terraform_version }
                     );
                     Client::new(cfg).map_err(|e| {
-                        let d = Diagnostic::error("Invalid ca_cert_pem", e.to_string())
+                        let d = Diagnostic::error("Invalid ca_cert_pem", sentence(e))
                             .at(path(attr::CA_CERT_PEM));
                         diags.push(d.clone());
                         d
