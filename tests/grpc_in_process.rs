@@ -1522,6 +1522,60 @@ async fn stop_provider_finishes_a_sent_login_starts_no_retry_and_later_calls_run
 }
 
 #[tokio::test]
+async fn a_session_opened_after_stop_provider_is_logged_out_again() {
+    // Terraform keeps neither a data source result nor an ephemeral open that finishes
+    // after it asked to stop (and sends no close): the session must not outlive the call.
+    let (mock, mut c, t) = configured_against_mock().await;
+    let active = || mock.state().with_store(|s| s.sessions(None).active);
+    for kind in ["data source", "ephemeral resource"] {
+        login_hold(&mock, Duration::from_secs(1));
+        let mut c2 = c.clone();
+        let config = dv(&obj(&t.session, &[]), &t.session);
+        let call = tokio::spawn(async move {
+            if kind == "data source" {
+                let r = c2
+                    .read_data_source(pb::read_data_source::Request {
+                        type_name: SESSION.into(),
+                        config,
+                        ..Default::default()
+                    })
+                    .await;
+                ok("ReadDataSource", r).diagnostics
+            } else {
+                let r = c2
+                    .open_ephemeral_resource(pb::open_ephemeral_resource::Request {
+                        type_name: SESSION.into(),
+                        config,
+                        client_capabilities: caps(true),
+                    })
+                    .await;
+                ok("OpenEphemeralResource", r).diagnostics
+            }
+        });
+        faults_taken(&mock, &call).await;
+        ok(
+            "StopProvider",
+            c.stop_provider(pb::stop_provider::Request {}).await,
+        );
+        let diags = tokio::time::timeout(Duration::from_secs(30), call)
+            .await
+            .expect("call still running after StopProvider")
+            .expect("call task");
+        assert_one_error(kind, &diags, "Interrupted", None);
+        assert!(
+            diags[0]
+                .detail
+                .contains("The session was logged out again."),
+            "{kind}: {}",
+            diags[0].detail
+        );
+        let logins = mock.state().with_store(|s| s.sessions(None).logins);
+        assert!(logins >= 1, "{kind}: the login did not happen");
+        assert_eq!(active(), 0, "{kind}: the session outlived the call");
+    }
+}
+
+#[tokio::test]
 async fn ephemeral_session_opens_and_closes() {
     let (mock, mut c, t) = configured_against_mock().await;
     let config = obj(&t.session, &[]);
