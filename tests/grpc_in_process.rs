@@ -1337,6 +1337,21 @@ async fn malformed_dynamic_values_give_diagnostics() {
 // ------------------------------------------------------------------------------------------
 // Apply lifecycle and StopProvider
 
+/// Once the faulted request of `call` reached the mock, sends StopProvider and returns what
+/// `call` answers (bounded).
+async fn stop_during<T>(mock: &MockServer, c: &mut Client, call: tokio::task::JoinHandle<T>) -> T {
+    faults_taken(mock, &call).await;
+    let r = ok(
+        "StopProvider",
+        c.stop_provider(pb::stop_provider::Request {}).await,
+    );
+    assert_eq!(r.error, "");
+    tokio::time::timeout(Duration::from_secs(30), call)
+        .await
+        .expect("call still running 30 s after StopProvider")
+        .expect("call task")
+}
+
 /// Waits until the mock has taken every fault, i.e. the faulted request arrived.
 async fn faults_taken<T>(mock: &MockServer, apply: &tokio::task::JoinHandle<T>) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -1403,17 +1418,10 @@ async fn stop_provider_finishes_a_sent_login_starts_no_retry_and_later_calls_run
     let mut c2 = c.clone();
     let req = apply_create(&t, &planned, &config);
     let apply = tokio::spawn(async move { c2.apply_resource_change(req).await });
-    faults_taken(&mock, &apply).await;
     let r = ok(
-        "StopProvider",
-        c.stop_provider(pb::stop_provider::Request {}).await,
+        "ApplyResourceChange",
+        stop_during(&mock, &mut c, apply).await,
     );
-    assert_eq!(r.error, "");
-    let r = tokio::time::timeout(Duration::from_secs(30), apply)
-        .await
-        .expect("apply still running after StopProvider")
-        .expect("apply task");
-    let r = ok("ApplyResourceChange", r);
     assert_no_diags("apply finished after stop", &r.diagnostics);
     let created = decode(r.new_state.as_ref(), &t.token);
     let token_id = created
@@ -1444,17 +1452,11 @@ async fn stop_provider_finishes_a_sent_login_starts_no_retry_and_later_calls_run
     let mut c2 = c.clone();
     let req = apply_create(&t, &planned, &config);
     let apply = tokio::spawn(async move { c2.apply_resource_change(req).await });
-    faults_taken(&mock, &apply).await;
     let stopped = Instant::now();
-    ok(
-        "StopProvider",
-        c.stop_provider(pb::stop_provider::Request {}).await,
+    let r = ok(
+        "ApplyResourceChange",
+        stop_during(&mock, &mut c, apply).await,
     );
-    let r = tokio::time::timeout(Duration::from_secs(30), apply)
-        .await
-        .expect("apply still waiting to retry after StopProvider")
-        .expect("apply task");
-    let r = ok("ApplyResourceChange", r);
     assert!(
         stopped.elapsed() < Duration::from_secs(10),
         "took {:?}",
@@ -1552,15 +1554,7 @@ async fn a_session_opened_after_stop_provider_is_logged_out_again() {
                 ok("OpenEphemeralResource", r).diagnostics
             }
         });
-        faults_taken(&mock, &call).await;
-        ok(
-            "StopProvider",
-            c.stop_provider(pb::stop_provider::Request {}).await,
-        );
-        let diags = tokio::time::timeout(Duration::from_secs(30), call)
-            .await
-            .expect("call still running after StopProvider")
-            .expect("call task");
+        let diags = stop_during(&mock, &mut c, call).await;
         assert_one_error(kind, &diags, "Interrupted", None);
         assert!(
             diags[0]
