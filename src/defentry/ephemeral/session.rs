@@ -33,7 +33,9 @@ struct Registry {
 }
 
 const DESCRIPTION: &str = "A Defentry session for the length of one Terraform run (Terraform 1.10+): \
-logs in when Terraform opens it and **always logs out** when Terraform closes it. Nothing of it reaches plan or state.\n\n\
+logs in when Terraform opens it and **always logs out** when Terraform closes it. Nothing of it reaches plan or state. \
+If the run is interrupted (Ctrl-C, a cancelled CI job), Terraform closes nothing, so the provider logs out the sessions \
+it still holds before it exits; it does so too when Terraform itself is killed.\n\n\
 Terraform opens ephemeral resources in every phase, so `plan` and `apply` each log in and out once. \
 Feed `token` to write-only arguments (for example `secret_string_wo`) or to provider configuration.";
 
