@@ -32,8 +32,9 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// The largest request body the mock reads; larger ones are answered 413.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// The largest request body the mock reads (2 MiB: room for a fault body larger than a
+/// client accepts); larger ones are answered 413.
+pub const MAX_BODY_BYTES: usize = 2 << 20;
 
 /// The request body as a JSON object. Like Laravel, input that is not JSON (wrong content
 /// type, malformed, not an object, unreadable) is treated as no input at all, so the
