@@ -44,6 +44,8 @@ const TWO_FACTOR_SETUP: &str = "/api/v1/2fa/setup";
 const TWO_FACTOR_VERIFY: &str = "/api/v1/2fa/verify";
 const PASSWORD_FORGOT: &str = "/api/v1/crm/auth/password/forgot";
 const PASSWORD_RESET: &str = "/api/v1/crm/auth/password/reset";
+/// How long an unused pooled connection is kept.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 tokio::task_local! {
     /// The stop request of the calls running in this task, set by [`stoppable`].
@@ -124,7 +126,10 @@ impl Client {
             .default_headers(headers)
             // A redirect would turn POST into GET or carry credentials elsewhere: report it instead.
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.request_timeout);
+            .connect_timeout(config.request_timeout)
+            // Servers close idle keep-alive connections (defentry-mock after 30 s, proxies often
+            // after 60 s); dropping ours first avoids sending a request on one being closed.
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT);
         let extra_roots = match &config.ca_cert_pem {
             Some(pem) => parse_ca_pem(pem)?,
             None => Vec::new(),
