@@ -411,11 +411,11 @@ fn debug_reattach_applies_and_destroys() {
 }
 
 #[test]
-fn ctrl_c_during_a_long_rpc_stops_the_provider_without_killing_it() {
-    // The login is held for a minute; the provider's own request timeout is longer, so only
-    // StopProvider can end the wait early.
-    const HOLD: Duration = Duration::from_secs(60);
-    const PROMPT: Duration = Duration::from_secs(20);
+fn ctrl_c_during_a_long_login_finishes_it_without_killing_the_provider() {
+    // The login is held; the provider's own request timeout is longer. After StopProvider
+    // the provider starts nothing new, but a login that reached the CRM is finished and its
+    // token recorded in state, so no session exists that Terraform does not know.
+    const HOLD: Duration = Duration::from_secs(4);
     for tf in terraforms() {
         let mock = Mock::start();
         let mut ws = Workspace::new(&tf, &mock);
@@ -435,15 +435,10 @@ fn ctrl_c_during_a_long_rpc_stops_the_provider_without_killing_it() {
             &["apply", "-auto-approve", "-input=false", "-no-color"],
         );
         job.wait_for_faults_taken(&mock, &tf.label(), "login");
-        let (status, took) = job.interrupt(HOLD + Duration::from_secs(60), &tf.label());
+        let (status, _took) = job.interrupt(HOLD + Duration::from_secs(60), &tf.label());
         let (stdout, stderr) = (job.stdout(), job.stderr());
         let output = || job.output();
-        assert!(
-            took < PROMPT,
-            "{tf}: apply took {took:?} after SIGINT: the login was not cancelled\n{}",
-            output()
-        );
-        assert_eq!(status.code(), Some(1), "{tf}: {status}\n{}", output());
+        assert!(status.code().is_some(), "{tf}: {status}\n{}", output());
         assert!(
             stdout.contains("Interrupt received"),
             "{tf}: Terraform did not see the interrupt\n{}",
@@ -455,8 +450,8 @@ fn ctrl_c_during_a_long_rpc_stops_the_provider_without_killing_it() {
             output()
         );
         assert!(
-            stderr.contains("Terraform asked the provider to stop before it could log in"),
-            "{tf}: the create was not cancelled by StopProvider\n{}",
+            stderr.contains("defentry_token created"),
+            "{tf}: the login in flight was not finished\n{}",
             output()
         );
         assert!(
@@ -466,13 +461,14 @@ fn ctrl_c_during_a_long_rpc_stops_the_provider_without_killing_it() {
         );
         assert_clean_plugin_exits(&tf, &stderr);
 
-        // State is consistent: nothing was recorded, the lock is free, and a new apply works.
-        assert!(ws.resources().is_empty(), "{tf}: {:?}", ws.resources());
-        mock.clear_faults();
-        ws.unset_env("TF_LOG");
-        ws.apply();
+        // State is consistent: the finished login is recorded, is the one session, the lock
+        // is free, and a new apply has nothing to do.
         let token = state_token(&tf, &ws);
         assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
+        ws.unset_env("TF_LOG");
+        ws.apply();
+        assert_eq!(state_token(&tf, &ws), token, "{tf}: the token was replaced");
         ws.destroy();
         assert_eq!(mock.whoami_status(&token), 401, "{tf}");
         assert_eq!(mock.active_sessions(), 0, "{tf}: {}", mock.sessions());

@@ -1337,6 +1337,34 @@ async fn malformed_dynamic_values_give_diagnostics() {
 // ------------------------------------------------------------------------------------------
 // Apply lifecycle and StopProvider
 
+/// Once the faulted request of `call` reached the mock, sends StopProvider and returns what
+/// `call` answers (bounded).
+async fn stop_during<T>(mock: &MockServer, c: &mut Client, call: tokio::task::JoinHandle<T>) -> T {
+    faults_taken(mock, &call).await;
+    let r = ok(
+        "StopProvider",
+        c.stop_provider(pb::stop_provider::Request {}).await,
+    );
+    assert_eq!(r.error, "");
+    tokio::time::timeout(Duration::from_secs(30), call)
+        .await
+        .expect("call still running 30 s after StopProvider")
+        .expect("call task")
+}
+
+/// Waits until the mock has taken every fault, i.e. the faulted request arrived.
+async fn faults_taken<T>(mock: &MockServer, apply: &tokio::task::JoinHandle<T>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !mock.state().with_store(|s| s.faults.list().is_empty()) {
+        assert!(
+            Instant::now() < deadline,
+            "the login never reached the mock"
+        );
+        assert!(!apply.is_finished(), "apply ended before its login");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn login_hold(mock: &MockServer, hold: Duration) {
     mock.state().with_store(|s| {
         s.faults.add(FaultSpec {
@@ -1367,7 +1395,7 @@ fn apply_create(
 }
 
 #[tokio::test]
-async fn stop_provider_cancels_in_flight_calls_and_later_calls_run() {
+async fn stop_provider_finishes_a_sent_login_starts_no_retry_and_later_calls_run() {
     let (mock, mut c, t) = configured_against_mock().await;
     let config = obj(
         &t.token,
@@ -1382,42 +1410,67 @@ async fn stop_provider_cancels_in_flight_calls_and_later_calls_run() {
     );
     assert_no_diags("plan", &plan.diagnostics);
     let planned = plan.planned_state.expect("planned state");
-
-    // A login held for a minute; the client's own timeout is five.
-    let hold = Duration::from_secs(60);
+    let active = || mock.state().with_store(|s| s.sessions(None).active);
+    // A login already sent when Terraform stops is finished (the client's timeout is five
+    // minutes), and its session is returned as created: Terraform records it in state.
+    let hold = Duration::from_secs(2);
     login_hold(&mock, hold);
     let mut c2 = c.clone();
     let req = apply_create(&t, &planned, &config);
     let apply = tokio::spawn(async move { c2.apply_resource_change(req).await });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !mock.state().with_store(|s| s.faults.list().is_empty()) {
-        assert!(
-            Instant::now() < deadline,
-            "the login never reached the mock"
-        );
-        assert!(!apply.is_finished(), "apply ended before its login");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let r = ok(
+        "ApplyResourceChange",
+        stop_during(&mock, &mut c, apply).await,
+    );
+    assert_no_diags("apply finished after stop", &r.diagnostics);
+    let created = decode(r.new_state.as_ref(), &t.token);
+    let token_id = created
+        .attr("token_id")
+        .as_str()
+        .expect("token in state")
+        .to_owned();
+    assert_eq!(active(), 1, "the finished login is the one session");
+    let listed = mock.state().with_store(|s| s.sessions(None).sessions);
+    assert!(
+        listed.iter().any(|x| x.token_id == token_id),
+        "{token_id} not active"
+    );
 
+    // A retry is not started once Terraform stops: the backoff wait (60 s asked) ends at once.
+    mock.state().with_store(|s| {
+        s.faults.add(FaultSpec {
+            path: "/api/v1/crm/auth/login".into(),
+            method: Some("POST".into()),
+            status: Some(503),
+            count: 1,
+            delay_ms: 0,
+            retry_after: Some("60".into()),
+            body: None,
+            content_type: None,
+        })
+    });
+    let mut c2 = c.clone();
+    let req = apply_create(&t, &planned, &config);
+    let apply = tokio::spawn(async move { c2.apply_resource_change(req).await });
     let stopped = Instant::now();
     let r = ok(
-        "StopProvider",
-        c.stop_provider(pb::stop_provider::Request {}).await,
+        "ApplyResourceChange",
+        stop_during(&mock, &mut c, apply).await,
     );
-    assert_eq!(r.error, "");
-    let r = tokio::time::timeout(Duration::from_secs(30), apply)
-        .await
-        .expect("apply still running after StopProvider")
-        .expect("apply task");
-    let r = ok("ApplyResourceChange", r);
-    assert!(stopped.elapsed() < hold / 2, "took {:?}", stopped.elapsed());
-    assert_one_error("cancelled apply", &r.diagnostics, "Interrupted", None);
+    assert!(
+        stopped.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        stopped.elapsed()
+    );
+    assert_one_error("stopped retry", &r.diagnostics, "Interrupted", None);
     assert!(
         r.new_state
             .as_ref()
             .is_none_or(|v| decode(Some(v), &t.token).is_null()),
         "nothing was created"
     );
+    assert_eq!(active(), 1, "no second login was sent");
+    mock.state().with_store(|s| s.reset());
 
     // Calls after StopProvider run normally: create, read, delete.
     let r = ok(
@@ -1468,6 +1521,52 @@ async fn stop_provider_cancels_in_flight_calls_and_later_calls_run() {
     assert_no_diags("delete", &r.diagnostics);
     assert!(decode(r.new_state.as_ref(), &t.token).is_null());
     assert_eq!(mock.state().with_store(|s| s.sessions(None).active), 0);
+}
+
+#[tokio::test]
+async fn a_session_opened_after_stop_provider_is_logged_out_again() {
+    // Terraform keeps neither a data source result nor an ephemeral open that finishes
+    // after it asked to stop (and sends no close): the session must not outlive the call.
+    let (mock, mut c, t) = configured_against_mock().await;
+    let active = || mock.state().with_store(|s| s.sessions(None).active);
+    for kind in ["data source", "ephemeral resource"] {
+        login_hold(&mock, Duration::from_secs(1));
+        let mut c2 = c.clone();
+        let config = dv(&obj(&t.session, &[]), &t.session);
+        let call = tokio::spawn(async move {
+            if kind == "data source" {
+                let r = c2
+                    .read_data_source(pb::read_data_source::Request {
+                        type_name: SESSION.into(),
+                        config,
+                        ..Default::default()
+                    })
+                    .await;
+                ok("ReadDataSource", r).diagnostics
+            } else {
+                let r = c2
+                    .open_ephemeral_resource(pb::open_ephemeral_resource::Request {
+                        type_name: SESSION.into(),
+                        config,
+                        client_capabilities: caps(true),
+                    })
+                    .await;
+                ok("OpenEphemeralResource", r).diagnostics
+            }
+        });
+        let diags = stop_during(&mock, &mut c, call).await;
+        assert_one_error(kind, &diags, "Interrupted", None);
+        assert!(
+            diags[0]
+                .detail
+                .contains("The session was logged out again."),
+            "{kind}: {}",
+            diags[0].detail
+        );
+        let logins = mock.state().with_store(|s| s.sessions(None).logins);
+        assert!(logins >= 1, "{kind}: the login did not happen");
+        assert_eq!(active(), 0, "{kind}: the session outlived the call");
+    }
 }
 
 #[tokio::test]

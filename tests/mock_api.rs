@@ -1224,6 +1224,134 @@ async fn fault_spec_is_validated() {
 }
 
 #[tokio::test]
+async fn fault_spec_with_unknown_keys_or_wrong_types_is_422_naming_them() {
+    let mock = Mock::start().await;
+    // Misspelt keys used to register a fault that did nothing.
+    let r = mock
+        .post(
+            "/_mock/faults",
+            json!({"path": LOGIN, "delay": 300, "stauts": 503, "count": "2"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let errors = r.json()["errors"].clone();
+    for field in ["delay", "stauts", "count"] {
+        assert!(errors.get(field).is_some(), "{field}: {errors}");
+    }
+    assert!(errors.get("path").is_none(), "{errors}");
+    let delay = errors["delay"][0].as_str().unwrap();
+    assert!(
+        delay.contains("not a fault setting") && delay.contains("delay_ms"),
+        "{delay}"
+    );
+    assert_eq!(
+        mock.get("/_mock/faults").await.json(),
+        json!({"faults": []}),
+        "nothing was registered"
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let mock = Mock::start().await;
+    let big = "x".repeat(2 << 20);
+    for path in ["/_mock/faults", LOGIN] {
+        let r = mock.post(path, json!({"path": LOGIN, "body": big})).await;
+        assert_eq!(
+            r.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{path}: {}",
+            r.text
+        );
+        assert_eq!(r.json()["message"], json!("Content Too Large."));
+    }
+    // The same body without a length up front (chunked) is cut off at the limit too.
+    {
+        use tokio::io::AsyncWriteExt as _;
+        let mut s = tokio::net::TcpStream::connect(mock.server.addr())
+            .await
+            .unwrap();
+        s.write_all(b"POST /_mock/faults HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .await
+            .unwrap();
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..3 {
+            let head = format!("{:x}\r\n", chunk.len());
+            // The mock may answer and close before taking it all.
+            if s.write_all(head.as_bytes()).await.is_err()
+                || s.write_all(&chunk).await.is_err()
+                || s.write_all(b"\r\n").await.is_err()
+            {
+                break;
+            }
+        }
+        let _ = s.write_all(b"0\r\n\r\n").await;
+        let reply = read_until_closed(&mut s, Duration::from_secs(10)).await;
+        assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    }
+    // Bodies within the limit are still answered normally.
+    let r = mock
+        .post(LOGIN, json!({"username": "", "password": ""}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Reads from `stream` until the server closes it (bounded), returning what it sent.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: Duration) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut got = Vec::new();
+    tokio::time::timeout(limit, stream.read_to_end(&mut got))
+        .await
+        .expect("the mock kept a stalled connection open")
+        .ok();
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test]
+async fn idle_and_stalled_connections_are_closed() {
+    use terraform_provider_defentry::mock::{spawn_state, MockState};
+    use tokio::io::AsyncWriteExt as _;
+    let idle = Duration::from_millis(300);
+    let state = MockState::new(&MockConfig::default())
+        .unwrap()
+        .with_idle_timeout(idle);
+    let server = spawn_state(state).await.unwrap();
+    let connect = || tokio::net::TcpStream::connect(server.addr());
+    let limit = Duration::from_secs(10);
+
+    // Connected, sends nothing.
+    let mut s = connect().await.unwrap();
+    let started = Instant::now();
+    read_until_closed(&mut s, limit).await;
+    assert!(started.elapsed() >= idle, "closed before the idle timeout");
+
+    // Stalls in the middle of the request head.
+    let mut s = connect().await.unwrap();
+    s.write_all(b"POST /api/v1/crm/auth/login HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    read_until_closed(&mut s, limit).await;
+
+    // Stalls in the middle of the body: 408.
+    let mut s = connect().await.unwrap();
+    s.write_all(
+        b"POST /api/v1/crm/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user",
+    )
+    .await
+    .unwrap();
+    let reply = read_until_closed(&mut s, limit).await;
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+
+    // Idle after a complete request on a kept-alive connection.
+    let mut s = connect().await.unwrap();
+    s.write_all(b"GET /_mock/sessions HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let reply = read_until_closed(&mut s, limit).await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
+
+#[tokio::test]
 async fn fault_is_recorded_in_the_request_log() {
     let mock = Mock::start().await;
     mock.add_fault(json!({"path": LOGIN, "status": 503})).await;

@@ -45,6 +45,17 @@ struct Cli {
     /// secret, otpauth_url, verified); without it every endpoint answers as the page shows.
     #[arg(long, env = "DEFENTRY_MOCK_HINTS")]
     hints: bool,
+    /// Close a connection that sends nothing for this long: idle between requests, or
+    /// stalled in a request's head or body.
+    #[arg(long, env = "DEFENTRY_MOCK_IDLE_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
+    idle_timeout: Duration,
+}
+
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match duration(text)? {
+        d if d.is_zero() => Err("must be greater than zero".to_owned()),
+        d => Ok(d),
+    }
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -109,6 +120,7 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let listen = cli.listen;
+    let idle_timeout = cli.idle_timeout;
     let config = match cli.config() {
         Ok(config) => config,
         Err(e) => {
@@ -117,7 +129,7 @@ async fn main() -> ExitCode {
         }
     };
     let state = match MockState::new(&config) {
-        Ok(state) => state,
+        Ok(state) => state.with_idle_timeout(idle_timeout),
         Err(e) => {
             eprintln!("defentry-mock: {e}");
             return ExitCode::from(2);

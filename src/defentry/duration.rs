@@ -6,8 +6,8 @@ use std::time::Duration;
 /// Why a duration string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
-    /// Empty input.
-    #[error("the duration is empty")]
+    /// Empty input; reads after the attribute name ("request_timeout is empty").
+    #[error("is empty")]
     Empty,
     /// Not of the form `<number><unit>...`.
     #[error("{0:?} is not a duration: write a number and a unit, such as \"720h\", \"90m\" or \"1h30m\" (units: ns, us, ms, s, m, h)")]

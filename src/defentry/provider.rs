@@ -1,7 +1,6 @@
 //! The `defentry` provider: its configuration and the objects it offers.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,6 +15,7 @@ use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostic, Diagnostics, Provider};
 
 use super::client::{ApiDomain, Client, ClientConfig, Secret};
+use super::diagnostics::sentence;
 use super::duration;
 use super::session::check_totp_secret;
 
@@ -79,8 +79,6 @@ pub struct ProviderData {
     pub keep_logged: bool,
     /// Default TOTP seed.
     pub totp_secret: Option<Secret>,
-    /// Open ephemeral sessions, by handle: tokens never leave the process through private data.
-    pub(crate) ephemeral_sessions: Mutex<HashMap<u64, Secret>>,
 }
 
 impl ProviderData {
@@ -97,7 +95,6 @@ impl ProviderData {
             password,
             keep_logged: false,
             totp_secret: None,
-            ephemeral_sessions: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -119,7 +116,7 @@ fn check_settings(config: &Value) -> Diagnostics {
     let mut d = Diagnostics::new();
     if let Some(s) = config.attr(attr::API_DOMAIN).as_str() {
         if let Err(e) = ApiDomain::parse(s) {
-            d.attr_error(path(attr::API_DOMAIN), "Invalid api_domain", e.to_string());
+            d.attr_error(path(attr::API_DOMAIN), "Invalid api_domain", sentence(e));
         }
     }
     if let Some(s) = config.attr(attr::REQUEST_TIMEOUT).as_str() {
@@ -250,7 +247,7 @@ impl Provider for DefentryProvider {
                 Err(e) => {
                     let d = Diagnostic::error(
                         "Invalid api_domain",
-                        format!("{e} (from `api_domain` or DEFENTRY_API_DOMAIN)"),
+                        sentence(format!("{e} (from `api_domain` or DEFENTRY_API_DOMAIN)")),
                     )
                     .at(path(attr::API_DOMAIN));
                     if c.attr(attr::API_DOMAIN).is_null() {
@@ -269,7 +266,7 @@ impl Provider for DefentryProvider {
                         if req.terraform_version.is_empty() { "unknown" } else { &req.terraform_version }
                     );
                     Client::new(cfg).map_err(|e| {
-                        let d = Diagnostic::error("Invalid ca_cert_pem", e.to_string())
+                        let d = Diagnostic::error("Invalid ca_cert_pem", sentence(e))
                             .at(path(attr::CA_CERT_PEM));
                         diags.push(d.clone());
                         d
@@ -283,7 +280,6 @@ impl Provider for DefentryProvider {
             password,
             keep_logged,
             totp_secret,
-            ephemeral_sessions: Mutex::new(HashMap::new()),
         };
         ConfigureResponse {
             data: Some(data),
@@ -300,7 +296,9 @@ impl Provider for DefentryProvider {
     }
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
-        vec![Arc::new(super::ephemeral::session::SessionEphemeral)]
+        vec![Arc::new(
+            super::ephemeral::session::SessionEphemeral::default(),
+        )]
     }
 
     fn actions(&self) -> Vec<Arc<dyn Action<ProviderData>>> {

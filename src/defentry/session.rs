@@ -7,7 +7,7 @@ use totp_rs::{Algorithm, Secret as TotpSeed, TOTP};
 use crate::sdk::cty::{AttributePath, Value};
 use crate::sdk::{Context, Diagnostic};
 
-use super::client::{ApiError, Client, LogoutOutcome, Secret, Token};
+use super::client::{stoppable, ApiError, Client, LogoutOutcome, Secret, Token};
 use super::diagnostics::{api_error, cancelled};
 use super::provider::ProviderData;
 
@@ -135,13 +135,17 @@ fn totp_code(seed: &Secret, at: DateTime<Utc>) -> Result<Secret, Diagnostic> {
     Ok(Secret::new(totp.generate(secs)))
 }
 
-/// Runs a client call unless Terraform stops the provider first.
+/// Runs a client call. Once Terraform stops the provider no new attempt starts, but a
+/// request already sent is finished, so a session it opened or closed is not lost.
 pub async fn call<T>(
     ctx: &Context,
     doing: &str,
     fut: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Result<Result<T, ApiError>, Diagnostic> {
-    ctx.run(fut).await.map_err(|_| cancelled(doing))
+    match ctx.finish(stoppable(ctx.stop_token(), fut)).await {
+        Ok(Err(ApiError::Cancelled)) | Err(_) => Err(cancelled(doing)),
+        Ok(result) => Ok(result),
+    }
 }
 
 fn field_path(f: &str) -> Option<AttributePath> {
@@ -318,6 +322,32 @@ pub async fn logout(
     call(ctx, doing, client.logout(token))
         .await?
         .map_err(|e| api_error(&e, doing, |_| None))
+}
+
+/// Logs out a session that was opened although Terraform had asked to stop, for callers
+/// whose result Terraform would not keep (data source, ephemeral open); returns the error
+/// to report instead.
+pub async fn logged_out_after_stop(
+    ctx: &Context,
+    data: &ProviderData,
+    token: &Secret,
+) -> Diagnostic {
+    let doing = "return the session it opened";
+    let mut d = cancelled(doing);
+    // Outside `call`: this logout must be sent although Terraform is stopping.
+    let done = match data.client() {
+        Ok(client) => ctx
+            .finish(client.logout(token))
+            .await
+            .is_ok_and(|r| r.is_ok()),
+        Err(_) => false,
+    };
+    d.detail.push_str(if done {
+        " The session was logged out again."
+    } else {
+        " The session could not be logged out; Defentry will expire it."
+    });
+    d
 }
 
 /// The current time as Terraform users read it (RFC 3339, seconds, UTC).

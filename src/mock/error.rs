@@ -99,6 +99,12 @@ pub enum ApiError {
     /// 405: route exists, method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 408: the request body stalled.
+    #[error("request timeout")]
+    RequestTimeout,
+    /// 413: the request body is larger than the mock accepts.
+    #[error("payload too large")]
+    PayloadTooLarge,
 }
 
 impl ApiError {
@@ -134,6 +140,12 @@ impl IntoResponse for ApiError {
             Self::NotFound => message_response(StatusCode::NOT_FOUND, "Not Found."),
             Self::MethodNotAllowed => {
                 message_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed.")
+            }
+            Self::RequestTimeout => {
+                message_response(StatusCode::REQUEST_TIMEOUT, "Request Timeout.")
+            }
+            Self::PayloadTooLarge => {
+                message_response(StatusCode::PAYLOAD_TOO_LARGE, "Content Too Large.")
             }
         }
     }

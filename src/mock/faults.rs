@@ -34,10 +34,32 @@ pub struct FaultSpec {
     pub content_type: Option<String>,
 }
 
+/// The keys a fault spec may have; anything else is a typo that would register a no-op.
+pub const SPEC_KEYS: [&str; 8] = [
+    "path",
+    "method",
+    "status",
+    "count",
+    "delay_ms",
+    "retry_after",
+    "body",
+    "content_type",
+];
+
 impl FaultSpec {
-    /// Validates a request body, collecting Laravel-style field errors.
+    /// Validates a request body, collecting Laravel-style field errors. Unknown keys are
+    /// errors too, named in the answer.
     pub fn from_json(body: &Map<String, Value>) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
+        for key in body.keys().filter(|k| !SPEC_KEYS.contains(&k.as_str())) {
+            errors.add(
+                key,
+                format!(
+                    "The {key} field is not a fault setting; use {}.",
+                    SPEC_KEYS.join(", ")
+                ),
+            );
+        }
         let path = match body.get("path") {
             None | Some(Value::Null) => {
                 errors.add("path", "The path field is required.");
@@ -324,6 +346,9 @@ mod tests {
         }
         let e = spec(json!({"path": "/x", "delay_ms": MAX_DELAY_MS + 1})).unwrap_err();
         assert!(e.has("delay_ms"));
+        let e = spec(json!({"path": "/x", "delay": 300, "stauts": 503})).unwrap_err();
+        assert!(e.has("delay") && e.has("stauts") && !e.has("path"), "{e:?}");
+        assert!(e.summary().contains("delay_ms"), "{}", e.summary());
     }
 
     #[test]

@@ -36,15 +36,28 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The largest request body the mock reads (2 MiB: room for a fault body larger than a
+/// client accepts); larger ones are answered 413.
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+
 /// The request body as a JSON object. Like Laravel, input that is not JSON (wrong content
 /// type, malformed, not an object, unreadable) is treated as no input at all, so the
 /// endpoint's validation answers 422 with per-field errors instead of axum's plain text.
+/// A body over [`MAX_BODY_BYTES`] is 413, one that stalls for the idle timeout is 408.
 pub struct JsonBody(pub Map<String, Value>);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
-    type Rejection = std::convert::Infallible;
+impl FromRequest<MockState> for JsonBody {
+    type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &MockState) -> Result<Self, Self::Rejection> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -59,9 +72,17 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             tracing::debug!("request body ignored: content type is not JSON");
             return Ok(Self(Map::new()));
         }
-        let Ok(bytes) = Bytes::from_request(req, state).await else {
-            tracing::debug!("request body ignored: unreadable or too large");
-            return Ok(Self(Map::new()));
+        let read = tokio::time::timeout(state.idle_timeout(), Bytes::from_request(req, state));
+        let bytes = match read.await {
+            Err(_) => return Err(ApiError::RequestTimeout),
+            Ok(Err(rejection)) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::PayloadTooLarge)
+            }
+            Ok(Err(_)) => {
+                tracing::debug!("request body ignored: unreadable");
+                return Ok(Self(Map::new()));
+            }
+            Ok(Ok(bytes)) => bytes,
         };
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),

@@ -4,8 +4,9 @@
 use std::time::Instant;
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::MockState;
 
@@ -28,17 +29,29 @@ pub async fn observe(State(state): State<MockState>, request: Request, next: Nex
         state.with_store(|store| store.faults.take(&method, &path))
     };
     let faulted = fault.is_some();
-    let response = match fault {
-        Some(fault) => {
-            if fault.delay_ms > 0 {
-                tokio::time::sleep(fault.delay()).await;
+    let handle = async move {
+        match fault {
+            Some(fault) => {
+                if fault.delay_ms > 0 {
+                    tokio::time::sleep(fault.delay()).await;
+                }
+                match fault.response() {
+                    Some(response) => response,
+                    None => next.run(request).await,
+                }
             }
-            match fault.response() {
-                Some(response) => response,
-                None => next.run(request).await,
-            }
+            None => next.run(request).await,
         }
-        None => next.run(request).await,
+    };
+    // Like a real server, a request that arrived is processed to the end even if the client
+    // hangs up meanwhile (a login still creates its session), so tests see what a client
+    // that abandons requests would leak.
+    let response = match tokio::spawn(handle).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "request handler failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     };
     let status = response.status().as_u16();
     if !control {

@@ -52,6 +52,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -68,10 +69,14 @@ pub use error::{ApiError, ValidationErrors};
 pub use secrets::{decode_base32, totp_code};
 pub use store::{Store, StoreError};
 
+/// How long a connection may idle or stall before the mock closes it, unless configured.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Shared, cheaply clonable mock state.
 #[derive(Clone, Debug)]
 pub struct MockState {
     store: Arc<Mutex<Store>>,
+    idle_timeout: Duration,
 }
 
 impl MockState {
@@ -80,7 +85,19 @@ impl MockState {
         config.users.iter().try_for_each(MockUser::validate)?;
         Ok(Self {
             store: Arc::new(Mutex::new(Store::new(config))),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         })
+    }
+
+    /// The same state, closing connections that idle or stall for `timeout` (non-zero).
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a connection may send nothing (between requests, or mid-request).
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
     }
 
     /// Runs `f` with the store locked. Keep `f` synchronous and short.
@@ -127,6 +144,9 @@ pub fn router(state: MockState) -> Router {
         )
         .route("/_mock/reset", post(handlers::reset))
         .fallback(handlers::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            handlers::MAX_BODY_BYTES,
+        ))
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -136,14 +156,51 @@ pub fn router(state: MockState) -> Router {
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then drains connections.
+///
+/// HTTP/1.1 with keep-alive, like axum's own `serve`, plus a timeout: a connection that sends
+/// no complete request head within [`MockState::idle_timeout`] (idle between requests, or
+/// stalled mid-head) is closed, and so is a request whose body stalls as long.
 pub async fn serve(
     listener: TcpListener,
     state: MockState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let idle_timeout = state.idle_timeout;
+    let app = router(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(idle_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Typically EMFILE; back off briefly instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let conn =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Builds the state from `config` and [`serve`]s it.
@@ -217,6 +274,11 @@ impl Drop for MockServer {
 pub async fn spawn(config: MockConfig) -> io::Result<MockServer> {
     let state =
         MockState::new(&config).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    spawn_state(state).await
+}
+
+/// [`spawn`] for a prepared state (e.g. one with a short idle timeout).
+pub async fn spawn_state(state: MockState) -> io::Result<MockServer> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();

@@ -70,4 +70,8 @@ pub trait EphemeralResource<D>: Send + Sync {
     async fn close(&self, _ctx: &Context, _data: &D, _private: Option<Vec<u8>>) -> Diagnostics {
         Diagnostics::new()
     }
+    /// Closes everything still open because the provider process is about to exit: after an
+    /// interrupt Terraform sends no close, so a resource holding remote state must release it
+    /// here. The server bounds the time this may take; the default does nothing.
+    async fn close_all(&self, _ctx: &Context, _data: &D) {}
 }

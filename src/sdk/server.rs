@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use futures_util::Stream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
@@ -64,7 +65,15 @@ struct Inner<P: Provider> {
     ephemerals: HashMap<String, Arc<Entry<dyn EphemeralResource<P::Data>>>>,
     actions: HashMap<String, Arc<Entry<dyn Action<P::Data>>>>,
     data: RwLock<Option<Arc<P::Data>>>,
+    /// Replaced after each StopProvider; always a child of `closing`.
     stop: Mutex<CancellationToken>,
+    /// Cancelled when the process starts shutting down: every stop token, present and
+    /// future, is then cancelled, so no call starts new work, even after a StopProvider.
+    closing: CancellationToken,
+    /// Cancelled when the process gives up on running calls (end of the shutdown grace).
+    abandon: CancellationToken,
+    /// Calls that change remote state, run detached from their connection (see `detached`).
+    tasks: TaskTracker,
 }
 
 /// Serves a [`Provider`] as the `tfplugin6.Provider` gRPC service.
@@ -93,6 +102,8 @@ impl<P: Provider> ProviderServer<P> {
             |r| r.schema(),
         );
         let actions = entries(provider.actions(), |r| r.type_name(), |r| r.schema());
+        let abandon = CancellationToken::new();
+        let closing = abandon.child_token();
         Self {
             inner: Arc::new(Inner {
                 provider,
@@ -103,19 +114,90 @@ impl<P: Provider> ProviderServer<P> {
                 ephemerals,
                 actions,
                 data: RwLock::new(None),
-                stop: Mutex::new(CancellationToken::new()),
+                stop: Mutex::new(closing.child_token()),
+                closing,
+                abandon,
+                tasks: TaskTracker::new(),
             }),
         }
     }
 
-    fn ctx(&self) -> Context {
-        let token = self
-            .inner
+    /// The stop token of the operations running now.
+    fn current_stop(&self) -> CancellationToken {
+        self.inner
             .stop
             .lock()
             .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn ctx(&self) -> Context {
+        Context::with_abandon(self.current_stop(), self.inner.abandon.clone())
+    }
+
+    /// Runs `work` on a task of its own and waits for it. Calls that change remote state run
+    /// this way: if Terraform's connection drops mid-call (Terraform was killed), the call still
+    /// finishes, so a session it opened is kept for shutdown to close, or closed at once, rather
+    /// than dropped half-way. [`ProviderServer::shutdown`] waits for these tasks (bounded).
+    async fn detached<T, F>(&self, work: impl FnOnce(Self) -> F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = T> + Send + 'static,
+    {
+        self.inner
+            .tasks
+            .spawn(work(self.clone()))
+            .await
+            .map_err(|e| Status::internal(format!("the provider call failed: {e}")))
+    }
+
+    /// A context with a stop token of its own, for work that must run even after a stop.
+    fn unstopped_ctx(&self) -> Context {
+        Context::with_abandon(self.inner.abandon.child_token(), self.inner.abandon.clone())
+    }
+
+    /// Winds the provider down before the process exits: running operations start no new
+    /// work, every ephemeral resource closes what Terraform left open, and after `grace`
+    /// whatever still runs is abandoned (it answers "cancelled" instead of being dropped
+    /// unanswered). Returns when the ephemeral resources are closed or `grace` has passed.
+    pub async fn shutdown(&self, grace: std::time::Duration) {
+        self.inner.closing.cancel();
+        let abandon = self.inner.abandon.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            abandon.cancel();
+        });
+        let data = self
+            .inner
+            .data
+            .read()
+            .map(|d| d.clone())
             .unwrap_or_else(|p| p.into_inner().clone());
-        Context::new(token)
+        // Calls still running finish on their own (a session they open now is logged out
+        // again, as nothing would close it); wait for them as for the closes below.
+        let tasks = self.inner.tasks.clone();
+        tasks.close();
+        let closes = async {
+            if let Some(data) = data {
+                // Closing is the point of this call, so it runs with a context that is not stopped.
+                let ctx = self.unstopped_ctx();
+                let closes = self
+                    .inner
+                    .ephemerals
+                    .values()
+                    .map(|e| e.imp.close_all(&ctx, &data));
+                futures_util::future::join_all(closes).await;
+            }
+        };
+        if tokio::time::timeout(grace, futures_util::future::join(closes, tasks.wait()))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace_ms = grace.as_millis() as u64,
+                "ephemeral resources were not all closed in time"
+            );
+        }
     }
 
     fn data(&self) -> Result<Arc<P::Data>, Diagnostic> {
@@ -890,7 +972,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Res<pb::apply_resource_change::Response> {
         let r = r.into_inner();
         let s = span("ApplyResourceChange", &r.type_name);
-        let (new_state, private, diags) = self.apply_resource(r).instrument(s).await;
+        let (new_state, private, diags) = self
+            .detached(|this| async move { this.apply_resource(r).instrument(s).await })
+            .await?;
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
             private,
@@ -961,7 +1045,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Res<pb::read_data_source::Response> {
         let r = r.into_inner();
         let s = span("ReadDataSource", &r.type_name);
-        let (state, diags) = self.read_data(r).instrument(s).await;
+        let (state, diags) = self
+            .detached(|this| async move { this.read_data(r).instrument(s).await })
+            .await?;
         Ok(Response::new(pb::read_data_source::Response {
             state,
             diagnostics: convert::diagnostics(diags),
@@ -1013,7 +1099,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Res<pb::open_ephemeral_resource::Response> {
         let r = r.into_inner();
         let s = span("OpenEphemeralResource", &r.type_name);
-        Ok(Response::new(self.open_ephemeral(r).instrument(s).await))
+        let out = self
+            .detached(|this| async move { this.open_ephemeral(r).instrument(s).await })
+            .await?;
+        Ok(Response::new(out))
     }
 
     async fn renew_ephemeral_resource(
@@ -1054,22 +1143,25 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Res<pb::close_ephemeral_resource::Response> {
         let r = r.into_inner();
         let s = span("CloseEphemeralResource", &r.type_name);
-        let diags = async {
-            match self
-                .inner
-                .ephemerals
-                .get(&r.type_name)
-                .cloned()
-                .ok_or_else(|| unknown_type("ephemeral resource", &r.type_name))
-                .and_then(|e| Ok((e, self.data()?)))
-            {
-                Err(d) => d.into(),
-                // Close must run even after StopProvider, so it gets a fresh context.
-                Ok((e, data)) => e.imp.close(&Context::default(), &data, r.private).await,
-            }
-        }
-        .instrument(s)
-        .await;
+        let diags = self
+            .detached(|this| {
+                async move {
+                    match this
+                        .inner
+                        .ephemerals
+                        .get(&r.type_name)
+                        .cloned()
+                        .ok_or_else(|| unknown_type("ephemeral resource", &r.type_name))
+                        .and_then(|e| Ok((e, this.data()?)))
+                    {
+                        Err(d) => d.into(),
+                        // Close must run even after StopProvider, so it gets a fresh stop token.
+                        Ok((e, data)) => e.imp.close(&this.unstopped_ctx(), &data, r.private).await,
+                    }
+                }
+                .instrument(s)
+            })
+            .await?;
         Ok(Response::new(pb::close_ephemeral_resource::Response {
             diagnostics: convert::diagnostics(diags),
         }))
@@ -1338,10 +1430,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         &self,
         _r: Request<pb::stop_provider::Request>,
     ) -> Res<pb::stop_provider::Response> {
-        // Cancel what is running; later requests get a fresh token.
+        // Running operations start no new work (what already reached a remote system is
+        // finished); later requests get a fresh token.
         let mut g = self.inner.stop.lock().unwrap_or_else(|p| p.into_inner());
         g.cancel();
-        *g = CancellationToken::new();
+        *g = self.inner.closing.child_token();
         tracing::info!("StopProvider: cancelling in-flight operations");
         Ok(Response::new(pb::stop_provider::Response {
             error: String::new(),

@@ -79,7 +79,7 @@ pub enum ApiError {
         /// What was wrong, e.g. "not JSON (text/html)"; never the body itself.
         reason: String,
     },
-    /// The caller gave up (not produced by the client itself).
+    /// A stop request ended the call before another attempt was sent (see `stoppable`).
     #[error("the request to Defentry was cancelled")]
     Cancelled,
 }

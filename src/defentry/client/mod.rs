@@ -6,6 +6,10 @@
 //! full jitter (honouring `Retry-After`), and maps the outcome to a typed [`ApiError`] whose message names the host and the cause but never a secret or a
 //! response body. Each attempt runs in a `defentry_request` tracing span with method, path, attempt,
 //! status and latency_ms; bodies, headers and tokens are never logged.
+//!
+//! Calls run inside [`stoppable`] obey a stop request: no new attempt starts and a backoff wait
+//! ends at once ([`ApiError::Cancelled`]), but an attempt already sent is finished (bounded by
+//! `request_timeout`), because the server may have acted on it and its outcome must not be lost.
 
 mod config;
 mod error;
@@ -15,6 +19,7 @@ mod retry;
 mod secret;
 
 use std::error::Error as StdError;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,6 +27,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYP
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use serde_json::{json, Map, Value};
+use tokio_util::sync::CancellationToken;
 use tracing::{field, Instrument};
 
 pub use config::{ApiDomain, ApiDomainError, ClientConfig};
@@ -38,6 +44,33 @@ const TWO_FACTOR_SETUP: &str = "/api/v1/2fa/setup";
 const TWO_FACTOR_VERIFY: &str = "/api/v1/2fa/verify";
 const PASSWORD_FORGOT: &str = "/api/v1/crm/auth/password/forgot";
 const PASSWORD_RESET: &str = "/api/v1/crm/auth/password/reset";
+/// How long an unused pooled connection is kept.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+tokio::task_local! {
+    /// The stop request of the calls running in this task, set by [`stoppable`].
+    static STOP: CancellationToken;
+}
+
+/// Runs `calls` (any client calls) so that once `stop` is cancelled they start no new attempt
+/// and cut backoff waits short, while an attempt already sent is finished. Outside this scope
+/// calls never stop early (e.g. a logout that must happen even after Ctrl-C).
+pub async fn stoppable<F: Future>(stop: CancellationToken, calls: F) -> F::Output {
+    STOP.scope(stop, calls).await
+}
+
+fn stop_requested() -> bool {
+    STOP.try_with(CancellationToken::is_cancelled)
+        .unwrap_or(false)
+}
+
+/// Resolves when the current [`stoppable`] scope is stopped; never outside one.
+async fn stopped() {
+    match STOP.try_with(CancellationToken::clone) {
+        Ok(token) => token.cancelled_owned().await,
+        Err(_) => std::future::pending().await,
+    }
+}
 
 /// A Defentry API client. Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
@@ -93,7 +126,10 @@ impl Client {
             .default_headers(headers)
             // A redirect would turn POST into GET or carry credentials elsewhere: report it instead.
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.request_timeout);
+            .connect_timeout(config.request_timeout)
+            // Servers close idle keep-alive connections (defentry-mock after 30 s, proxies often
+            // after 60 s); dropping ours first avoids sending a request on one being closed.
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT);
         let extra_roots = match &config.ca_cert_pem {
             Some(pem) => parse_ca_pem(pem)?,
             None => Vec::new(),
@@ -328,6 +364,10 @@ impl Client {
         let max_attempts = inner.config.max_retries.saturating_add(1);
         let mut attempt: u32 = 1;
         loop {
+            if stop_requested() {
+                tracing::debug!(path = url.path(), attempt, "stop requested; no new attempt");
+                return Err(ApiError::Cancelled);
+            }
             let span = tracing::debug_span!(
                 "defentry_request",
                 method = "POST",
@@ -377,7 +417,13 @@ impl Client {
                     })
                 }
             };
-            tokio::time::sleep(delay).await;
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = stopped() => {
+                    tracing::debug!(path = url.path(), "stop requested; backoff cut short");
+                    return Err(ApiError::Cancelled);
+                }
+            }
             attempt += 1;
         }
     }

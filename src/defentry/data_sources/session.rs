@@ -40,6 +40,10 @@ impl DataSource<ProviderData> for SessionDataSource {
     ) -> ReadDataResponse {
         let result = async {
             let token = session::open(ctx, data, &req.config).await?;
+            if ctx.is_cancelled() {
+                // Terraform is stopping and will not keep this result: do not leak the session.
+                return Err(session::logged_out_after_stop(ctx, data, token.secret()).await);
+            }
             Ok::<_, crate::sdk::Diagnostic>(session::session_result(&req.config, &token))
         }
         .await;

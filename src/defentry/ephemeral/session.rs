@@ -1,6 +1,8 @@
 //! `ephemeral "defentry_session"`: logs in on open, logs out on close, never stored.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 
@@ -10,19 +12,51 @@ use crate::sdk::provider::ValidateRequest;
 use crate::sdk::schema::Schema;
 use crate::sdk::{Context, Diagnostic, Diagnostics};
 
-use crate::defentry::client::LogoutOutcome;
+use crate::defentry::client::{LogoutOutcome, Secret};
 use crate::defentry::provider::ProviderData;
 use crate::defentry::session;
 
-/// The `defentry_session` ephemeral resource.
-pub struct SessionEphemeral;
+/// The `defentry_session` ephemeral resource. It owns the tokens of the sessions it opened
+/// until Terraform closes them, or the provider process ends (then it logs them all out).
+#[derive(Default)]
+pub struct SessionEphemeral {
+    registry: Mutex<Registry>,
+    next_handle: AtomicU64,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// Open sessions by handle: tokens never leave the process through private data.
+    sessions: HashMap<u64, Secret>,
+    /// Set by `close_all`: the process is exiting, so nothing may be kept any more.
+    closed: bool,
+}
 
 const DESCRIPTION: &str = "A Defentry session for the length of one Terraform run (Terraform 1.10+): \
-logs in when Terraform opens it and **always logs out** when Terraform closes it. Nothing of it reaches plan or state.\n\n\
+logs in when Terraform opens it and **always logs out** when Terraform closes it. Nothing of it reaches plan or state. \
+If the run is interrupted (Ctrl-C, a cancelled CI job), Terraform closes nothing, so the provider logs out the sessions \
+it still holds before it exits; it does so too when Terraform itself is killed.\n\n\
 Terraform opens ephemeral resources in every phase, so `plan` and `apply` each log in and out once. \
 Feed `token` to write-only arguments (for example `secret_string_wo`) or to provider configuration.";
 
-static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
+impl SessionEphemeral {
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps `token` for close under a new handle, unless the provider is stopping or
+    /// exiting: then nobody would close it, and `None` says it must be logged out now.
+    fn keep(&self, ctx: &Context, token: &Secret) -> Option<u64> {
+        let mut registry = self.registry();
+        if registry.closed || ctx.is_cancelled() {
+            return None;
+        }
+        // Handles start at 1, so 0 never names a session.
+        let handle = self.next_handle.fetch_add(1, Ordering::Relaxed) + 1;
+        registry.sessions.insert(handle, token.clone());
+        Some(handle)
+    }
+}
 
 #[async_trait]
 impl EphemeralResource<ProviderData> for SessionEphemeral {
@@ -39,27 +73,25 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
     }
 
     async fn open(&self, ctx: &Context, data: &ProviderData, req: OpenRequest) -> OpenResponse {
-        let opened = session::open(ctx, data, &req.config).await;
-        match opened {
-            Err(d) => OpenResponse {
-                result: Value::Null,
-                private: None,
-                renew_at: None,
-                diagnostics: d.into(),
-            },
-            Ok(token) => {
-                // Private data holds only a handle; the token stays in this process for close.
-                let handle = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut m) = data.ephemeral_sessions.lock() {
-                    m.insert(handle, token.secret().clone());
-                }
-                OpenResponse {
-                    result: session::session_result(&req.config, &token),
-                    private: Some(handle.to_be_bytes().to_vec()),
-                    renew_at: None,
-                    diagnostics: Diagnostics::new(),
-                }
-            }
+        let failed = |d: Diagnostic| OpenResponse {
+            result: Value::Null,
+            private: None,
+            renew_at: None,
+            diagnostics: d.into(),
+        };
+        let token = match session::open(ctx, data, &req.config).await {
+            Ok(token) => token,
+            Err(d) => return failed(d),
+        };
+        let Some(handle) = self.keep(ctx, token.secret()) else {
+            // Terraform is stopping and will not close what it opens now: do not leak it.
+            return failed(session::logged_out_after_stop(ctx, data, token.secret()).await);
+        };
+        OpenResponse {
+            result: session::session_result(&req.config, &token),
+            private: Some(handle.to_be_bytes().to_vec()),
+            renew_at: None,
+            diagnostics: Diagnostics::new(),
         }
     }
 
@@ -72,11 +104,10 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         let handle = private
             .and_then(|p| <[u8; 8]>::try_from(p.as_slice()).ok())
             .map(u64::from_be_bytes);
-        let token = handle.and_then(|h| data.ephemeral_sessions.lock().ok()?.remove(&h));
-        let Some(token) = token else {
+        let Some(token) = handle.and_then(|h| self.registry().sessions.remove(&h)) else {
             return Diagnostic::warning(
                 "Session not logged out",
-                "The provider no longer knows this session, so it could not log it out; Defentry will expire it.",
+                "The provider no longer knows this session, so it could not log it out. Defentry will expire it.",
             )
             .into();
         };
@@ -91,6 +122,33 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
                 format!("{} Defentry will expire the session on its own.", d.detail),
             )
             .into(),
+        }
+    }
+
+    async fn close_all(&self, ctx: &Context, data: &ProviderData) {
+        let open: Vec<Secret> = {
+            let mut registry = self.registry();
+            registry.closed = true;
+            registry.sessions.drain().map(|(_, token)| token).collect()
+        };
+        let Ok(client) = data.client() else {
+            return;
+        };
+        if open.is_empty() {
+            return;
+        }
+        tracing::info!(
+            sessions = open.len(),
+            "logging out ephemeral sessions Terraform did not close"
+        );
+        let logouts = open.iter().map(|t| session::logout(ctx, client, t));
+        let failed = futures_util::future::join_all(logouts)
+            .await
+            .iter()
+            .filter(|r| r.is_err())
+            .count();
+        if failed > 0 {
+            tracing::warn!(failed, "some ephemeral sessions could not be logged out");
         }
     }
 }

@@ -76,17 +76,38 @@ fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The longest `rotation_period` accepted: 100 years. With it, `rotate_at` (the next grid
+/// point after a token's creation) stays within years 0000–9999, the range RFC 3339 and
+/// Terraform's `timecmp()` accept, for any anchor they accept.
+pub const MAX_ROTATION_PERIOD: std::time::Duration =
+    std::time::Duration::from_secs(100 * 365 * 86_400);
+/// [`MAX_ROTATION_PERIOD`] as users write it.
+const MAX_ROTATION_PERIOD_TEXT: &str = "876000h (100 years)";
+
+const NANOS_PER_SEC: i128 = 1_000_000_000;
+
+fn to_nanos(t: DateTime<Utc>) -> i128 {
+    i128::from(t.timestamp()) * NANOS_PER_SEC + i128::from(t.timestamp_subsec_nanos())
+}
+
+fn from_nanos(ns: i128) -> Option<DateTime<Utc>> {
+    let secs = i64::try_from(ns.div_euclid(NANOS_PER_SEC)).ok()?;
+    let nanos = u32::try_from(ns.rem_euclid(NANOS_PER_SEC)).ok()?;
+    DateTime::from_timestamp(secs, nanos)
+}
+
 /// The first point of the grid `anchor + k·period` (any integer k) strictly after `after`.
+/// Exact for any anchor and period chrono can represent (i128 nanoseconds cannot overflow
+/// here); `None` only when the result is beyond chrono's range.
 fn next_rotation(
     anchor: DateTime<Utc>,
     period: std::time::Duration,
     after: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let period_ns = i64::try_from(period.as_nanos()).ok()?.max(1);
-    let elapsed_ns = (after - anchor).num_nanoseconds()?;
-    let k = elapsed_ns.div_euclid(period_ns).checked_add(1)?;
-    let offset_ns = k.checked_mul(period_ns)?;
-    anchor.checked_add_signed(chrono::Duration::nanoseconds(offset_ns))
+    let period_ns = i128::try_from(period.as_nanos()).ok()?.max(1);
+    let anchor_ns = to_nanos(anchor);
+    let k = (to_nanos(after) - anchor_ns).div_euclid(period_ns) + 1;
+    from_nanos(anchor_ns.checked_add(k.checked_mul(period_ns)?)?)
 }
 
 /// When a token created at `created` is due: `created + period`, or the next point of the
@@ -98,7 +119,7 @@ fn rotation_time(
 ) -> Option<DateTime<Utc>> {
     match anchor {
         Some(a) => next_rotation(a, period, created),
-        None => created.checked_add_signed(chrono::Duration::from_std(period).ok()?),
+        None => from_nanos(to_nanos(created).checked_add(i128::try_from(period.as_nanos()).ok()?)?),
     }
 }
 
@@ -119,10 +140,22 @@ fn anchor_of(config: &Value) -> Result<Option<DateTime<Utc>>, Diagnostic> {
 fn period_of(config: &Value) -> Result<Option<std::time::Duration>, Diagnostic> {
     match config.attr(attr::ROTATION_PERIOD).as_str() {
         None => Ok(None),
-        Some(p) => duration::parse_positive(p).map(Some).map_err(|e| {
-            Diagnostic::error("Invalid rotation_period", format!("rotation_period {e}."))
-                .at(AttributePath::attr(attr::ROTATION_PERIOD))
-        }),
+        Some(p) => {
+            let invalid = |detail: String| {
+                Diagnostic::error("Invalid rotation_period", detail)
+                    .at(AttributePath::attr(attr::ROTATION_PERIOD))
+            };
+            let period = duration::parse_positive(p)
+                .map_err(|e| invalid(format!("rotation_period {e}.")))?;
+            if period > MAX_ROTATION_PERIOD {
+                return Err(invalid(format!(
+                    "rotation_period {p:?} is longer than the longest supported period, {MAX_ROTATION_PERIOD_TEXT}: \
+                     a later rotate_at could not be written as an RFC 3339 time that Terraform's timecmp() accepts. \
+                     Choose a shorter period."
+                )));
+            }
+            Ok(Some(period))
+        }
     }
 }
 
@@ -326,7 +359,7 @@ impl Resource<ProviderData> for TokenResource {
                     .write_only()
                     .description("Interactive users only: a write-only 6-digit 2FA code, instead of `totp_secret`."),
                 Attribute::optional(attr::ROTATION_PERIOD, Type::String)
-                    .description("How often to rotate, as a Go duration such as `\"720h\"`, `\"90m\"` or `\"30s\"`. Without it the token rotates only when `triggers` or other arguments change."),
+                    .description("How often to rotate, as a Go duration such as `\"720h\"`, `\"90m\"` or `\"30s\"`. At most `\"876000h\"` (100 years), so that `rotate_at` stays a time Terraform's `timecmp()` accepts. Without it the token rotates only when `triggers` or other arguments change."),
                 Attribute::optional(attr::ROTATION_ANCHOR, Type::String)
                     .description("Optional RFC 3339 time that aligns rotations to a fixed grid: `rotate_at` becomes the first `rotation_anchor + k × rotation_period` after `created_at`. With `\"2026-01-01T02:00:00Z\"` and `\"24h\"`, tokens rotate daily at 02:00 UTC however late the CI run that rotated them was, so the schedule never drifts."),
                 Attribute::optional(attr::TRIGGERS, Type::map(Type::String))
@@ -630,6 +663,101 @@ mod tests {
             rotation_time(created, future, day),
             Some(t("2026-01-03T00:00:00Z"))
         );
+    }
+
+    #[test]
+    fn the_grid_holds_for_far_anchors_and_long_periods() {
+        let created = t("2026-11-30T17:00:00Z");
+        let hour = Duration::from_secs(3600);
+        // Far past: 1700 is more than 292 years (i64 nanoseconds) before the token.
+        assert_eq!(
+            rotation_time(created, Some(t("1700-01-01T00:00:00Z")), hour),
+            Some(t("2026-11-30T18:00:00Z"))
+        );
+        assert_eq!(
+            rotation_time(created, Some(t("0000-01-01T00:30:00Z")), hour),
+            Some(t("2026-11-30T17:30:00Z"))
+        );
+        // Far future: the grid is followed backwards.
+        assert_eq!(
+            rotation_time(created, Some(t("9999-12-31T23:59:59Z")), hour),
+            Some(t("2026-11-30T17:59:59Z"))
+        );
+        // The longest period, on and off a grid, lands within four-digit years.
+        let longest = MAX_ROTATION_PERIOD;
+        for anchor in [
+            None,
+            Some(t("0000-01-01T00:00:00Z")),
+            Some(t("9999-12-31T23:59:59Z")),
+        ] {
+            let at = rotation_time(created, anchor, longest).expect("representable");
+            assert!(at > created && at <= created + chrono::Duration::from_std(longest).unwrap());
+            assert!(rfc3339(at).len() == 20, "{}", rfc3339(at));
+        }
+        // Sub-second periods and anchors.
+        assert_eq!(
+            rotation_time(
+                t("2026-01-01T00:00:00.250Z"),
+                Some(t("2026-01-01T00:00:00Z")),
+                Duration::from_millis(100)
+            ),
+            Some(t("2026-01-01T00:00:00.300Z"))
+        );
+    }
+
+    #[test]
+    fn the_grid_point_is_the_first_after_creation_at_any_instant() {
+        // Exhaustive over a range of instants around an anchor, against a naive walk.
+        let anchor = t("2026-01-01T00:00:00Z");
+        let period = Duration::from_secs(7);
+        for offset in -100i64..100 {
+            let created = anchor + chrono::Duration::seconds(offset);
+            let got = next_rotation(anchor, period, created).unwrap();
+            let mut want = anchor;
+            while want <= created {
+                want += chrono::Duration::seconds(7);
+            }
+            while want - chrono::Duration::seconds(7) > created {
+                want -= chrono::Duration::seconds(7);
+            }
+            assert_eq!(got, want, "offset {offset}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any anchor RFC 3339 can write, any accepted period, any creation time in
+        /// four-digit years: rotate_at is the first grid point after creation.
+        #[test]
+        fn any_anchor_period_and_instant(
+            anchor_s in -62_167_219_200i64..253_402_300_799,
+            created_s in -62_167_219_200i64..253_402_300_799,
+            period_ns in 1u64..=u64::MAX,
+        ) {
+            let period = Duration::from_nanos(period_ns).min(MAX_ROTATION_PERIOD);
+            let anchor = DateTime::from_timestamp(anchor_s, 0).unwrap();
+            let created = DateTime::from_timestamp(created_s, 0).unwrap();
+            let at = next_rotation(anchor, period, created).unwrap();
+            let p = i128::try_from(period.as_nanos()).unwrap();
+            let (at_ns, created_ns) = (to_nanos(at), to_nanos(created));
+            proptest::prop_assert!(at_ns > created_ns && at_ns - p <= created_ns);
+            proptest::prop_assert_eq!((at_ns - to_nanos(anchor)).rem_euclid(p), 0);
+        }
+    }
+
+    #[test]
+    fn oversized_periods_are_refused() {
+        let config = |p: &str| Value::object([(attr::ROTATION_PERIOD, Value::string(p))]);
+        assert_eq!(
+            period_of(&config("876000h")).unwrap(),
+            Some(MAX_ROTATION_PERIOD)
+        );
+        for p in ["876000h1s", "1000000000h"] {
+            let d = period_of(&config(p)).unwrap_err();
+            assert!(d.detail.contains("876000h (100 years)"), "{}", d.detail);
+            assert!(d.detail.contains("timecmp()"), "{}", d.detail);
+        }
+        let d = period_of(&config("")).unwrap_err();
+        assert_eq!(d.detail, "rotation_period is empty.");
     }
 
     #[test]

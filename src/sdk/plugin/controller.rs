@@ -52,6 +52,8 @@ impl GrpcStdio for Stdio {
 #[derive(Debug, Clone)]
 pub(crate) struct Broker {
     pub(crate) shutdown: CancellationToken,
+    /// The client closing its stream shuts the server down (it is done, or gone).
+    pub(crate) close_shuts_down: bool,
 }
 
 #[tonic::async_trait]
@@ -62,6 +64,7 @@ impl GrpcBroker for Broker {
     ) -> Result<Response<BoxStream<ConnInfo>>, Status> {
         let inbound = request.into_inner();
         let shutdown = self.shutdown.clone();
+        let close_shuts_down = self.close_shuts_down;
         let drained = async move {
             let mut inbound = inbound;
             loop {
@@ -71,7 +74,13 @@ impl GrpcBroker for Broker {
                         Ok(Some(info)) => {
                             tracing::trace!(service_id = info.service_id, "ignoring broker message");
                         }
-                        Ok(None) | Err(_) => break,
+                        Ok(None) | Err(_) => {
+                            if close_shuts_down {
+                                tracing::debug!("plugin client closed its broker stream; shutting down");
+                                shutdown.cancel();
+                            }
+                            break;
+                        }
                     },
                 }
             }

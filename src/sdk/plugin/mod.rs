@@ -6,8 +6,10 @@
 //!
 //! ```no_run
 //! # use terraform_provider_defentry::sdk::plugin::{init_logging, serve, ServeOpts};
+//! # #[derive(Clone)]
 //! # struct MyProvider;
 //! # impl terraform_provider_defentry::sdk::proto::tfplugin6::provider_server::Provider for MyProvider {}
+//! # impl terraform_provider_defentry::sdk::plugin::Shutdown for MyProvider {}
 //! # async fn run() {
 //! init_logging();
 //! let opts = ServeOpts { provider_address: "registry.terraform.io/acme/foo".into(), debug: false };
@@ -20,6 +22,7 @@
 
 mod controller;
 mod handshake;
+mod lifecycle;
 mod listen;
 mod logging;
 mod serve;
@@ -27,6 +30,22 @@ mod tls;
 
 pub use logging::init_logging;
 pub use serve::serve;
+
+/// What a served provider does before the process exits, whatever ended it: Terraform's
+/// Shutdown call, SIGTERM, Terraform's connection closing, or Terraform dying.
+#[tonic::async_trait]
+pub trait Shutdown: Send + Sync + 'static {
+    /// Releases what the provider still holds. `grace` is the time left before the process
+    /// exits; work still running after it is abandoned. The default does nothing.
+    async fn shutdown(&self, _grace: std::time::Duration) {}
+}
+
+#[tonic::async_trait]
+impl<P: crate::sdk::Provider> Shutdown for crate::sdk::ProviderServer<P> {
+    async fn shutdown(&self, grace: std::time::Duration) {
+        crate::sdk::ProviderServer::shutdown(self, grace).await;
+    }
+}
 
 /// How to serve the provider.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use super::controller::{Broker, Controller, Stdio};
 use super::handshake::{self, MAGIC_COOKIE_KEY, PROTOCOL_VERSIONS_KEY};
 use super::listen::{self, UNIX_SOCKET_DIR_KEY, UNIX_SOCKET_GROUP_KEY};
 use super::tls::{self, CLIENT_CERT_KEY};
-use super::{PluginError, ServeOpts};
+use super::{lifecycle, PluginError, ServeOpts, Shutdown};
 use crate::sdk::proto::plugin::grpc_broker_server::GrpcBrokerServer;
 use crate::sdk::proto::plugin::grpc_controller_server::GrpcControllerServer;
 use crate::sdk::proto::plugin::grpc_stdio_server::GrpcStdioServer;
@@ -26,11 +26,17 @@ const MAX_MESSAGE_SIZE: usize = 256 << 20;
 /// SIGKILL 2 s after its Shutdown call, so leave well before that.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(1500);
 
+/// Of that, how long the provider may spend releasing what it holds (and running calls may
+/// go on) before they are abandoned, so that their answers still go out within the drain.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1200);
+
 /// The health service name go-plugin's client pings.
 const HEALTH_SERVICE: &str = "plugin";
 
 /// Serves `provider` the way go-plugin's server would, until Terraform calls
-/// `plugin.GRPCController/Shutdown` or the process gets SIGTERM (or, in debug mode, Ctrl-C).
+/// `plugin.GRPCController/Shutdown`, closes its connection, or dies, or the process gets
+/// SIGTERM (or, in debug mode, Ctrl-C). Each way, [`Shutdown::shutdown`] runs (bounded)
+/// before this returns.
 ///
 /// Outside debug mode this checks Terraform's magic cookie and protocol offer, listens on a
 /// unix socket (TCP 127.0.0.1 if that fails), turns on mutual TLS when Terraform passed
@@ -40,7 +46,10 @@ const HEALTH_SERVICE: &str = "plugin";
 /// # Errors
 ///
 /// Any [`PluginError`]; callers should print it to stderr and exit with status 1.
-pub async fn serve<S: Provider>(provider: S, opts: ServeOpts) -> Result<(), PluginError> {
+pub async fn serve<S: Provider + Shutdown + Clone>(
+    provider: S,
+    opts: ServeOpts,
+) -> Result<(), PluginError> {
     if !opts.debug {
         handshake::check_cookie(env(MAGIC_COOKIE_KEY).as_deref())?;
         handshake::negotiate_version(env(PROTOCOL_VERSIONS_KEY).as_deref())?;
@@ -49,6 +58,10 @@ pub async fn serve<S: Provider>(provider: S, opts: ServeOpts) -> Result<(), Plug
     let shutdown = CancellationToken::new();
     // Before anything is printed: Terraform may forward a Ctrl-C as soon as we exist.
     install_signal_handlers(opts.debug, &shutdown)?;
+    if !opts.debug {
+        // A debugged provider outlives the shell that started it on purpose.
+        lifecycle::watch_parent(shutdown.clone());
+    }
 
     // Terraform dials TLS whenever it passed a client certificate; reattached clients
     // (debug mode) never do.
@@ -86,7 +99,7 @@ pub async fn serve<S: Provider>(provider: S, opts: ServeOpts) -> Result<(), Plug
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(
-            ProviderServer::new(provider)
+            ProviderServer::new(provider.clone())
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)
                 .max_encoding_message_size(MAX_MESSAGE_SIZE),
         )
@@ -98,6 +111,9 @@ pub async fn serve<S: Provider>(provider: S, opts: ServeOpts) -> Result<(), Plug
         }))
         .add_service(GrpcBrokerServer::new(Broker {
             shutdown: shutdown.clone(),
+            // Terraform closes the stream when it is done with the provider or gone; a
+            // reattached (debug) provider serves the next Terraform run.
+            close_shuts_down: !opts.debug,
         }));
 
     let (tls_config, cert_der) = match tls {
@@ -117,14 +133,18 @@ pub async fn serve<S: Provider>(provider: S, opts: ServeOpts) -> Result<(), Plug
     let server = router.serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     tokio::pin!(server);
     let result = tokio::select! {
-        result = &mut server => result,
-        () = shutdown.cancelled() => match tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await {
-            Ok(result) => result,
-            Err(_) => {
+        result = &mut server => {
+            provider.shutdown(SHUTDOWN_GRACE).await;
+            result
+        }
+        () = shutdown.cancelled() => {
+            let drain = tokio::time::timeout(DRAIN_TIMEOUT, &mut server);
+            let ((), drained) = tokio::join!(provider.shutdown(SHUTDOWN_GRACE), drain);
+            drained.unwrap_or_else(|_| {
                 tracing::warn!("calls still running at shutdown were abandoned");
                 Ok(())
-            }
-        },
+            })
+        }
     };
     tracing::debug!("plugin server stopped");
     result.map_err(PluginError::from)
