@@ -23,6 +23,7 @@ mod handshake;
 mod listen;
 mod logging;
 mod serve;
+mod signals;
 mod tls;
 
 pub use logging::init_logging;
