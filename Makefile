@@ -3,7 +3,7 @@ SHELL  := /bin/bash
 CARGO  ?= cargo
 PYTHON ?= python3
 
-.PHONY: all setup build test lint fmt docs demo bench clean
+.PHONY: all setup build test lint fmt docs demo bench release release-check release-toolchain clean
 
 all: build
 
@@ -40,6 +40,21 @@ demo: setup
 bench: setup
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
+# Signed release for five platforms in dist/ (registry layout), then every proof of it.
+# Refuses a dirty tree unless ALLOW_DIRTY=1; key from GPG_PRIVATE_KEY (+ PASSPHRASE) or
+# GPG_FINGERPRINT, else a throwaway one (see tools/release/build).
+release: setup release-toolchain
+	$(PYTHON) tools/release/build
+	$(MAKE) --no-print-directory release-check
+
+# The proofs only, on an existing dist/ (tools/release/check --help).
+release-check: setup release-toolchain
+	$(PYTHON) tools/release/check $(RELEASE_CHECK_ARGS)
+
+# zig, cargo-zigbuild, rustup targets, Wine, qemu-user, gnupg (idempotent).
+release-toolchain:
+	$(PYTHON) tools/release/ensure-toolchain
+
 clean:
 	$(CARGO) clean
-	rm -rf .tools .work
+	rm -rf .tools .work dist

@@ -52,7 +52,8 @@ pub(crate) fn negotiate_version(offered: Option<&str>) -> Result<u32, PluginErro
 /// Where the server listens, as go-plugin names it in the handshake line and reattach JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ListenAddr {
-    /// A unix domain socket path.
+    /// A unix domain socket path (never used on Windows, where go-plugin speaks TCP only).
+    #[cfg_attr(not(unix), allow(dead_code))]
     Unix(String),
     /// `127.0.0.1:port`.
     Tcp(String),

@@ -1,18 +1,24 @@
 //! The listening socket and the accepted-connection type tonic serves over.
 //!
-//! go-plugin listens on a fresh unix socket in `PLUGIN_UNIX_SOCKET_DIR` (or the temp dir);
-//! we do the same and fall back to TCP on 127.0.0.1 if that fails. Connections are accepted
-//! here rather than by tonic so that a failed TLS handshake only drops that connection.
+//! On unix go-plugin listens on a fresh unix socket in `PLUGIN_UNIX_SOCKET_DIR` (or the temp
+//! dir); we do the same and fall back to TCP on 127.0.0.1 if that fails. On Windows it listens
+//! on TCP 127.0.0.1, on the first free port from `PLUGIN_MIN_PORT` to `PLUGIN_MAX_PORT` (any
+//! port when unset); so do we. Connections are accepted here rather than by tonic so that a
+//! failed TLS handshake only drops that connection.
 
 use std::io;
-use std::path::{Path, PathBuf};
+#[cfg(unix)]
+use std::path::Path;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
+#[cfg(unix)]
+use tokio::net::UnixListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +28,12 @@ use super::handshake::ListenAddr;
 pub(crate) const UNIX_SOCKET_DIR_KEY: &str = "PLUGIN_UNIX_SOCKET_DIR";
 /// Group to give the socket to (custom plugin runners only).
 pub(crate) const UNIX_SOCKET_GROUP_KEY: &str = "PLUGIN_UNIX_SOCKET_GROUP";
+/// Lowest TCP port to listen on (Windows), as go-plugin's client may set it.
+#[cfg(any(not(unix), test))]
+const MIN_PORT_KEY: &str = "PLUGIN_MIN_PORT";
+/// Highest TCP port to listen on (Windows).
+#[cfg(any(not(unix), test))]
+const MAX_PORT_KEY: &str = "PLUGIN_MAX_PORT";
 
 /// A client that has not finished its TLS handshake by then is dropped.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,6 +46,7 @@ pub(crate) struct Bound {
 }
 
 enum Listener {
+    #[cfg(unix)]
     Unix(UnixListener),
     Tcp(TcpListener),
 }
@@ -48,6 +61,7 @@ impl Drop for SocketFile {
 }
 
 /// Binds a unix socket with a unique name in `dir`, or 127.0.0.1:0 if that fails.
+#[cfg(unix)]
 pub(crate) async fn bind(dir: Option<PathBuf>, group: Option<&str>) -> io::Result<Bound> {
     let dir = dir.unwrap_or_else(std::env::temp_dir);
     match bind_unix(&dir, group) {
@@ -55,17 +69,64 @@ pub(crate) async fn bind(dir: Option<PathBuf>, group: Option<&str>) -> io::Resul
         Err(unix_err) => {
             tracing::warn!(dir = %dir.display(), error = %unix_err,
                 "cannot listen on a unix socket, falling back to TCP");
-            let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-            let addr = ListenAddr::Tcp(listener.local_addr()?.to_string());
-            Ok(Bound {
-                addr,
-                listener: Listener::Tcp(listener),
-                _socket_file: None,
-            })
+            bind_tcp(0, 0).await
         }
     }
 }
 
+/// Binds TCP 127.0.0.1 on a port from `PLUGIN_MIN_PORT`..=`PLUGIN_MAX_PORT` (any port when
+/// unset), as go-plugin does on Windows; the unix-socket settings do not apply there.
+#[cfg(not(unix))]
+pub(crate) async fn bind(_dir: Option<PathBuf>, _group: Option<&str>) -> io::Result<Bound> {
+    let port = |key| std::env::var(key).ok().filter(|v| !v.is_empty());
+    let (min, max) = port_range(port(MIN_PORT_KEY).as_deref(), port(MAX_PORT_KEY).as_deref())?;
+    bind_tcp(min, max).await
+}
+
+/// go-plugin's reading of `PLUGIN_MIN_PORT`/`PLUGIN_MAX_PORT`: each defaults to 0, so with
+/// neither set the range is just port 0 (any free port).
+#[cfg(any(not(unix), test))]
+fn port_range(min: Option<&str>, max: Option<&str>) -> io::Result<(u16, u16)> {
+    let parse = |key: &str, value: Option<&str>| -> io::Result<u16> {
+        value.map_or(Ok(0), |v| {
+            v.trim().parse().map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{key}={v:?} is not a TCP port number"),
+                )
+            })
+        })
+    };
+    let (min, max) = (parse(MIN_PORT_KEY, min)?, parse(MAX_PORT_KEY, max)?);
+    if min > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{MIN_PORT_KEY}={min} is greater than {MAX_PORT_KEY}={max}"),
+        ));
+    }
+    Ok((min, max))
+}
+
+/// Binds the first free port of `min..=max` on 127.0.0.1.
+async fn bind_tcp(min: u16, max: u16) -> io::Result<Bound> {
+    let mut last_err = io::Error::other("no port in range");
+    for port in min..=max {
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => {
+                let addr = ListenAddr::Tcp(listener.local_addr()?.to_string());
+                return Ok(Bound {
+                    addr,
+                    listener: Listener::Tcp(listener),
+                    _socket_file: None,
+                });
+            }
+            Err(e) => last_err = e,
+        }
+    }
+    Err(last_err)
+}
+
+#[cfg(unix)]
 fn bind_unix(dir: &Path, group: Option<&str>) -> io::Result<Bound> {
     let mut last_err = io::Error::other("no attempt made");
     // Random names make collisions unlikely; retry the few that happen.
@@ -92,6 +153,7 @@ fn bind_unix(dir: &Path, group: Option<&str>) -> io::Result<Bound> {
 }
 
 /// Like go-plugin: chown the socket to `group` (a gid or a name) and make it mode 0660.
+#[cfg(unix)]
 fn make_group_writable(path: &Path, group: &str) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     let gid = match group.parse::<u32>() {
@@ -103,6 +165,7 @@ fn make_group_writable(path: &Path, group: &str) -> io::Result<()> {
 }
 
 /// Finds a group by name in /etc/group (no NSS; enough for the runners that set this).
+#[cfg(unix)]
 fn lookup_gid(name: &str) -> io::Result<u32> {
     let groups = std::fs::read_to_string("/etc/group")?;
     groups
@@ -233,6 +296,7 @@ pub(crate) fn accept_loop(
 
 async fn accept(listener: &Listener) -> io::Result<Conn> {
     Ok(match listener {
+        #[cfg(unix)]
         Listener::Unix(l) => Conn(Box::new(l.accept().await?.0)),
         Listener::Tcp(l) => {
             let (stream, _) = l.accept().await?;
@@ -247,6 +311,7 @@ async fn accept(listener: &Listener) -> io::Result<Conn> {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn unix_socket_is_unique_and_removed_on_drop() {
         let dir = tempfile::tempdir().unwrap();
@@ -263,6 +328,7 @@ mod tests {
         assert!(Path::new(&pb).exists());
     }
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn falls_back_to_tcp_when_the_directory_is_unusable() {
         let bound = bind(Some(PathBuf::from("/nonexistent/plugin/dir")), None)
@@ -274,6 +340,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn socket_group_by_numeric_gid() {
         use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
@@ -287,8 +354,41 @@ mod tests {
         assert_eq!(meta.permissions().mode() & 0o777, 0o660);
     }
 
+    #[cfg(unix)]
     #[test]
     fn unknown_group_name_is_an_error() {
         assert!(lookup_gid("no-such-group-for-plugin-tests").is_err());
+    }
+
+    #[test]
+    fn port_range_defaults_and_errors_like_go_plugin() {
+        assert_eq!(port_range(None, None).unwrap(), (0, 0));
+        assert_eq!(
+            port_range(Some("10000"), Some("10010")).unwrap(),
+            (10000, 10010)
+        );
+        let err = port_range(Some("10010"), Some("10000")).unwrap_err();
+        assert!(
+            err.to_string().contains("PLUGIN_MIN_PORT=10010 is greater"),
+            "{err}"
+        );
+        let err = port_range(Some("x"), None).unwrap_err();
+        assert!(err.to_string().contains("PLUGIN_MIN_PORT=\"x\""), "{err}");
+    }
+
+    #[tokio::test]
+    async fn tcp_skips_a_taken_port_and_reports_an_exhausted_range() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let err = bind_tcp(port, port)
+            .await
+            .err()
+            .expect("the only port is taken");
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        let any = bind_tcp(0, 0).await.unwrap();
+        match any.addr {
+            ListenAddr::Tcp(a) => assert!(a.starts_with("127.0.0.1:") && !a.ends_with(":0"), "{a}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -26,6 +26,7 @@ mod lifecycle;
 mod listen;
 mod logging;
 mod serve;
+mod signals;
 mod tls;
 
 pub use logging::init_logging;

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{signal, SignalKind};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use super::controller::{Broker, Controller, Stdio};
 use super::handshake::{self, MAGIC_COOKIE_KEY, PROTOCOL_VERSIONS_KEY};
 use super::listen::{self, UNIX_SOCKET_DIR_KEY, UNIX_SOCKET_GROUP_KEY};
+use super::signals;
 use super::tls::{self, CLIENT_CERT_KEY};
 use super::{lifecycle, PluginError, ServeOpts, Shutdown};
 use crate::sdk::proto::plugin::grpc_broker_server::GrpcBrokerServer;
@@ -168,8 +168,8 @@ fn write_stdout(text: &str) -> std::io::Result<()> {
 fn install_signal_handlers(debug: bool, shutdown: &CancellationToken) -> Result<(), PluginError> {
     // Registering replaces the default "terminate" disposition right away, even before
     // the tasks below first run.
-    let mut sigint = signal(SignalKind::interrupt()).map_err(PluginError::Signal)?;
-    let mut sigterm = signal(SignalKind::terminate()).map_err(PluginError::Signal)?;
+    let mut sigint = signals::interrupt().map_err(PluginError::Signal)?;
+    let mut sigterm = signals::terminate().map_err(PluginError::Signal)?;
 
     let token = shutdown.clone();
     tokio::spawn(async move {
