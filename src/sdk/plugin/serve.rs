@@ -18,6 +18,7 @@ use crate::sdk::proto::plugin::grpc_broker_server::GrpcBrokerServer;
 use crate::sdk::proto::plugin::grpc_controller_server::GrpcControllerServer;
 use crate::sdk::proto::plugin::grpc_stdio_server::GrpcStdioServer;
 use crate::sdk::proto::tfplugin6::provider_server::{Provider, ProviderServer};
+use crate::sdk::proto::tfplugin6::stop_provider::Request as StopProviderRequest;
 
 /// Both directions, as terraform-plugin-go allows; tonic's default is 4 MiB.
 const MAX_MESSAGE_SIZE: usize = 256 << 20;
@@ -30,13 +31,21 @@ const DRAIN_TIMEOUT: Duration = Duration::from_millis(1500);
 /// go on) before they are abandoned, so that their answers still go out within the drain.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(1200);
 
+/// How long a SIGTERM under Terraform waits for Terraform to close the provider. CI runners
+/// send SIGTERM to the whole process group: Terraform stops gracefully (StopProvider, lets
+/// in-flight calls finish, then closes its providers), so the provider treats the signal as a
+/// stop and keeps answering; exiting at once would drop answers to calls that already reached
+/// the remote API. After this long it shuts down by itself.
+const TERM_GRACE: Duration = Duration::from_secs(5);
+
 /// The health service name go-plugin's client pings.
 const HEALTH_SERVICE: &str = "plugin";
 
 /// Serves `provider` the way go-plugin's server would, until Terraform calls
 /// `plugin.GRPCController/Shutdown`, closes its connection, or dies, or the process gets
-/// SIGTERM (or, in debug mode, Ctrl-C). Each way, [`Shutdown::shutdown`] runs (bounded)
-/// before this returns.
+/// SIGTERM (or, in debug mode, Ctrl-C). Under Terraform a SIGTERM first acts as StopProvider
+/// and leaves Terraform up to [`TERM_GRACE`] to close the provider itself. Each way,
+/// [`Shutdown::shutdown`] runs (bounded) before this returns.
 ///
 /// Outside debug mode this checks Terraform's magic cookie and protocol offer, listens on a
 /// unix socket (TCP 127.0.0.1 if that fails), turns on mutual TLS when Terraform passed
@@ -56,8 +65,9 @@ pub async fn serve<S: Provider + Shutdown + Clone>(
     }
 
     let shutdown = CancellationToken::new();
+    let terminated = CancellationToken::new();
     // Before anything is printed: Terraform may forward a Ctrl-C as soon as we exist.
-    install_signal_handlers(opts.debug, &shutdown)?;
+    install_signal_handlers(opts.debug, &shutdown, &terminated)?;
     if !opts.debug {
         // A debugged provider outlives the shell that started it on purpose.
         lifecycle::watch_parent(shutdown.clone());
@@ -90,6 +100,28 @@ pub async fn serve<S: Provider + Shutdown + Clone>(
         tls = tls.is_some(),
         "plugin server listening"
     );
+
+    if !opts.debug {
+        let (provider, shutdown, terminated) =
+            (provider.clone(), shutdown.clone(), terminated.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = terminated.cancelled() => {}
+            }
+            tracing::debug!("SIGTERM received: stopping, then waiting for Terraform to close us");
+            let _ = provider
+                .stop_provider(tonic::Request::new(StopProviderRequest {}))
+                .await;
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = tokio::time::sleep(TERM_GRACE) => {
+                    tracing::debug!("Terraform did not close the provider after SIGTERM; shutting down");
+                    shutdown.cancel();
+                }
+            }
+        });
+    }
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -162,22 +194,32 @@ fn write_stdout(text: &str) -> std::io::Result<()> {
     out.flush()
 }
 
-/// SIGTERM always stops the server. SIGINT stops it only in debug mode: under Terraform
-/// a Ctrl-C reaches the whole process group, and the provider must live on to receive
-/// StopProvider and finish cleanly, exactly as go-plugin ignores it.
-fn install_signal_handlers(debug: bool, shutdown: &CancellationToken) -> Result<(), PluginError> {
+/// In debug mode SIGTERM and SIGINT stop the server. Under Terraform SIGTERM cancels
+/// `terminated` (a stop, then a bounded wait, see [`TERM_GRACE`]) and SIGINT is ignored: a
+/// signal to the process group reaches Terraform too, and the provider must live on to receive
+/// StopProvider and finish cleanly, exactly as go-plugin ignores Ctrl-C.
+fn install_signal_handlers(
+    debug: bool,
+    shutdown: &CancellationToken,
+    terminated: &CancellationToken,
+) -> Result<(), PluginError> {
     // Registering replaces the default "terminate" disposition right away, even before
     // the tasks below first run.
     let mut sigint = signals::interrupt().map_err(PluginError::Signal)?;
     let mut sigterm = signals::terminate().map_err(PluginError::Signal)?;
 
     let token = shutdown.clone();
+    let terminated = terminated.clone();
     tokio::spawn(async move {
         tokio::select! {
             () = token.cancelled() => {}
             _ = sigterm.recv() => {
-                tracing::debug!("SIGTERM received, shutting down");
-                token.cancel();
+                if debug {
+                    tracing::debug!("SIGTERM received, shutting down");
+                    token.cancel();
+                } else {
+                    terminated.cancel();
+                }
             }
         }
     });
