@@ -160,7 +160,7 @@ pub const NO_EPHEMERAL_BLOCKS: &str = r#"Blocks of type "ephemeral" are not expe
 pub const NO_EPHEMERAL_VARIABLES: &str = r#"An argument named "ephemeral" is not expected here."#;
 /// The provider's refusal of a write-only argument from a Terraform before 1.11, which would
 /// store the value in state.
-pub const WRITE_ONLY_NOT_ALLOWED: &str = "Write-only Attribute Not Allowed";
+pub const WRITE_ONLY_NOT_ALLOWED: &str = "Write-only attribute not allowed";
 
 /// What a Terraform before 1.11 answers to a configuration with both `ephemeral` blocks and
 /// write-only arguments: 1.10 knows ephemeral blocks, so the provider refuses the write-only

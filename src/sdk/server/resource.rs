@@ -27,7 +27,7 @@ fn check_write_only(schema: &Schema, config: &Value, allowed: bool) -> Diagnosti
         let detail = format!(
             "{path} is write-only: Terraform keeps its value out of plan and state, which needs Terraform 1.11 or later, and this Terraform would store it in state. Upgrade Terraform, or remove {path} from the configuration."
         );
-        d.attr_error(path, "Write-only Attribute Not Allowed", detail);
+        d.attr_error(path, "Write-only attribute not allowed", detail);
     }
     d
 }
