@@ -1,15 +1,24 @@
 //! Action RPCs: validate, plan and invoke (a stream of progress lines, then the completion).
 
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use super::super::action::{InvokeRequest, Progress};
+use super::super::action::{Action, InvokeRequest, Progress};
 use super::super::convert;
 use super::super::diag::{Diagnostic, Diagnostics};
 use super::super::proto::tfplugin6 as pb;
 use super::super::provider::Provider;
-use super::shape::{lookup, settle, span, validate_config, Body};
+use super::shape::{diagnostics_only, lookup, settle, span, validate_config, Body, Entry};
 use super::{EventStream, ProviderServer};
+
+/// A decoded action call (see [`ProviderServer::action_call`]).
+struct ActionCall<P: Provider> {
+    entry: Arc<Entry<dyn Action<P::Data>>>,
+    data: Arc<P::Data>,
+    req: InvokeRequest,
+}
 
 impl<P: Provider> ProviderServer<P> {
     pub(super) async fn validate_action(
@@ -36,11 +45,28 @@ impl<P: Provider> ProviderServer<P> {
         let s = span("PlanAction", &r.action_type);
         let mut diags = Diagnostics::new();
         let body = self.plan_action_body(r, &mut diags).instrument(s).await;
-        settle(body, &mut diags, || ());
+        let diagnostics = diagnostics_only(body, diags);
         pb::plan_action::Response {
-            diagnostics: convert::diagnostics(diags),
+            diagnostics,
             deferred: None,
         }
+    }
+
+    /// What planning and invoking an action both start from: the type, decoded config, data.
+    fn action_call(
+        &self,
+        type_name: &str,
+        config: Option<&pb::DynamicValue>,
+        caps: Option<pb::ClientCapabilities>,
+    ) -> Body<ActionCall<P>> {
+        let entry = lookup(&self.inner.actions, "action", type_name)?;
+        let config = entry.decode(config, "configuration")?;
+        let data = self.data()?;
+        let req = InvokeRequest {
+            config,
+            client_capabilities: convert::client_capabilities(caps),
+        };
+        Ok(ActionCall { entry, data, req })
     }
 
     async fn plan_action_body(
@@ -48,14 +74,8 @@ impl<P: Provider> ProviderServer<P> {
         r: pb::plan_action::Request,
         diags: &mut Diagnostics,
     ) -> Body<()> {
-        let e = lookup(&self.inner.actions, "action", &r.action_type)?;
-        let config = e.decode(r.config.as_ref(), "configuration")?;
-        let data = self.data()?;
-        let req = InvokeRequest {
-            config,
-            client_capabilities: convert::client_capabilities(r.client_capabilities),
-        };
-        diags.extend(e.imp.plan(&self.ctx(), &data, req).await);
+        let c = self.action_call(&r.action_type, r.config.as_ref(), r.client_capabilities)?;
+        diags.extend(c.entry.imp.plan(&self.ctx(), &c.data, c.req).await);
         Ok(())
     }
 
@@ -112,14 +132,9 @@ impl<P: Provider> ProviderServer<P> {
         progress: Progress,
         diags: &mut Diagnostics,
     ) -> Body<()> {
-        let e = lookup(&self.inner.actions, "action", &r.action_type)?;
-        let config = e.decode(r.config.as_ref(), "configuration")?;
-        let data = self.data()?;
-        let req = InvokeRequest {
-            config,
-            client_capabilities: convert::client_capabilities(r.client_capabilities),
-        };
-        diags.extend(e.imp.invoke(&self.ctx(), &data, req, &progress).await);
+        let c = self.action_call(&r.action_type, r.config.as_ref(), r.client_capabilities)?;
+        let ctx = self.ctx();
+        diags.extend(c.entry.imp.invoke(&ctx, &c.data, c.req, &progress).await);
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use super::super::diag::Diagnostics;
 use super::super::ephemeral::OpenRequest;
 use super::super::proto::tfplugin6 as pb;
 use super::super::provider::Provider;
-use super::shape::{halt_on_errors, lookup, settle, span, validate_config, Body};
+use super::shape::{diagnostics_only, halt_on_errors, lookup, settle, span, validate_config, Body};
 use super::ProviderServer;
 
 const KIND: &str = "ephemeral resource";
@@ -111,10 +111,8 @@ impl<P: Provider> ProviderServer<P> {
             async move {
                 let mut diags = Diagnostics::new();
                 let body = this.close_ephemeral_body(r, &mut diags).await;
-                settle(body, &mut diags, || ());
-                pb::close_ephemeral_resource::Response {
-                    diagnostics: convert::diagnostics(diags),
-                }
+                let diagnostics = diagnostics_only(body, diags);
+                pb::close_ephemeral_resource::Response { diagnostics }
             }
             .instrument(s)
         })

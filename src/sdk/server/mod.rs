@@ -336,19 +336,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         &self,
         _r: Request<pb::validate_state_store::Request>,
     ) -> Res<pb::validate_state_store::Response> {
-        Ok(Response::new(pb::validate_state_store::Response {
-            diagnostics: unsupported::no_state_store(),
-        }))
+        Ok(Response::new(unsupported::validate_state_store_config()))
     }
 
     async fn configure_state_store(
         &self,
         _r: Request<pb::configure_state_store::Request>,
     ) -> Res<pb::configure_state_store::Response> {
-        Ok(Response::new(pb::configure_state_store::Response {
-            diagnostics: unsupported::no_state_store(),
-            ..Default::default()
-        }))
+        Ok(Response::new(unsupported::configure_state_store()))
     }
 
     async fn read_state_bytes(
@@ -362,47 +357,35 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         &self,
         _r: Request<Streaming<pb::write_state_bytes::RequestChunk>>,
     ) -> Res<pb::write_state_bytes::Response> {
-        Ok(Response::new(pb::write_state_bytes::Response {
-            diagnostics: unsupported::no_state_store(),
-        }))
+        Ok(Response::new(unsupported::write_state_bytes()))
     }
 
     async fn lock_state(
         &self,
         _r: Request<pb::lock_state::Request>,
     ) -> Res<pb::lock_state::Response> {
-        Ok(Response::new(pb::lock_state::Response {
-            lock_id: String::new(),
-            diagnostics: unsupported::no_state_store(),
-        }))
+        Ok(Response::new(unsupported::lock_state()))
     }
 
     async fn unlock_state(
         &self,
         _r: Request<pb::unlock_state::Request>,
     ) -> Res<pb::unlock_state::Response> {
-        Ok(Response::new(pb::unlock_state::Response {
-            diagnostics: unsupported::no_state_store(),
-        }))
+        Ok(Response::new(unsupported::unlock_state()))
     }
 
     async fn get_states(
         &self,
         _r: Request<pb::get_states::Request>,
     ) -> Res<pb::get_states::Response> {
-        Ok(Response::new(pb::get_states::Response {
-            state_id: Vec::new(),
-            diagnostics: unsupported::no_state_store(),
-        }))
+        Ok(Response::new(unsupported::get_states()))
     }
 
     async fn delete_state(
         &self,
         _r: Request<pb::delete_state::Request>,
     ) -> Res<pb::delete_state::Response> {
-        Ok(Response::new(pb::delete_state::Response {
-            diagnostics: unsupported::no_state_store(),
-        }))
+        Ok(Response::new(unsupported::delete_state()))
     }
 
     async fn plan_action(

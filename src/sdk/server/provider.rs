@@ -8,10 +8,11 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use super::super::convert::{self, decode};
-use super::super::diag::Diagnostics;
+use super::super::cty::Value;
+use super::super::diag::{Diagnostic, Diagnostics};
 use super::super::proto::tfplugin6 as pb;
 use super::super::provider::{ConfigureRequest, Provider, ValidateRequest};
-use super::shape::{settle, span, Body, Entries};
+use super::shape::{diagnostics_only, span, Body, Entries};
 use super::ProviderServer;
 
 fn capabilities() -> pb::ServerCapabilities {
@@ -67,6 +68,11 @@ impl<P: Provider> ProviderServer<P> {
         }
     }
 
+    /// Decodes the provider block with the provider's schema.
+    fn provider_config(&self, v: Option<&pb::DynamicValue>) -> Result<Value, Diagnostic> {
+        decode(v, &self.inner.provider_ty, "provider configuration")
+    }
+
     pub(super) async fn validate_provider(
         &self,
         r: pb::validate_provider_config::Request,
@@ -76,10 +82,8 @@ impl<P: Provider> ProviderServer<P> {
             .validate_provider_body(r, &mut diags)
             .instrument(span("ValidateProviderConfig", ""))
             .await;
-        settle(body, &mut diags, || ());
-        pb::validate_provider_config::Response {
-            diagnostics: convert::diagnostics(diags),
-        }
+        let diagnostics = diagnostics_only(body, diags);
+        pb::validate_provider_config::Response { diagnostics }
     }
 
     async fn validate_provider_body(
@@ -87,11 +91,7 @@ impl<P: Provider> ProviderServer<P> {
         r: pb::validate_provider_config::Request,
         diags: &mut Diagnostics,
     ) -> Body<()> {
-        let config = decode(
-            r.config.as_ref(),
-            &self.inner.provider_ty,
-            "provider configuration",
-        )?;
+        let config = self.provider_config(r.config.as_ref())?;
         diags.extend(
             self.inner
                 .provider
@@ -110,10 +110,8 @@ impl<P: Provider> ProviderServer<P> {
             .configure_body(r, &mut diags)
             .instrument(span("ConfigureProvider", ""))
             .await;
-        settle(body, &mut diags, || ());
-        pb::configure_provider::Response {
-            diagnostics: convert::diagnostics(diags),
-        }
+        let diagnostics = diagnostics_only(body, diags);
+        pb::configure_provider::Response { diagnostics }
     }
 
     async fn configure_body(
@@ -121,11 +119,7 @@ impl<P: Provider> ProviderServer<P> {
         r: pb::configure_provider::Request,
         diags: &mut Diagnostics,
     ) -> Body<()> {
-        let config = decode(
-            r.config.as_ref(),
-            &self.inner.provider_ty,
-            "provider configuration",
-        )?;
+        let config = self.provider_config(r.config.as_ref())?;
         let req = ConfigureRequest {
             config,
             terraform_version: r.terraform_version,

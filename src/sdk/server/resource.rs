@@ -9,10 +9,11 @@ use super::super::plan;
 use super::super::proto::tfplugin6 as pb;
 use super::super::provider::{Provider, ValidateRequest};
 use super::super::resource::{
-    CreateRequest, DeleteRequest, PlanRequest, PlanResponse, ReadRequest, UpdateRequest,
+    ApplyResponse, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, ReadRequest,
+    UpdateRequest,
 };
 use super::super::schema::Schema;
-use super::shape::{halt_on_errors, lookup, settle, span, Body};
+use super::shape::{diagnostics_only, halt_on_errors, lookup, settle, span, Body};
 use super::ProviderServer;
 
 /// Rejects write-only values when the client cannot keep them out of state: Terraform before
@@ -43,10 +44,8 @@ impl<P: Provider> ProviderServer<P> {
             .validate_resource_body(r, &mut diags)
             .instrument(s)
             .await;
-        settle(body, &mut diags, || ());
-        pb::validate_resource_config::Response {
-            diagnostics: convert::diagnostics(diags),
-        }
+        let diagnostics = diagnostics_only(body, diags);
+        pb::validate_resource_config::Response { diagnostics }
     }
 
     async fn validate_resource_body(
@@ -169,54 +168,57 @@ impl<P: Provider> ProviderServer<P> {
         let config = e.decode(r.config.as_ref(), "configuration")?;
         let data = self.data()?;
         let ctx = self.ctx();
-        let (new_state, private) = if planned.is_null() {
+        let resp = if planned.is_null() {
             let req = DeleteRequest {
                 prior_state: prior.clone(),
                 private: r.planned_private.clone(),
             };
-            let d = e.imp.delete(&ctx, &data, req).await;
-            let failed = d.has_errors();
-            diags.extend(d);
-            if failed {
+            let diagnostics = e.imp.delete(&ctx, &data, req).await;
+            if diagnostics.has_errors() {
                 // Keep the object in state so the next run can finish the delete.
-                (prior, r.planned_private)
+                ApplyResponse {
+                    new_state: prior,
+                    private: r.planned_private,
+                    diagnostics,
+                }
             } else {
-                (Value::Null, Vec::new())
+                ApplyResponse {
+                    new_state: Value::Null,
+                    private: Vec::new(),
+                    diagnostics,
+                }
             }
-        } else {
-            let resp = if prior.is_null() {
-                let req = CreateRequest {
-                    planned_state: planned,
-                    config,
-                    planned_private: r.planned_private,
-                };
-                e.imp.create(&ctx, &data, req).await
-            } else {
-                let req = UpdateRequest {
-                    prior_state: prior,
-                    planned_state: planned,
-                    config,
-                    planned_private: r.planned_private,
-                };
-                e.imp.update(&ctx, &data, req).await
+        } else if prior.is_null() {
+            let req = CreateRequest {
+                planned_state: planned,
+                config,
+                planned_private: r.planned_private,
             };
-            diags.extend(resp.diagnostics);
-            (resp.new_state, resp.private)
+            e.imp.create(&ctx, &data, req).await
+        } else {
+            let req = UpdateRequest {
+                prior_state: prior,
+                planned_state: planned,
+                config,
+                planned_private: r.planned_private,
+            };
+            e.imp.update(&ctx, &data, req).await
         };
-        if !new_state.is_wholly_known() {
+        diags.extend(resp.diagnostics);
+        if !resp.new_state.is_wholly_known() {
             diags.error(
                 "Provider left values unknown after apply",
                 "The provider returned an incomplete object. This is a bug in the provider; please report it.",
             );
             return Ok(pb::apply_resource_change::Response {
                 new_state: r.prior_state,
-                private,
+                private: resp.private,
                 ..Default::default()
             });
         }
         Ok(pb::apply_resource_change::Response {
-            new_state: Some(e.encode_state(new_state, "new state")?),
-            private,
+            new_state: Some(e.encode_state(resp.new_state, "new state")?),
+            private: resp.private,
             ..Default::default()
         })
     }

@@ -136,6 +136,12 @@ where
     convert::diagnostics(diags)
 }
 
+/// The answer of a handler that answers only with diagnostics.
+pub(super) fn diagnostics_only(body: Body<()>, mut diags: Diagnostics) -> Vec<pb::Diagnostic> {
+    settle(body, &mut diags, || ());
+    convert::diagnostics(diags)
+}
+
 /// Wraps handler bodies in a span naming the RPC and object type; never records values.
 pub(super) fn span(rpc: &'static str, type_name: &str) -> tracing::Span {
     tracing::debug_span!("rpc", rpc, type_name)

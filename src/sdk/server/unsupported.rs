@@ -22,7 +22,7 @@ fn once<T: Send + 'static>(item: T) -> EventStream<T> {
 }
 
 /// The answer to every state-store RPC: this SDK serves providers, not state backends.
-pub(super) fn no_state_store() -> Vec<pb::Diagnostic> {
+fn no_state_store() -> Vec<pb::Diagnostic> {
     unsupported("State storage")
 }
 
@@ -75,4 +75,49 @@ pub(super) fn read_state_bytes() -> EventStream<pb::read_state_bytes::Response> 
         diagnostics: no_state_store(),
         ..Default::default()
     })
+}
+
+pub(super) fn validate_state_store_config() -> pb::validate_state_store::Response {
+    pb::validate_state_store::Response {
+        diagnostics: no_state_store(),
+    }
+}
+
+pub(super) fn configure_state_store() -> pb::configure_state_store::Response {
+    pb::configure_state_store::Response {
+        diagnostics: no_state_store(),
+        ..Default::default()
+    }
+}
+
+pub(super) fn write_state_bytes() -> pb::write_state_bytes::Response {
+    pb::write_state_bytes::Response {
+        diagnostics: no_state_store(),
+    }
+}
+
+pub(super) fn lock_state() -> pb::lock_state::Response {
+    pb::lock_state::Response {
+        lock_id: String::new(),
+        diagnostics: no_state_store(),
+    }
+}
+
+pub(super) fn unlock_state() -> pb::unlock_state::Response {
+    pb::unlock_state::Response {
+        diagnostics: no_state_store(),
+    }
+}
+
+pub(super) fn get_states() -> pb::get_states::Response {
+    pb::get_states::Response {
+        state_id: Vec::new(),
+        diagnostics: no_state_store(),
+    }
+}
+
+pub(super) fn delete_state() -> pb::delete_state::Response {
+    pb::delete_state::Response {
+        diagnostics: no_state_store(),
+    }
 }
