@@ -167,7 +167,7 @@ pub async fn login(
 ) -> Result<Token, Diagnostic> {
     // An unusable seed is a configuration error: say so before opening any session.
     if let TwoFactor::TotpSecret(seed) = &creds.two_factor {
-        totp_code(seed, Utc::now())?;
+        totp_code(seed, ctx.now())?;
     }
     let doing = format!("log in as {}", creds.username);
     let resp = call(
@@ -291,7 +291,7 @@ async fn complete_two_factor(
         TwoFactor::None => return Err(two_factor_not_configured(&creds.username)),
         TwoFactor::Code(code) => verify(code.clone()).await?,
         TwoFactor::TotpSecret(seed) => {
-            let now = Utc::now();
+            let now = ctx.now();
             match verify(totp_code(seed, now)?).await? {
                 // Our clock may be one step ahead of the server's: try the previous code once.
                 Err(ApiError::Validation { .. }) => {
@@ -348,11 +348,6 @@ pub async fn logged_out_after_stop(
         " The session could not be logged out; Defentry will expire it."
     });
     d
-}
-
-/// The current time as Terraform users read it (RFC 3339, seconds, UTC).
-pub fn now_rfc3339() -> String {
-    rfc3339(Utc::now())
 }
 
 /// Formats a time as RFC 3339 with seconds precision.
@@ -428,8 +423,9 @@ pub fn validate_session_config(config: &Value) -> crate::sdk::Diagnostics {
     d
 }
 
-/// Fills the computed session attributes of `config` from a fresh token.
-pub fn session_result(config: &Value, token: &Token) -> Value {
+/// Fills the computed session attributes of `config` from a fresh token, issued now by the
+/// context's clock.
+pub fn session_result(ctx: &Context, config: &Value, token: &Token) -> Value {
     let mut v = config.clone();
     v.set_attr(attr::ID, Value::string(token.id()));
     v.set_attr(attr::TOKEN_ID, Value::string(token.id()));
@@ -438,7 +434,7 @@ pub fn session_result(config: &Value, token: &Token) -> Value {
         attr::AUTHORIZATION_HEADER,
         Value::string(token.authorization_header().expose()),
     );
-    v.set_attr("issued_at", Value::string(now_rfc3339()));
+    v.set_attr("issued_at", Value::string(rfc3339(ctx.now())));
     v
 }
 

@@ -6,8 +6,49 @@
 //! - *abandon* (the process is exiting): drop whatever is still running.
 
 use std::future::Future;
+use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
+
+/// Where a [`Context`] reads the current time: the system clock, or for tests a fixed or
+/// scripted one, so time-dependent decisions can be checked at any instant without sleeping.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    /// The system's real clock.
+    pub fn system() -> Self {
+        Self(Arc::new(Utc::now))
+    }
+
+    /// A clock that always reads `at`.
+    pub fn fixed(at: DateTime<Utc>) -> Self {
+        Self(Arc::new(move || at))
+    }
+
+    /// A clock that reads whatever `now` returns (for example a time a test moves forward).
+    pub fn from_fn(now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
+    /// The current time by this clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Clock").field(&self.now()).finish()
+    }
+}
 
 /// What the Terraform client says it supports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,6 +64,7 @@ pub struct ClientCapabilities {
 pub struct Context {
     stop: CancellationToken,
     abandon: CancellationToken,
+    clock: Clock,
 }
 
 /// The operation was cancelled by Terraform (Ctrl-C → StopProvider) or by the provider
@@ -37,13 +79,30 @@ impl Context {
         Self {
             stop,
             abandon: CancellationToken::new(),
+            clock: Clock::system(),
         }
     }
 
     /// A context abandoned by `abandon` and stopped by `stop`, which should be a child of
     /// `abandon` (a teardown implies a stop).
     pub fn with_abandon(stop: CancellationToken, abandon: CancellationToken) -> Self {
-        Self { stop, abandon }
+        Self {
+            stop,
+            abandon,
+            clock: Clock::system(),
+        }
+    }
+
+    /// This context reading the time from `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The current time (UTC) by the server's clock; use it instead of `Utc::now()`, so
+    /// tests can run time-dependent logic at any instant.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Whether Terraform asked the provider to stop (or the process is exiting).
@@ -100,6 +159,18 @@ mod tests {
         };
         assert_eq!(ctx.finish(slow).await, Ok(7));
         assert!(ctx.stop_token().is_cancelled());
+    }
+
+    #[test]
+    fn now_reads_the_clock_it_was_given() {
+        let at = DateTime::parse_from_rfc3339("2030-01-02T03:04:05Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("valid time");
+        let ctx = Context::default().with_clock(Clock::fixed(at));
+        assert_eq!(ctx.now(), at);
+        assert_eq!(ctx.clone().now(), at);
+        let real = Context::default().now();
+        assert!((Utc::now() - real).num_seconds().abs() < 60, "{real}");
     }
 
     #[tokio::test]

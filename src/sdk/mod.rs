@@ -19,7 +19,7 @@ pub mod resource;
 pub mod schema;
 pub mod server;
 
-pub use context::{Cancelled, ClientCapabilities, Context};
+pub use context::{Cancelled, ClientCapabilities, Clock, Context};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use provider::Provider;
 pub use server::ProviderServer;

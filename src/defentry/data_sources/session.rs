@@ -44,7 +44,7 @@ impl DataSource<ProviderData> for SessionDataSource {
                 // Terraform is stopping and will not keep this result: do not leak the session.
                 return Err(session::logged_out_after_stop(ctx, data, token.secret()).await);
             }
-            Ok::<_, crate::sdk::Diagnostic>(session::session_result(&req.config, &token))
+            Ok::<_, crate::sdk::Diagnostic>(session::session_result(ctx, &req.config, &token))
         }
         .await;
         match result {

@@ -88,7 +88,7 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
             return failed(session::logged_out_after_stop(ctx, data, token.secret()).await);
         };
         OpenResponse {
-            result: session::session_result(&req.config, &token),
+            result: session::session_result(ctx, &req.config, &token),
             private: Some(handle.to_be_bytes().to_vec()),
             renew_at: None,
             diagnostics: Diagnostics::new(),

@@ -3,7 +3,7 @@
 //! apply exactly as planned.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::sdk::cty::{AttributePath, Type, Value};
@@ -290,7 +290,7 @@ async fn log_in(
     let (period, anchor) = (period_of(config)?, anchor_of(config)?);
     let token = session::login(ctx, client, &creds).await?;
     // Whole seconds, so rotate_at - created_at is exactly the period users configured.
-    let now = parse_time(&Value::string(rfc3339(Utc::now()))).unwrap_or_else(Utc::now);
+    let now = ctx.now().trunc_subsecs(0);
     let created_at = rfc3339(now);
     let rotate_at = period
         .and_then(|p| rotation_time(now, anchor, p))
@@ -573,7 +573,7 @@ impl Resource<ProviderData> for TokenResource {
             token_id = new.attr(s::TOKEN_ID).as_str().unwrap_or_default(),
             "defentry_token rotated in place"
         );
-        let created = parse_time(new.attr(attr::CREATED_AT)).unwrap_or_else(Utc::now);
+        let created = parse_time(new.attr(attr::CREATED_AT)).unwrap_or_else(|| ctx.now());
         new.set_attr(attr::PREVIOUS_TOKEN, prior.attr(s::TOKEN).clone());
         new.set_attr(attr::PREVIOUS_TOKEN_ID, prior.attr(s::TOKEN_ID).clone());
         let overlap = overlap_of(&req.config).ok().flatten();
@@ -591,10 +591,10 @@ impl Resource<ProviderData> for TokenResource {
         done(new, Diagnostics::new())
     }
 
-    async fn read(&self, _ctx: &Context, _data: &ProviderData, req: ReadRequest) -> ReadResponse {
+    async fn read(&self, ctx: &Context, _data: &ProviderData, req: ReadRequest) -> ReadResponse {
         // Defentry has no endpoint to inspect a token, so refresh only decides the schedule.
         let state = req.current_state;
-        let private = refreshed_private(&state, Utc::now());
+        let private = refreshed_private(&state, ctx.now());
         ReadResponse {
             new_state: state,
             private: private.bytes(),
@@ -807,6 +807,103 @@ mod tests {
         let mut gone = s.clone();
         gone.set_attr(attr::PREVIOUS_TOKEN, Value::Null);
         assert!(!refreshed_private(&gone, t("2026-06-01T00:00:00Z")).revoke_due);
+    }
+
+    /// Refresh then plan, as Terraform runs them, with the context's clock at `now`.
+    async fn refresh_and_plan(prior: &Value, config: &Value, now: &str) -> PlanResponse {
+        use crate::defentry::client::{ApiDomain, Client, ClientConfig};
+        use crate::sdk::Clock;
+        let ctx = Context::default().with_clock(Clock::fixed(t(now)));
+        // Refresh and plan never call Defentry: an unreachable address proves it.
+        let domain = ApiDomain::parse("http://127.0.0.1:9").expect("valid domain");
+        let client = Client::new(ClientConfig::new(domain)).expect("client");
+        let data = ProviderData::new(client, None, None);
+        let read = ReadRequest {
+            current_state: prior.clone(),
+            private: Vec::new(),
+        };
+        let refreshed = TokenResource.read(&ctx, &data, read).await;
+        assert!(
+            refreshed.diagnostics.is_empty(),
+            "{:?}",
+            refreshed.diagnostics
+        );
+        let req = PlanRequest {
+            prior_state: refreshed.new_state.clone(),
+            config: config.clone(),
+            prior_private: refreshed.private,
+            client_capabilities: Default::default(),
+        };
+        let mut resp = PlanResponse {
+            planned_state: refreshed.new_state,
+            requires_replace: Vec::new(),
+            planned_private: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        };
+        TokenResource
+            .modify_plan(&ctx, &data, &req, &mut resp)
+            .await;
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        resp
+    }
+
+    #[tokio::test]
+    async fn the_context_clock_decides_revocation_and_rotation_without_sleeping() {
+        // Rotated at 00:00 with a 24h period and a 1h overlap.
+        let config = state(&[
+            (s::USERNAME, Value::string("svc")),
+            (s::KEEP_LOGGED, Value::Bool(false)),
+            (attr::ROTATION_PERIOD, Value::string("24h")),
+            (attr::OVERLAP, Value::string("1h")),
+            (attr::TRIGGERS, Value::Null),
+            (attr::PASSWORD_WO_VERSION, Value::Null),
+        ]);
+        let mut prior = config.clone();
+        for (a, v) in [
+            (s::TOKEN, "8|cur"),
+            (s::TOKEN_ID, "8"),
+            (attr::CREATED_AT, "2026-01-01T00:00:00Z"),
+            (attr::ROTATE_AT, "2026-01-02T00:00:00Z"),
+            (attr::PREVIOUS_TOKEN, "7|old"),
+            (attr::PREVIOUS_TOKEN_ID, "7"),
+            (attr::PREVIOUS_REVOKE_AT, "2026-01-01T01:00:00Z"),
+        ] {
+            prior.set_attr(a, Value::string(v));
+        }
+
+        // Inside the overlap window: nothing changes.
+        let plan = refresh_and_plan(&prior, &config, "2026-01-01T00:59:59Z").await;
+        assert_eq!(plan.planned_state, prior);
+        assert!(plan.requires_replace.is_empty());
+
+        // The window has ended: the plan revokes the previous token and keeps the current one.
+        let plan = refresh_and_plan(&prior, &config, "2026-01-01T01:00:00Z").await;
+        assert!(plan.planned_state.attr(attr::PREVIOUS_TOKEN).is_null());
+        assert!(plan.planned_state.attr(attr::PREVIOUS_REVOKE_AT).is_null());
+        assert_eq!(plan.planned_state.attr(s::TOKEN).as_str(), Some("8|cur"));
+        assert_eq!(
+            plan.planned_state.attr(attr::ROTATE_AT).as_str(),
+            Some("2026-01-02T00:00:00Z")
+        );
+
+        // rotate_at has passed: an in-place rotation keeping the current token as previous.
+        let plan = refresh_and_plan(&prior, &config, "2026-01-02T00:00:00Z").await;
+        assert!(!plan.planned_state.attr(s::TOKEN).is_known());
+        assert_eq!(
+            plan.planned_state.attr(attr::PREVIOUS_TOKEN).as_str(),
+            Some("8|cur")
+        );
+        assert!(plan.requires_replace.is_empty());
+
+        // Without overlap the same instant plans a replacement, shown on rotate_at.
+        let mut no_overlap = config.clone();
+        no_overlap.set_attr(attr::OVERLAP, Value::Null);
+        let plan = refresh_and_plan(&prior, &no_overlap, "2026-01-02T00:00:00Z").await;
+        assert_eq!(
+            plan.requires_replace,
+            vec![AttributePath::attr(attr::ROTATE_AT)]
+        );
+        assert!(!plan.planned_state.attr(attr::ROTATE_AT).is_known());
     }
 
     #[test]
