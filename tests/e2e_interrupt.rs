@@ -11,8 +11,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -80,109 +79,6 @@ fn state_tokens(ws: &Workspace) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A Terraform command running in its own process group (as a shell job is), so a signal
-/// to the group reaches Terraform and the provider it starts, as Ctrl-C in a terminal does.
-struct Run {
-    child: Child,
-    out: PathBuf,
-    err: PathBuf,
-    _logs: tempfile::TempDir,
-}
-
-impl Run {
-    fn start(ws: &Workspace, args: &[&str]) -> Run {
-        let logs = tempfile::tempdir().expect("temp dir");
-        let (out, err) = (logs.path().join("stdout"), logs.path().join("stderr"));
-        let mut cmd = ws.command(args);
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd
-            .stdout(fs::File::create(&out).expect("stdout file"))
-            .stderr(fs::File::create(&err).expect("stderr file"))
-            .spawn()
-            .expect("start terraform");
-        Run {
-            child,
-            out,
-            err,
-            _logs: logs,
-        }
-    }
-
-    fn output(&self) -> String {
-        format!(
-            "--- stdout ---\n{}\n--- stderr ---\n{}",
-            fs::read_to_string(&self.out).unwrap_or_default(),
-            fs::read_to_string(&self.err).unwrap_or_default()
-        )
-    }
-
-    fn pgid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Polls `ready` until it holds, failing if Terraform ends first or it takes too long.
-    fn wait_for(&mut self, what: &str, mut ready: impl FnMut() -> bool) {
-        let deadline = Instant::now() + LIMIT;
-        while !ready() {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                panic!(
-                    "terraform ended ({status}) before {what}:\n{}",
-                    self.output()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} after {LIMIT:?}:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn signal_group(&self, sig: Sig) {
-        let status = Command::new("kill")
-            .args([
-                &format!("-{}", sig.name()),
-                "--",
-                &format!("-{}", self.pgid()),
-            ])
-            .status()
-            .expect("run kill");
-        assert!(
-            status.success(),
-            "kill -{} -{} failed",
-            sig.name(),
-            self.pgid()
-        );
-    }
-
-    fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "terraform did not exit after the signal:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        // Leave nothing behind when a test fails half-way.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.pgid())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
 /// Live (not zombie) processes in process group `pgid`, from /proc.
 fn group_members(pgid: u32) -> Vec<u32> {
     let Ok(dir) = fs::read_dir("/proc") else {
@@ -227,13 +123,15 @@ fn sessions_config(n: usize) -> String {
 
 /// A `plan` of 30 ephemeral sessions on a slow CRM, caught while it is opening them.
 /// Ephemeral resources need Terraform 1.10 or later.
-fn plan_opening_sessions(tf: &Terraform) -> (Mock, Workspace, Run) {
+fn plan_opening_sessions(tf: &Terraform) -> (Mock, Workspace, GroupJob) {
     let mock = Mock::start();
     let ws = Workspace::new(tf, &mock);
     ws.write("main.tf", &sessions_config(30));
     slow(&mock, LOGIN_PATH);
-    let mut run = Run::start(&ws, &["plan", "-input=false"]);
-    run.wait_for("sessions opening", || finished(&mock, LOGIN_PATH) >= MIDWAY);
+    let mut run = GroupJob::start(&ws, &["plan", "-input=false"]);
+    run.wait_for("sessions opening", LIMIT, || {
+        finished(&mock, LOGIN_PATH) >= MIDWAY
+    });
     (mock, ws, run)
 }
 
@@ -245,10 +143,12 @@ fn interrupt_apply(sig: Sig) {
         ws.write("main.tf", &tokens_config(50));
         slow(&mock, LOGIN_PATH);
 
-        let mut run = Run::start(&ws, &["apply", "-auto-approve", "-input=false"]);
-        run.wait_for("logins under way", || finished(&mock, LOGIN_PATH) >= MIDWAY);
-        run.signal_group(sig);
-        run.wait();
+        let mut run = GroupJob::start(&ws, &["apply", "-auto-approve", "-input=false"]);
+        run.wait_for("logins under way", LIMIT, || {
+            finished(&mock, LOGIN_PATH) >= MIDWAY
+        });
+        run.signal(sig.name());
+        run.wait(LIMIT, &tf.label());
         let out = run.output();
         assert!(
             out.contains("Interrupt received") || out.contains("Stopping operation"),
@@ -286,12 +186,12 @@ fn interrupt_destroy(sig: Sig) {
         ws.apply();
         slow(&mock, LOGOUT_PATH);
 
-        let mut run = Run::start(&ws, &["destroy", "-auto-approve", "-input=false"]);
-        run.wait_for("logouts under way", || {
+        let mut run = GroupJob::start(&ws, &["destroy", "-auto-approve", "-input=false"]);
+        run.wait_for("logouts under way", LIMIT, || {
             finished(&mock, LOGOUT_PATH) >= MIDWAY
         });
-        run.signal_group(sig);
-        run.wait();
+        run.signal(sig.name());
+        run.wait(LIMIT, &tf.label());
         let out = run.output();
 
         let left = state_tokens(&ws);
@@ -322,8 +222,8 @@ fn interrupt_destroy(sig: Sig) {
 fn interrupt_plan(sig: Sig) {
     for tf in terraforms().into_iter().filter(|tf| tf.at_least(1, 10)) {
         let (mock, _ws, mut run) = plan_opening_sessions(&tf);
-        run.signal_group(sig);
-        run.wait();
+        run.signal(sig.name());
+        run.wait(LIMIT, &tf.label());
         assert_no_sessions_within(
             &tf,
             &mock,
@@ -370,7 +270,7 @@ fn sigkill_of_terraform_ends_the_provider_and_its_sessions() {
             .status()
             .expect("run kill");
         assert!(status.success());
-        run.wait();
+        run.wait(LIMIT, &tf.label());
 
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {

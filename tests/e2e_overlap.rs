@@ -10,14 +10,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-fn config(body: &str) -> String {
-    format!("{REQUIRED_PROVIDERS}\n{body}")
-}
-
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
 fn values(ws: &Workspace, address: &str) -> Value {
     token_of(ws, address)["values"].clone()
 }

@@ -7,15 +7,7 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
-
-fn config(body: &str) -> String {
-    format!("{REQUIRED_PROVIDERS}\n{body}")
-}
-
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
+use serde_json::json;
 
 #[test]
 fn data_source_returns_a_token_the_api_accepts() {

@@ -52,10 +52,6 @@ fn token_of(ws: &Workspace, addr: &str) -> Value {
         .clone()
 }
 
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
 /// The data source, read once.
 const DATA_TF: &str = r#"
 data "defentry_session" "d" {}

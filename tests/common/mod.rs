@@ -1086,27 +1086,68 @@ impl GroupJob {
         )
     }
 
-    /// Waits (at most 5 minutes) until the mock has taken every queued fault: the mock takes a
-    /// fault when the matching request arrives, so the job is then inside that request. Panics
-    /// if Terraform exits first.
-    pub fn wait_for_faults_taken(&mut self, mock: &Mock, label: &str, request: &str) {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while !mock.faults()["faults"]
-            .as_array()
-            .is_some_and(Vec::is_empty)
-        {
+    /// The job's process group: Terraform's pid.
+    pub fn pgid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Polls `ready` until it holds; panics if Terraform ends first or `limit` passes.
+    pub fn wait_for(&mut self, what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        while !ready() {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 panic!(
-                    "{label}: terraform ended ({status}) before the {request}:\n{}",
+                    "terraform ended ({status}) before {what}:\n{}",
                     self.output()
                 );
             }
             assert!(
                 Instant::now() < deadline,
-                "{label}: no {request} request:\n{}",
+                "no {what} after {limit:?}:\n{}",
                 self.output()
             );
-            thread::sleep(Duration::from_millis(50));
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits (at most 5 minutes) until the mock has taken every queued fault: the mock takes a
+    /// fault when the matching request arrives, so the job is then inside that request. Panics
+    /// if Terraform exits first.
+    pub fn wait_for_faults_taken(&mut self, mock: &Mock, label: &str, request: &str) {
+        self.wait_for(
+            &format!("{label}: the {request} request"),
+            Duration::from_secs(300),
+            || {
+                mock.faults()["faults"]
+                    .as_array()
+                    .is_some_and(Vec::is_empty)
+            },
+        );
+    }
+
+    /// Sends `SIG<name>` (e.g. "INT", "TERM") to the whole group.
+    pub fn signal(&self, name: &str) {
+        let pgid = self.pgid();
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), "--", &format!("-{pgid}")])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} -{pgid} failed");
+    }
+
+    /// Waits at most `limit` for Terraform to exit; returns its status and how long it took.
+    pub fn wait(&mut self, limit: Duration, label: &str) -> (std::process::ExitStatus, Duration) {
+        let since = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return (status, since.elapsed());
+            }
+            assert!(
+                since.elapsed() < limit,
+                "{label}: terraform did not exit after the signal:\n{}",
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -1117,38 +1158,34 @@ impl GroupJob {
         limit: Duration,
         label: &str,
     ) -> (std::process::ExitStatus, Duration) {
-        let pgid = self.child.id();
-        let status = Command::new("kill")
-            .args(["-INT", "--", &format!("-{pgid}")])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -INT -{pgid} failed");
-        let signalled = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return (status, signalled.elapsed());
-            }
-            assert!(
-                signalled.elapsed() < limit,
-                "{label}: terraform did not exit after SIGINT:\n{}",
-                self.output()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        self.signal("INT");
+        self.wait(limit, label)
     }
 }
 
 impl Drop for GroupJob {
     fn drop(&mut self) {
+        // Leave nothing behind when a test fails half-way.
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{}", self.child.id())])
             .stderr(Stdio::null())
             .status();
+        let _ = self.child.wait();
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // State and clock helpers for token tests
+
+/// A configuration: the `required_providers` block, then `body`.
+pub fn config(body: &str) -> String {
+    format!("{REQUIRED_PROVIDERS}\n{body}")
+}
+
+/// The text of a JSON string value; empty for anything else.
+pub fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
 
 /// The `show -json` entry of `address`; panics when it is not in state.
 pub fn token_of(ws: &Workspace, address: &str) -> Value {
