@@ -1,7 +1,9 @@
 //! The Defentry API client and the Terraform provider built on the SDK.
 
 pub mod actions;
+pub mod attr;
 pub mod client;
+pub mod data;
 pub mod data_sources;
 pub mod diagnostics;
 pub mod docs;

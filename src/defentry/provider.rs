@@ -4,40 +4,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use crate::sdk::action::Action;
 use crate::sdk::cty::{AttributePath, Type, Value};
 use crate::sdk::data_source::DataSource;
 use crate::sdk::ephemeral::EphemeralResource;
-use crate::sdk::provider::{ConfigureRequest, ConfigureResponse, ValidateRequest};
+use crate::sdk::model::{from_value, Maybe};
+use crate::sdk::object::{ObjectType, ValidateRequest, ValidateResponse};
+use crate::sdk::provider::{ConfigureRequest, ConfigureResponse};
 use crate::sdk::resource::Resource;
 use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostic, Diagnostics, Provider};
 
+use super::actions::Checked;
+use super::attr;
 use super::client::{ApiDomain, Client, ClientConfig, Secret};
+use super::data::ProviderData;
 use super::diagnostics::sentence;
 use super::duration;
-use super::session::check_totp_secret;
-
-/// Provider attribute names.
-pub mod attr {
-    /// Base URL of the Defentry API.
-    pub const API_DOMAIN: &str = "api_domain";
-    /// Default account name.
-    pub const USERNAME: &str = "username";
-    /// Default password.
-    pub const PASSWORD: &str = "password";
-    /// Default keep_logged.
-    pub const KEEP_LOGGED: &str = "keep_logged";
-    /// Per-attempt timeout.
-    pub const REQUEST_TIMEOUT: &str = "request_timeout";
-    /// Retries after the first attempt.
-    pub const MAX_RETRIES: &str = "max_retries";
-    /// Extra trusted CA certificates.
-    pub const CA_CERT_PEM: &str = "ca_cert_pem";
-    /// Default TOTP seed for interactive logins.
-    pub const TOTP_SECRET: &str = "totp_secret";
-}
+use super::session::totp;
 
 /// The provider's version, reported in the User-Agent and the docs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -68,97 +54,80 @@ impl DefentryProvider {
     }
 }
 
-/// What every Defentry object receives once the provider is configured.
-pub struct ProviderData {
-    client: Result<Client, Diagnostic>,
-    /// Default account name.
-    pub username: Option<String>,
-    /// Default password.
-    pub password: Option<Secret>,
-    /// Default keep_logged.
-    pub keep_logged: bool,
-    /// Default TOTP seed.
-    pub totp_secret: Option<Secret>,
-}
-
-impl ProviderData {
-    /// The API client, or the diagnostic explaining why there is none (e.g. no `api_domain`).
-    pub fn client(&self) -> Result<&Client, Diagnostic> {
-        self.client.as_ref().map_err(Clone::clone)
-    }
-
-    /// Data for tests and tools: a client plus default credentials.
-    pub fn new(client: Client, username: Option<String>, password: Option<Secret>) -> Self {
-        Self {
-            client: Ok(client),
-            username,
-            password,
-            keep_logged: false,
-            totp_secret: None,
-        }
-    }
-}
-
 fn path(name: &str) -> AttributePath {
     AttributePath::attr(name)
 }
 
-fn string_or_env(config: &Value, name: &str, env: &EnvLookup, var: &str) -> Option<String> {
-    config
-        .attr(name)
-        .as_str()
-        .map(str::to_string)
-        .or_else(|| env(var))
+/// The provider block, attribute by attribute.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Config {
+    api_domain: Maybe<String>,
+    username: Maybe<String>,
+    password: Maybe<Secret>,
+    keep_logged: Maybe<bool>,
+    request_timeout: Maybe<String>,
+    max_retries: Maybe<f64>,
+    ca_cert_pem: Maybe<String>,
+    totp_secret: Maybe<Secret>,
 }
 
-/// Checks the static settings; `known_only` skips unknown values (validate time).
-fn check_settings(config: &Value) -> Diagnostics {
-    let mut d = Diagnostics::new();
-    if let Some(s) = config.attr(attr::API_DOMAIN).as_str() {
-        if let Err(e) = ApiDomain::parse(s) {
-            d.attr_error(path(attr::API_DOMAIN), "Invalid api_domain", sentence(e));
+impl Config {
+    fn read(v: &Value) -> Result<Config, Diagnostic> {
+        if v.is_null() {
+            return Ok(Config::default());
         }
+        Ok(from_value(v)?)
     }
-    if let Some(s) = config.attr(attr::REQUEST_TIMEOUT).as_str() {
-        if let Err(e) = duration::parse_positive(s) {
-            d.attr_error(
-                path(attr::REQUEST_TIMEOUT),
-                "Invalid request_timeout",
-                format!("request_timeout {e}."),
-            );
+
+    /// Checks the static settings; unknown values (validate time) are skipped.
+    fn check(&self) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        if let Some(s) = self.api_domain.known() {
+            if let Err(e) = ApiDomain::parse(s) {
+                d.attr_error(path(attr::API_DOMAIN), "Invalid api_domain", sentence(e));
+            }
         }
-    }
-    if let Some(n) = config.attr(attr::MAX_RETRIES).as_number() {
-        let ok = n.is_integer()
-            && n.to_string()
-                .parse::<u32>()
-                .is_ok_and(|v| v <= MAX_RETRIES_LIMIT);
-        if !ok {
-            d.attr_error(
-                path(attr::MAX_RETRIES),
-                "Invalid max_retries",
-                format!(
-                    "max_retries must be a whole number from 0 to {MAX_RETRIES_LIMIT}; {n} is not."
-                ),
-            );
+        if let Some(s) = self.request_timeout.known() {
+            if let Err(e) = duration::parse_positive(s) {
+                d.attr_error(
+                    path(attr::REQUEST_TIMEOUT),
+                    "Invalid request_timeout",
+                    format!("request_timeout {e}."),
+                );
+            }
         }
-    }
-    if let Some(s) = config.attr(attr::TOTP_SECRET).as_str() {
-        if let Err(e) = check_totp_secret(s) {
-            d.attr_error(
-                path(attr::TOTP_SECRET),
-                "Invalid totp_secret",
-                format!("totp_secret {e}."),
-            );
+        if let Some(n) = self.max_retries.known() {
+            if Self::retries(*n).is_none() {
+                d.attr_error(
+                    path(attr::MAX_RETRIES),
+                    "Invalid max_retries",
+                    format!(
+                        "max_retries must be a whole number from 0 to {MAX_RETRIES_LIMIT}; {n} is not."
+                    ),
+                );
+            }
         }
+        if let Some(seed) = self.totp_secret.known() {
+            totp::check_seed(attr::TOTP_SECRET, seed.expose(), &mut d);
+        }
+        d
     }
-    d
+
+    /// `max_retries` as a count, when it is one in range.
+    fn retries(n: f64) -> Option<u32> {
+        let whole = n.fract() == 0.0 && (0.0..=f64::from(MAX_RETRIES_LIMIT)).contains(&n);
+        // In range and whole, so the conversion is exact.
+        whole.then_some(n as u32)
+    }
+}
+
+fn or_env(v: &Maybe<String>, env: &EnvLookup, var: &str) -> Option<String> {
+    v.known().cloned().or_else(|| env(var))
 }
 
 #[async_trait]
-impl Provider for DefentryProvider {
-    type Data = ProviderData;
-
+impl ObjectType for DefentryProvider {
     fn type_name(&self) -> &'static str {
         "defentry"
     }
@@ -196,45 +165,58 @@ impl Provider for DefentryProvider {
         )
     }
 
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
-        check_settings(&req.config)
+    async fn validate(&self, _ctx: &Context, req: ValidateRequest, resp: &mut ValidateResponse) {
+        if let Some(c) = resp.diagnostics.take(Config::read(&req.config)) {
+            resp.diagnostics.extend(c.check());
+        }
     }
+}
+
+#[async_trait]
+impl Provider for DefentryProvider {
+    type Data = ProviderData;
 
     async fn configure(
         &self,
         _ctx: &Context,
         req: ConfigureRequest,
-    ) -> ConfigureResponse<ProviderData> {
-        let c = &req.config;
-        let mut diags = check_settings(c);
+        resp: &mut ConfigureResponse<ProviderData>,
+    ) {
+        let Some(c) = resp.diagnostics.take(Config::read(&req.config)) else {
+            return;
+        };
+        let mut diags = c.check();
         let env = &self.env;
-        let api_domain = string_or_env(c, attr::API_DOMAIN, env, "DEFENTRY_API_DOMAIN");
-        let username = string_or_env(c, attr::USERNAME, env, "DEFENTRY_USERNAME");
-        let password = string_or_env(c, attr::PASSWORD, env, "DEFENTRY_PASSWORD").map(Secret::new);
-        let totp_secret =
-            string_or_env(c, attr::TOTP_SECRET, env, "DEFENTRY_TOTP_SECRET").map(Secret::new);
-        if c.attr(attr::TOTP_SECRET).is_null() {
-            // From the environment, which validate could not see.
-            if let Some(Err(e)) = totp_secret.as_ref().map(|t| check_totp_secret(t.expose())) {
-                diags.attr_error(
-                    path(attr::TOTP_SECRET),
-                    "Invalid DEFENTRY_TOTP_SECRET",
-                    format!("DEFENTRY_TOTP_SECRET {e}."),
-                );
+        let api_domain = or_env(&c.api_domain, env, "DEFENTRY_API_DOMAIN");
+        let username = or_env(&c.username, env, "DEFENTRY_USERNAME");
+        let password = c
+            .password
+            .known()
+            .cloned()
+            .or_else(|| env("DEFENTRY_PASSWORD").map(Secret::new));
+        let totp_secret = match c.totp_secret.known() {
+            Some(t) => Some(t.clone()),
+            None => {
+                // From the environment, which validate could not see.
+                let t = env("DEFENTRY_TOTP_SECRET").map(Secret::new);
+                if let Some(t) = &t {
+                    totp::check_seed("DEFENTRY_TOTP_SECRET", t.expose(), &mut diags);
+                }
+                t
             }
-        }
-        let keep_logged = c.attr(attr::KEEP_LOGGED).as_bool().unwrap_or(false);
+        };
+        let keep_logged = c.keep_logged.known().copied().unwrap_or(false);
         let timeout = c
-            .attr(attr::REQUEST_TIMEOUT)
-            .as_str()
-            .unwrap_or(DEFAULT_TIMEOUT);
+            .request_timeout
+            .known()
+            .map_or(DEFAULT_TIMEOUT, String::as_str);
         let timeout = duration::parse_positive(timeout).unwrap_or(Duration::from_secs(30));
         let max_retries = c
-            .attr(attr::MAX_RETRIES)
-            .as_number()
-            .and_then(|n| n.to_string().parse::<u32>().ok())
+            .max_retries
+            .known()
+            .and_then(|n| Config::retries(*n))
             .unwrap_or(DEFAULT_RETRIES);
-        let ca_cert_pem = c.attr(attr::CA_CERT_PEM).as_str().map(str::to_string);
+        let ca_cert_pem = c.ca_cert_pem.known().cloned();
 
         // No network call here: a missing api_domain only matters to objects that need the API.
         let client = match api_domain {
@@ -250,7 +232,7 @@ impl Provider for DefentryProvider {
                         sentence(format!("{e} (from `api_domain` or DEFENTRY_API_DOMAIN)")),
                     )
                     .at(path(attr::API_DOMAIN));
-                    if c.attr(attr::API_DOMAIN).is_null() {
+                    if c.api_domain.is_null() {
                         // From the environment: validate could not see it.
                         diags.push(d.clone());
                     }
@@ -281,10 +263,8 @@ impl Provider for DefentryProvider {
             keep_logged,
             totp_secret,
         };
-        ConfigureResponse {
-            data: Some(data),
-            diagnostics: diags,
-        }
+        resp.data = Some(data);
+        resp.diagnostics.extend(diags);
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
@@ -303,9 +283,25 @@ impl Provider for DefentryProvider {
 
     fn actions(&self) -> Vec<Arc<dyn Action<ProviderData>>> {
         vec![
-            Arc::new(super::actions::logout::LogoutAction),
-            Arc::new(super::actions::password_forgot::PasswordForgotAction),
-            Arc::new(super::actions::password_reset::PasswordResetAction),
+            Arc::new(Checked(super::actions::logout::LogoutAction)),
+            Arc::new(Checked(
+                super::actions::password_forgot::PasswordForgotAction,
+            )),
+            Arc::new(Checked(super::actions::password_reset::PasswordResetAction)),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_model_names_the_schema_attributes() {
+        let schema = DefentryProvider::default().schema();
+        assert_eq!(
+            crate::sdk::model::check_model::<Config>(&schema.block),
+            Ok(())
+        );
     }
 }

@@ -10,8 +10,8 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ValidationErrors};
 use super::faults::FaultSpec;
+use super::state::MockState;
 use super::store::{Authenticated, SetupOutcome, StoreError};
-use super::MockState;
 
 /// Laravel's message for a bad TOTP code (also for a missing or malformed one).
 pub const INVALID_CODE: &str = "The provided two factor authentication code was invalid.";

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::MockState;
+use super::state::MockState;
 
 /// Inspection and control endpoints: never faulted, never recorded, so tests can always
 /// observe the mock. `/_mock/whoami` is not one of them: it stands in for a CRM call.

@@ -6,54 +6,61 @@ use tokio::sync::mpsc;
 use super::context::{ClientCapabilities, Context};
 use super::cty::Value;
 use super::diag::Diagnostics;
-use super::provider::ValidateRequest;
-use super::schema::Schema;
+use super::object::ObjectType;
 
-/// Invoke (and plan) input.
+/// Plan and invoke input.
 #[derive(Debug, Clone)]
-pub struct InvokeRequest {
+pub struct ActionRequest {
     /// The configuration (may hold unknowns at plan time; wholly known at invoke).
     pub config: Value,
     /// What the client supports.
     pub client_capabilities: ClientCapabilities,
 }
 
-/// Sends progress lines to Terraform while an action runs.
-#[derive(Debug, Clone)]
-pub struct Progress(mpsc::Sender<String>);
+/// Plan output.
+#[derive(Debug, Clone, Default)]
+pub struct PlanActionResponse {
+    /// Problems and warnings; an error stops the plan before anything runs.
+    pub diagnostics: Diagnostics,
+}
 
-impl Progress {
-    /// Wraps a channel (the SDK server owns the receiving end).
-    pub fn new(tx: mpsc::Sender<String>) -> Self {
-        Self(tx)
+/// Invoke output: progress lines while the action runs, then its diagnostics.
+#[derive(Debug)]
+pub struct InvokeResponse {
+    progress: mpsc::Sender<String>,
+    /// Problems and warnings; an error fails the action (and the run that triggered it).
+    pub diagnostics: Diagnostics,
+}
+
+impl InvokeResponse {
+    /// A response whose progress lines go to `progress` (the SDK server owns the receiving end).
+    pub fn new(progress: mpsc::Sender<String>) -> Self {
+        Self {
+            progress,
+            diagnostics: Diagnostics::new(),
+        }
     }
-    /// Reports a progress message; lost silently if Terraform went away.
-    pub async fn say(&self, message: impl Into<String>) {
-        let _ = self.0.send(message.into()).await;
+
+    /// Shows a progress line to the user at once; lost silently if Terraform went away.
+    pub async fn progress(&self, message: impl Into<String>) {
+        let _ = self.progress.send(message.into()).await;
     }
 }
 
-/// An action type.
+/// An action type. Actions have no state: Terraform plans them (checks), then invokes them.
 #[async_trait]
-pub trait Action<D>: Send + Sync {
-    /// Full type name.
-    fn type_name(&self) -> &'static str;
-    /// The schema.
-    fn schema(&self) -> Schema;
-    /// Static checks of the configuration (values may be unknown).
-    async fn validate(&self, _req: ValidateRequest) -> Diagnostics {
-        Diagnostics::new()
-    }
-    /// Checks before invocation at plan time; the default has nothing to check.
-    async fn plan(&self, _ctx: &Context, _data: &D, _req: InvokeRequest) -> Diagnostics {
-        Diagnostics::new()
-    }
-    /// Runs the action, reporting progress.
-    async fn invoke(
+pub trait Action<D>: ObjectType {
+    /// Checks before invocation, at plan time, with the provider configured; the default has
+    /// nothing to check.
+    async fn plan(
         &self,
-        ctx: &Context,
-        data: &D,
-        req: InvokeRequest,
-        progress: &Progress,
-    ) -> Diagnostics;
+        _ctx: &Context,
+        _data: &D,
+        _req: ActionRequest,
+        _resp: &mut PlanActionResponse,
+    ) {
+    }
+    /// Runs the action. Runs to completion even when Terraform disconnects; it should stop
+    /// early, before anything irreversible, when `ctx` is stopped.
+    async fn invoke(&self, ctx: &Context, data: &D, req: ActionRequest, resp: &mut InvokeResponse);
 }

@@ -1,12 +1,12 @@
-//! Data sources.
+//! Data sources: read on every plan (or at apply when their configuration is unknown until
+//! then); nothing is created or destroyed.
 
 use async_trait::async_trait;
 
 use super::context::{ClientCapabilities, Context};
 use super::cty::Value;
 use super::diag::Diagnostics;
-use super::provider::ValidateRequest;
-use super::schema::Schema;
+use super::object::ObjectType;
 
 /// Read input.
 #[derive(Debug, Clone)]
@@ -17,10 +17,11 @@ pub struct ReadDataRequest {
     pub client_capabilities: ClientCapabilities,
 }
 
-/// Read output.
-#[derive(Debug, Clone)]
+/// Read output, pre-filled with a null state.
+#[derive(Debug, Clone, Default)]
 pub struct ReadDataResponse {
-    /// The result: wholly known and non-null unless there is an error.
+    /// The result: the configuration with every computed attribute filled in. The SDK refuses
+    /// a null or partly unknown result unless there is an error.
     pub state: Value,
     /// Problems and warnings.
     pub diagnostics: Diagnostics,
@@ -28,15 +29,14 @@ pub struct ReadDataResponse {
 
 /// A data source type.
 #[async_trait]
-pub trait DataSource<D>: Send + Sync {
-    /// Full type name.
-    fn type_name(&self) -> &'static str;
-    /// The schema.
-    fn schema(&self) -> Schema;
-    /// Static checks of the configuration (values may be unknown).
-    async fn validate(&self, _req: ValidateRequest) -> Diagnostics {
-        Diagnostics::new()
-    }
-    /// Reads.
-    async fn read(&self, ctx: &Context, data: &D, req: ReadDataRequest) -> ReadDataResponse;
+pub trait DataSource<D>: ObjectType {
+    /// Reads. Terraform stores the result in state (mark secrets sensitive, or use an ephemeral
+    /// resource for values that must not be stored).
+    async fn read(
+        &self,
+        ctx: &Context,
+        data: &D,
+        req: ReadDataRequest,
+        resp: &mut ReadDataResponse,
+    );
 }

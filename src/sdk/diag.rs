@@ -90,6 +90,11 @@ impl Diagnostics {
     ) {
         self.push(Diagnostic::warning(summary, detail).at(path));
     }
+    /// The value of `result`, or `None` with its error added: for the steps of a method that
+    /// stop it, `let Some(x) = resp.diagnostics.take(step()) else { return };`.
+    pub fn take<T>(&mut self, result: Result<T, Diagnostic>) -> Option<T> {
+        result.map_err(|d| self.push(d)).ok()
+    }
     /// Appends all of `other`.
     pub fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);

@@ -1,4 +1,4 @@
-//! The provider trait: schema, configuration, and the resources it offers.
+//! The provider trait: schema, configuration, and the object types it offers.
 
 use std::sync::Arc;
 
@@ -10,29 +10,11 @@ use super::cty::Value;
 use super::data_source::DataSource;
 use super::diag::Diagnostics;
 use super::ephemeral::EphemeralResource;
+use super::object::ObjectType;
 use super::resource::Resource;
-use super::schema::Schema;
 
-/// A configuration to validate (may contain unknown values).
-#[derive(Debug, Clone)]
-pub struct ValidateRequest {
-    /// The configuration object.
-    pub config: Value,
-    /// What the client supports (not sent for every kind of object; default otherwise).
-    pub client_capabilities: ClientCapabilities,
-}
-
-impl ValidateRequest {
-    /// A request for a configuration whose client sent no capabilities.
-    pub fn new(config: Value) -> Self {
-        Self {
-            config,
-            client_capabilities: ClientCapabilities::default(),
-        }
-    }
-}
-
-/// The provider block's configuration, wholly known unless Terraform defers.
+/// The provider block's configuration. Wholly known, except when Terraform configures a
+/// provider whose arguments depend on resources not yet created.
 #[derive(Debug, Clone)]
 pub struct ConfigureRequest {
     /// The configuration object.
@@ -43,34 +25,43 @@ pub struct ConfigureRequest {
     pub client_capabilities: ClientCapabilities,
 }
 
-/// The result of configuring.
+/// The result of configuring, pre-filled with no data.
 pub struct ConfigureResponse<D> {
-    /// Data handed to every resource; `None` only with an error diagnostic.
+    /// Data handed to every object type's methods; leave it `None` only with an error (every
+    /// later call then fails with "provider not configured").
     pub data: Option<D>,
     /// Problems and warnings.
     pub diagnostics: Diagnostics,
 }
 
-/// A Terraform provider.
+impl<D> Default for ConfigureResponse<D> {
+    fn default() -> Self {
+        Self {
+            data: None,
+            diagnostics: Diagnostics::new(),
+        }
+    }
+}
+
+/// A Terraform provider: hand one to [`crate::sdk::plugin::serve`] from `main`.
+///
+/// Terraform starts the provider process for each command, asks for the schemas, validates
+/// the configuration of every object, calls `configure` once, then calls the object types'
+/// methods, possibly concurrently. Object types are listed once per process.
 #[async_trait]
-pub trait Provider: Send + Sync + 'static {
-    /// What `configure` produces and every resource receives (typically an API client).
+pub trait Provider: ObjectType + 'static {
+    /// What `configure` produces and every object type's methods receive (typically an API
+    /// client and defaults).
     type Data: Send + Sync + 'static;
 
-    /// The provider's local name, the prefix of every type name (e.g. `example`).
-    fn type_name(&self) -> &'static str;
-    /// The provider block's schema.
-    fn schema(&self) -> Schema;
-    /// Checks the provider block's configuration before anything else runs.
-    async fn validate(&self, _req: ValidateRequest) -> Diagnostics {
-        Diagnostics::new()
-    }
-    /// Turns the provider block into [`Provider::Data`]. Should not call the network.
+    /// Turns the provider block into [`Provider::Data`]. Should not call the network: it runs
+    /// for every command, including ones that touch no object of this provider.
     async fn configure(
         &self,
         ctx: &Context,
         req: ConfigureRequest,
-    ) -> ConfigureResponse<Self::Data>;
+        resp: &mut ConfigureResponse<Self::Data>,
+    );
     /// Managed resource types.
     fn resources(&self) -> Vec<Arc<dyn Resource<Self::Data>>> {
         Vec::new()

@@ -1,29 +1,27 @@
 //! `action "defentry_logout"`: revoke a session now.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
-use crate::sdk::action::{Action, InvokeRequest, Progress};
-use crate::sdk::cty::{Type, Value};
-use crate::sdk::provider::ValidateRequest;
+use crate::sdk::action::InvokeResponse;
+use crate::sdk::cty::Type;
+use crate::sdk::model::Maybe;
 use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostic, Diagnostics};
 
-use crate::defentry::client::{LogoutOutcome, Secret};
-use crate::defentry::provider::ProviderData;
+use crate::defentry::attr::TOKEN;
+use crate::defentry::client::{Client, LogoutOutcome, Secret};
 use crate::defentry::session;
 
-use super::{required_text, Phase};
+use super::{required_text, ActionConfig, Phase, Run};
 
 /// The `defentry_logout` action.
 pub struct LogoutAction;
 
-const TOKEN: &str = "token";
-
 #[async_trait]
-impl Action<ProviderData> for LogoutAction {
-    fn type_name(&self) -> &'static str {
-        "defentry_logout"
-    }
+impl Run for LogoutAction {
+    const TYPE_NAME: &'static str = "defentry_logout";
+    type Config = Config;
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -36,62 +34,51 @@ impl Action<ProviderData> for LogoutAction {
         )
     }
 
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
-        check(&req.config, Phase::Validate).1
-    }
-
-    async fn plan(&self, _ctx: &Context, _data: &ProviderData, req: InvokeRequest) -> Diagnostics {
-        check(&req.config, Phase::Plan).1
-    }
-
-    async fn invoke(
+    async fn run(
         &self,
         ctx: &Context,
-        data: &ProviderData,
-        req: InvokeRequest,
-        progress: &Progress,
-    ) -> Diagnostics {
-        let (token, diags) = check(&req.config, Phase::Plan);
-        let Some(token) = token else {
-            return diags;
-        };
-        let client = match data.client() {
-            Ok(c) => c,
-            Err(d) => return d.into(),
-        };
-        let session = session_label(token);
-        progress
-            .say(format!("Logging out Defentry {session}"))
+        client: &Client,
+        token: <Config as ActionConfig>::Input,
+        resp: &mut InvokeResponse,
+    ) {
+        let session = session_label(token.expose());
+        resp.progress(format!("Logging out Defentry {session}"))
             .await;
-        match session::logout(ctx, client, &Secret::new(token)).await {
+        match session::logout(ctx, client, &token).await {
             Ok(LogoutOutcome::LoggedOut) => {
-                progress
-                    .say(format!("{} logged out", capitalize(&session)))
+                resp.progress(format!("{} logged out", capitalize(&session)))
                     .await;
-                Diagnostics::new()
             }
             Ok(LogoutOutcome::AlreadyInvalid) => {
-                progress
-                    .say(format!(
-                        "{} was already logged out or expired",
-                        capitalize(&session)
-                    ))
-                    .await;
-                Diagnostic::warning(
+                resp.progress(format!(
+                    "{} was already logged out or expired",
+                    capitalize(&session)
+                ))
+                .await;
+                resp.diagnostics.push(Diagnostic::warning(
                     "Session already ended",
                     format!("Defentry no longer accepts {session} (already logged out, expired or never issued); there was nothing to revoke."),
-                )
-                .into()
+                ));
             }
-            Err(d) => d.into(),
+            Err(d) => resp.diagnostics.push(d),
         }
     }
 }
 
-fn check(config: &Value, phase: Phase) -> (Option<&str>, Diagnostics) {
-    let mut d = Diagnostics::new();
-    let token = required_text(config, TOKEN, "the session token to revoke", phase, &mut d);
-    (token, d)
+/// The configuration of `defentry_logout`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Config {
+    token: Maybe<Secret>,
+}
+
+impl ActionConfig for Config {
+    type Input = Secret;
+
+    fn check(&self, phase: Phase, d: &mut Diagnostics) -> Option<Secret> {
+        let token = self.token.as_ref().map(Secret::expose);
+        required_text(token, TOKEN, "the session token to revoke", phase, d).map(Secret::new)
+    }
 }
 
 /// "session 12" for a Sanctum token `12|…` (the id is not secret), else "the session".

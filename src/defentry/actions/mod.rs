@@ -6,11 +6,22 @@
 //! server runs at validate time (literal values) and again at plan time (values from variables),
 //! and rejections by Defentry name the attribute in their text.
 
-use crate::sdk::cty::{AttributePath, Value};
-use crate::sdk::{Diagnostic, Diagnostics};
+use std::future::Future;
 
-use super::client::ApiError;
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+
+use crate::sdk::action::{Action, ActionRequest, InvokeResponse, PlanActionResponse};
+use crate::sdk::cty::{AttributePath, Value};
+use crate::sdk::model::{from_value, Maybe};
+use crate::sdk::object::{ObjectType, ValidateRequest, ValidateResponse};
+use crate::sdk::schema::Schema;
+use crate::sdk::{Context, Diagnostic, Diagnostics};
+
+use super::client::{ApiError, Client};
+use super::data::ProviderData;
 use super::diagnostics::api_error;
+use super::session;
 
 pub mod logout;
 pub mod password_forgot;
@@ -25,18 +36,106 @@ pub(crate) enum Phase {
     Plan,
 }
 
+/// A Defentry action: a typed configuration, checked alike at validate, plan and invoke, and
+/// the call that runs once every check passed. [`Checked`] makes it an SDK action.
+#[async_trait]
+pub(crate) trait Run: Send + Sync + 'static {
+    /// The action's type name.
+    const TYPE_NAME: &'static str;
+    /// Its configuration.
+    type Config: ActionConfig;
+    /// Its schema.
+    fn schema(&self) -> Schema;
+    /// Invokes it with the checked configuration.
+    async fn run(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        input: <Self::Config as ActionConfig>::Input,
+        resp: &mut InvokeResponse,
+    );
+}
+
+/// The SDK action of a `Run` (a Defentry action with its checks shared).
+pub struct Checked<A>(pub(crate) A);
+
+#[async_trait]
+impl<A: Run> ObjectType for Checked<A> {
+    fn type_name(&self) -> &'static str {
+        A::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        self.0.schema()
+    }
+
+    async fn validate(&self, _ctx: &Context, req: ValidateRequest, resp: &mut ValidateResponse) {
+        A::Config::input(&req.config, Phase::Validate, &mut resp.diagnostics);
+    }
+}
+
+#[async_trait]
+impl<A: Run> Action<ProviderData> for Checked<A> {
+    async fn plan(
+        &self,
+        _ctx: &Context,
+        _data: &ProviderData,
+        req: ActionRequest,
+        resp: &mut PlanActionResponse,
+    ) {
+        A::Config::input(&req.config, Phase::Plan, &mut resp.diagnostics);
+    }
+
+    async fn invoke(
+        &self,
+        ctx: &Context,
+        data: &ProviderData,
+        req: ActionRequest,
+        resp: &mut InvokeResponse,
+    ) {
+        let Some(input) = A::Config::input(&req.config, Phase::Plan, &mut resp.diagnostics) else {
+            return;
+        };
+        match data.client() {
+            Ok(client) => self.0.run(ctx, client, input, resp).await,
+            Err(d) => resp.diagnostics.push(d),
+        }
+    }
+}
+
+/// An action's configuration, as a typed model: read and checked the same way at validate,
+/// plan and invoke.
+pub(crate) trait ActionConfig: DeserializeOwned {
+    /// What invoke needs, once every check passed.
+    type Input: Send;
+
+    /// The input if the configuration is usable; otherwise records why not in `diags`.
+    /// Unknown values pass (they are checked again once known).
+    fn check(&self, phase: Phase, diags: &mut Diagnostics) -> Option<Self::Input>;
+
+    /// Reads `config` and checks it.
+    fn input(config: &Value, phase: Phase, diags: &mut Diagnostics) -> Option<Self::Input> {
+        match from_value::<Self>(config) {
+            Ok(c) => c.check(phase, diags),
+            Err(e) => {
+                diags.push(e.into());
+                None
+            }
+        }
+    }
+}
+
 /// The value of a required string attribute if it is known and non-empty; otherwise records why
 /// not (null at plan time, empty string) in `diags` and returns `None`. Unknown values pass.
 pub(crate) fn required_text<'a>(
-    config: &'a Value,
+    v: Maybe<&'a str>,
     name: &str,
     what: &str,
     phase: Phase,
     diags: &mut Diagnostics,
 ) -> Option<&'a str> {
-    let v = config.attr(name);
-    match v.as_str() {
-        Some("") => {
+    match v {
+        Maybe::Known("") => {
             diags.attr_error(
                 AttributePath::attr(name),
                 format!("Empty {name}"),
@@ -44,8 +143,8 @@ pub(crate) fn required_text<'a>(
             );
             None
         }
-        Some(s) => Some(s),
-        None if v.is_null() && v.is_known() && phase == Phase::Plan => {
+        Maybe::Known(s) => Some(s),
+        Maybe::Null if phase == Phase::Plan => {
             diags.attr_error(
                 AttributePath::attr(name),
                 format!("Missing {name}"),
@@ -53,7 +152,7 @@ pub(crate) fn required_text<'a>(
             );
             None
         }
-        None => None,
+        Maybe::Null | Maybe::Unknown => None,
     }
 }
 
@@ -89,35 +188,83 @@ pub(crate) fn rejected(
     Diagnostic::error("Defentry rejected the input", detail).at(AttributePath::attr(first))
 }
 
+/// Sends a request whose answer is a message for the user (the password recovery calls):
+/// the message goes to the progress stream, a rejection is reported as [`rejected`] says.
+pub(crate) async fn request(
+    ctx: &Context,
+    resp: &mut InvokeResponse,
+    doing: &str,
+    call: impl Future<Output = Result<String, ApiError>>,
+    attr_of: impl Fn(&str) -> &'static str,
+    hint: impl Fn(&str) -> Option<&'static str>,
+) {
+    match session::call(ctx, doing, call).await {
+        Err(d) => resp.diagnostics.push(d),
+        Ok(Err(e)) => resp.diagnostics.push(rejected(&e, doing, attr_of, hint)),
+        Ok(Ok(message)) => resp.progress(message).await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
     #[test]
+    fn every_action_model_names_its_schema_attributes() {
+        use crate::sdk::model::check_model;
+        for (name, result) in [
+            (
+                "defentry_logout",
+                check_model::<logout::Config>(&logout::LogoutAction.schema().block),
+            ),
+            (
+                "defentry_password_forgot",
+                check_model::<password_forgot::Config>(
+                    &password_forgot::PasswordForgotAction.schema().block,
+                ),
+            ),
+            (
+                "defentry_password_reset",
+                check_model::<password_reset::Config>(
+                    &password_reset::PasswordResetAction.schema().block,
+                ),
+            ),
+        ] {
+            assert_eq!(result, Ok(()), "{name}");
+        }
+    }
+
+    #[test]
     fn required_text_by_phase() {
-        let cfg = Value::object([
-            ("a", Value::string("")),
-            ("b", Value::Null),
-            ("c", Value::unknown()),
-            ("d", Value::string("x")),
-        ]);
+        let cfg = |name: &str| match name {
+            "a" => Maybe::Known(""),
+            "b" => Maybe::Null,
+            "c" => Maybe::Unknown,
+            _ => Maybe::Known("x"),
+        };
         let mut d = Diagnostics::new();
         assert_eq!(
-            required_text(&cfg, "a", "set", Phase::Validate, &mut d),
+            required_text(cfg("a"), "a", "set", Phase::Validate, &mut d),
             None
         );
         assert_eq!(
-            required_text(&cfg, "b", "set", Phase::Validate, &mut d),
+            required_text(cfg("b"), "b", "set", Phase::Validate, &mut d),
             None
         );
-        assert_eq!(required_text(&cfg, "c", "set", Phase::Plan, &mut d), None);
         assert_eq!(
-            required_text(&cfg, "d", "set", Phase::Plan, &mut d),
+            required_text(cfg("c"), "c", "set", Phase::Plan, &mut d),
+            None
+        );
+        assert_eq!(
+            required_text(cfg("d"), "d", "set", Phase::Plan, &mut d),
             Some("x")
         );
         assert_eq!(d.iter().count(), 1, "{d:?}");
-        assert_eq!(required_text(&cfg, "b", "set", Phase::Plan, &mut d), None);
+        assert_eq!(
+            required_text(cfg("b"), "b", "set", Phase::Plan, &mut d),
+            None
+        );
         let summaries: Vec<_> = d.iter().map(|x| x.summary.as_str()).collect();
         assert_eq!(summaries, ["Empty a", "Missing b"]);
     }

@@ -1,17 +1,17 @@
 //! `action "defentry_password_forgot"`: start a password recovery.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
-use crate::sdk::action::{Action, InvokeRequest, Progress};
-use crate::sdk::cty::{AttributePath, Type, Value};
-use crate::sdk::provider::ValidateRequest;
+use crate::sdk::action::InvokeResponse;
+use crate::sdk::cty::{AttributePath, Type};
+use crate::sdk::model::Maybe;
 use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostics};
 
-use crate::defentry::provider::ProviderData;
-use crate::defentry::session;
+use crate::defentry::client::Client;
 
-use super::{rejected, required_text, Phase};
+use super::{request, required_text, ActionConfig, Phase, Run};
 
 /// The `defentry_password_forgot` action.
 pub struct PasswordForgotAction;
@@ -19,10 +19,9 @@ pub struct PasswordForgotAction;
 const EMAIL: &str = "email";
 
 #[async_trait]
-impl Action<ProviderData> for PasswordForgotAction {
-    fn type_name(&self) -> &'static str {
-        "defentry_password_forgot"
-    }
+impl Run for PasswordForgotAction {
+    const TYPE_NAME: &'static str = "defentry_password_forgot";
+    type Config = Config;
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -33,64 +32,47 @@ impl Action<ProviderData> for PasswordForgotAction {
         )
     }
 
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
-        check(&req.config, Phase::Validate).1
-    }
-
-    async fn plan(&self, _ctx: &Context, _data: &ProviderData, req: InvokeRequest) -> Diagnostics {
-        check(&req.config, Phase::Plan).1
-    }
-
-    async fn invoke(
+    async fn run(
         &self,
         ctx: &Context,
-        data: &ProviderData,
-        req: InvokeRequest,
-        progress: &Progress,
-    ) -> Diagnostics {
-        let (email, diags) = check(&req.config, Phase::Plan);
-        let Some(email) = email.filter(|_| !diags.has_errors()) else {
-            return diags;
-        };
-        let client = match data.client() {
-            Ok(c) => c,
-            Err(d) => return d.into(),
-        };
-        progress
-            .say(format!("Requesting a password reset for {email}"))
+        client: &Client,
+        email: <Config as ActionConfig>::Input,
+        resp: &mut InvokeResponse,
+    ) {
+        resp.progress(format!("Requesting a password reset for {email}"))
             .await;
         let doing = "request a password reset";
-        match session::call(ctx, doing, client.password_forgot(email)).await {
-            Err(d) => d.into(),
-            Ok(Err(e)) => rejected(&e, doing, |_| EMAIL, |_| None).into(),
-            Ok(Ok(message)) => {
-                progress.say(message).await;
-                Diagnostics::new()
-            }
-        }
+        let call = client.password_forgot(&email);
+        request(ctx, resp, doing, call, |_| EMAIL, |_| None).await;
     }
 }
 
-/// The email if usable. Only the obvious is checked here; Defentry applies its own rules.
-fn check(config: &Value, phase: Phase) -> (Option<&str>, Diagnostics) {
-    let mut d = Diagnostics::new();
-    let email = required_text(
-        config,
-        EMAIL,
-        "the email address of a CRM user",
-        phase,
-        &mut d,
-    );
-    if let Some(e) = email {
-        if !looks_like_email(e) {
+/// The configuration of `defentry_password_forgot`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Config {
+    email: Maybe<String>,
+}
+
+impl ActionConfig for Config {
+    type Input = String;
+
+    /// The email if usable. Only the obvious is checked here; Defentry applies its own rules.
+    fn check(&self, phase: Phase, d: &mut Diagnostics) -> Option<String> {
+        let email = self.email.as_ref().map(String::as_str);
+        let email = required_text(email, EMAIL, "the email address of a CRM user", phase, d)?;
+        if !looks_like_email(email) {
             d.attr_error(
                 AttributePath::attr(EMAIL),
                 "Invalid email",
-                format!("{e:?} is not an email address: `email` must look like name@example.com."),
+                format!(
+                    "{email:?} is not an email address: `email` must look like name@example.com."
+                ),
             );
+            return None;
         }
+        Some(email.to_string())
     }
-    (email, d)
 }
 
 fn looks_like_email(e: &str) -> bool {

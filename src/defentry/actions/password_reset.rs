@@ -1,30 +1,26 @@
 //! `action "defentry_password_reset"`: complete a password recovery.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
-use crate::sdk::action::{Action, InvokeRequest, Progress};
-use crate::sdk::cty::{Type, Value};
-use crate::sdk::provider::ValidateRequest;
+use crate::sdk::action::InvokeResponse;
+use crate::sdk::cty::Type;
+use crate::sdk::model::Maybe;
 use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostics};
 
-use crate::defentry::client::Secret;
-use crate::defentry::provider::ProviderData;
-use crate::defentry::session;
+use crate::defentry::attr::{PASSWORD, TOKEN};
+use crate::defentry::client::{Client, Secret};
 
-use super::{rejected, required_text, Phase};
+use super::{request, required_text, ActionConfig, Phase, Run};
 
 /// The `defentry_password_reset` action.
 pub struct PasswordResetAction;
 
-const TOKEN: &str = "token";
-const PASSWORD: &str = "password";
-
 #[async_trait]
-impl Action<ProviderData> for PasswordResetAction {
-    fn type_name(&self) -> &'static str {
-        "defentry_password_reset"
-    }
+impl Run for PasswordResetAction {
+    const TYPE_NAME: &'static str = "defentry_password_reset";
+    type Config = Config;
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -40,56 +36,49 @@ impl Action<ProviderData> for PasswordResetAction {
         )
     }
 
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
-        check(&req.config, Phase::Validate).1
-    }
-
-    async fn plan(&self, _ctx: &Context, _data: &ProviderData, req: InvokeRequest) -> Diagnostics {
-        check(&req.config, Phase::Plan).1
-    }
-
-    async fn invoke(
+    async fn run(
         &self,
         ctx: &Context,
-        data: &ProviderData,
-        req: InvokeRequest,
-        progress: &Progress,
-    ) -> Diagnostics {
-        let (values, diags) = check(&req.config, Phase::Plan);
-        let Some((token, password)) = values else {
-            return diags;
-        };
-        let client = match data.client() {
-            Ok(c) => c,
-            Err(d) => return d.into(),
-        };
-        progress.say("Resetting the password").await;
+        client: &Client,
+        input: <Config as ActionConfig>::Input,
+        resp: &mut InvokeResponse,
+    ) {
+        resp.progress("Resetting the password").await;
         let doing = "reset the password";
-        match session::call(ctx, doing, client.password_reset(&token, &password)).await {
-            Err(d) => d.into(),
-            Ok(Err(e)) => rejected(&e, doing, attr_of, hint).into(),
-            Ok(Ok(message)) => {
-                progress.say(message).await;
-                Diagnostics::new()
-            }
-        }
+        let call = client.password_reset(&input.token, &input.password);
+        request(ctx, resp, doing, call, attr_of, hint).await;
     }
 }
 
-/// Token and password if both are usable. Password rules are Defentry's (it answers 422).
-fn check(config: &Value, phase: Phase) -> (Option<(Secret, Secret)>, Diagnostics) {
-    let mut d = Diagnostics::new();
-    let token = required_text(
-        config,
-        TOKEN,
-        "the reset token from the recovery email",
-        phase,
-        &mut d,
-    );
-    let password = required_text(config, PASSWORD, "the new password", phase, &mut d);
-    match (token, password) {
-        (Some(t), Some(p)) => (Some((Secret::new(t), Secret::new(p))), d),
-        _ => (None, d),
+/// The configuration of `defentry_password_reset`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Config {
+    token: Maybe<Secret>,
+    password: Maybe<Secret>,
+}
+
+/// What a reset sends.
+pub(crate) struct Reset {
+    token: Secret,
+    password: Secret,
+}
+
+impl ActionConfig for Config {
+    type Input = Reset;
+
+    /// Token and password if both are usable. Password rules are Defentry's (it answers 422).
+    fn check(&self, phase: Phase, d: &mut Diagnostics) -> Option<Reset> {
+        fn text(v: &Maybe<Secret>) -> Maybe<&str> {
+            v.as_ref().map(Secret::expose)
+        }
+        let what = "the reset token from the recovery email";
+        let token = required_text(text(&self.token), TOKEN, what, phase, d);
+        let password = required_text(text(&self.password), PASSWORD, "the new password", phase, d);
+        Some(Reset {
+            token: Secret::new(token?),
+            password: Secret::new(password?),
+        })
     }
 }
 

@@ -6,8 +6,10 @@ use std::fmt;
 ///
 /// `Debug` and `Display` print `[REDACTED]`, so a secret that ends up in a `{:?}`, a tracing field or an
 /// error message by accident does not leak. The value is only reachable through [`Secret::expose`].
-/// Deliberately not `Serialize`: writing a secret out has to be spelled `expose()`.
-#[derive(Clone, PartialEq, Eq, Default)]
+/// Serde reads and writes the value itself (`transparent`), so typed models can hold secrets
+/// that Terraform sends and stores (attributes marked sensitive in the schema).
+#[derive(Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {

@@ -6,15 +6,17 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::sdk::cty::Value;
-use crate::sdk::ephemeral::{EphemeralResource, OpenRequest, OpenResponse};
-use crate::sdk::provider::ValidateRequest;
-use crate::sdk::schema::Schema;
-use crate::sdk::{Context, Diagnostic, Diagnostics};
+use serde::{Deserialize, Serialize};
 
-use crate::defentry::client::{LogoutOutcome, Secret};
-use crate::defentry::provider::ProviderData;
-use crate::defentry::session;
+use crate::sdk::ephemeral::{
+    CloseResponse, EphemeralResource, OpenRequest, OpenResponse, PrivateRequest,
+};
+use crate::sdk::private::Private;
+use crate::sdk::{Context, Diagnostic};
+
+use crate::defentry::client::Secret;
+use crate::defentry::data::ProviderData;
+use crate::defentry::session::{self, SessionModel, SessionObject};
 
 /// The `defentry_session` ephemeral resource. It owns the tokens of the sessions it opened
 /// until Terraform closes them, or the provider process ends (then it logs them all out).
@@ -22,6 +24,13 @@ use crate::defentry::session;
 pub struct SessionEphemeral {
     registry: Mutex<Registry>,
     next_handle: AtomicU64,
+}
+
+/// The private data of an open session: its handle in the registry (the token itself never
+/// leaves the process).
+#[derive(Debug, Serialize, Deserialize)]
+struct Handle {
+    session: u64,
 }
 
 #[derive(Default)]
@@ -58,40 +67,31 @@ impl SessionEphemeral {
     }
 }
 
+impl SessionObject for SessionEphemeral {
+    const DESCRIPTION: &'static str = DESCRIPTION;
+}
+
 #[async_trait]
 impl EphemeralResource<ProviderData> for SessionEphemeral {
-    fn type_name(&self) -> &'static str {
-        "defentry_session"
-    }
-
-    fn schema(&self) -> Schema {
-        session::session_schema(DESCRIPTION)
-    }
-
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
-        session::validate_session_config(&req.config)
-    }
-
-    async fn open(&self, ctx: &Context, data: &ProviderData, req: OpenRequest) -> OpenResponse {
-        let failed = |d: Diagnostic| OpenResponse {
-            result: Value::Null,
-            private: None,
-            renew_at: None,
-            diagnostics: d.into(),
+    async fn open(
+        &self,
+        ctx: &Context,
+        data: &ProviderData,
+        req: OpenRequest,
+        resp: &mut OpenResponse,
+    ) {
+        let opened = async {
+            let config = SessionModel::read(&req.config)?;
+            let token = session::open(ctx, data, config.login_args()).await?;
+            let Some(session) = self.keep(ctx, token.secret()) else {
+                // Terraform is stopping and will not close what it opens now: do not leak it.
+                return Err(session::logged_out_after_stop(ctx, data, token.secret()).await);
+            };
+            Ok((config.issued(ctx, &token)?, Handle { session }))
         };
-        let token = match session::open(ctx, data, &req.config).await {
-            Ok(token) => token,
-            Err(d) => return failed(d),
-        };
-        let Some(handle) = self.keep(ctx, token.secret()) else {
-            // Terraform is stopping and will not close what it opens now: do not leak it.
-            return failed(session::logged_out_after_stop(ctx, data, token.secret()).await);
-        };
-        OpenResponse {
-            result: session::session_result(ctx, &req.config, &token),
-            private: Some(handle.to_be_bytes().to_vec()),
-            renew_at: None,
-            diagnostics: Diagnostics::new(),
+        if let Some((result, handle)) = resp.diagnostics.take(opened.await) {
+            resp.result = result;
+            resp.private = Private::of(&handle);
         }
     }
 
@@ -99,29 +99,26 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         &self,
         ctx: &Context,
         data: &ProviderData,
-        private: Option<Vec<u8>>,
-    ) -> Diagnostics {
-        let handle = private
-            .and_then(|p| <[u8; 8]>::try_from(p.as_slice()).ok())
-            .map(u64::from_be_bytes);
-        let Some(token) = handle.and_then(|h| self.registry().sessions.remove(&h)) else {
-            return Diagnostic::warning(
+        req: PrivateRequest,
+        resp: &mut CloseResponse,
+    ) {
+        let handle: Option<Handle> = req.private.get();
+        let Some(token) = handle.and_then(|h| self.registry().sessions.remove(&h.session)) else {
+            resp.diagnostics.push(Diagnostic::warning(
                 "Session not logged out",
                 "The provider no longer knows this session, so it could not log it out. Defentry will expire it.",
-            )
-            .into();
+            ));
+            return;
         };
         let Ok(client) = data.client() else {
-            return Diagnostics::new();
+            return;
         };
-        match session::logout(ctx, client, &token).await {
-            Ok(LogoutOutcome::LoggedOut | LogoutOutcome::AlreadyInvalid) => Diagnostics::new(),
+        if let Err(d) = session::logout(ctx, client, &token).await {
             // A failed logout must never fail the run that used the session.
-            Err(d) => Diagnostic::warning(
+            resp.diagnostics.push(Diagnostic::warning(
                 "Session not logged out",
                 format!("{} Defentry will expire the session on its own.", d.detail),
-            )
-            .into(),
+            ));
         }
     }
 

@@ -2,22 +2,29 @@
 //! logs out, and rotation is a real replacement, decided during refresh so that saved plans
 //! apply exactly as planned.
 
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::sdk::cty::{AttributePath, Type, Value};
-use crate::sdk::provider::ValidateRequest;
+use crate::sdk::model::{from_value, to_value, update_value, Maybe};
+use crate::sdk::object::{ObjectType, ValidateRequest, ValidateResponse};
+use crate::sdk::private::Private;
 use crate::sdk::resource::{
-    ApplyResponse, CreateRequest, DeleteRequest, ImportResponse, PlanRequest, PlanResponse,
-    ReadRequest, ReadResponse, Resource, UpdateRequest,
+    ApplyResponse, CreateRequest, DeleteRequest, DeleteResponse, ImportRequest, ImportResponse,
+    PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, UpdateRequest,
 };
 use crate::sdk::schema::{Attribute, Block, Schema};
-use crate::sdk::{Context, Diagnostic, Diagnostics};
+use crate::sdk::{Context, Diagnostic};
 
+use crate::defentry::attr as s;
+use crate::defentry::client::{Secret, Token};
+use crate::defentry::data::ProviderData;
 use crate::defentry::duration;
-use crate::defentry::provider::ProviderData;
-use crate::defentry::session::{self, attr as s, rfc3339};
+use crate::defentry::session::{self, rfc3339, LoginArgs};
 
 /// Attribute names of `defentry_token` beyond the shared session ones.
 pub mod attr {
@@ -48,10 +55,156 @@ pub mod attr {
 /// The `defentry_token` resource.
 pub struct TokenResource;
 
+/// The configuration, plan and state of a `defentry_token`, attribute by attribute. Values
+/// are [`Maybe`]: null or, while planning, unknown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+struct Model {
+    username: Maybe<String>,
+    password_wo: Maybe<Secret>,
+    password_wo_version: Maybe<String>,
+    keep_logged: Maybe<bool>,
+    totp_secret: Maybe<Secret>,
+    two_factor_code: Maybe<Secret>,
+    rotation_period: Maybe<String>,
+    rotation_anchor: Maybe<String>,
+    triggers: Maybe<BTreeMap<String, Maybe<String>>>,
+    overlap: Maybe<String>,
+    id: Maybe<String>,
+    token_id: Maybe<String>,
+    token: Maybe<Secret>,
+    authorization_header: Maybe<Secret>,
+    created_at: Maybe<String>,
+    rotate_at: Maybe<String>,
+    previous_token: Maybe<Secret>,
+    previous_token_id: Maybe<String>,
+    previous_revoke_at: Maybe<String>,
+}
+
+/// The type of [`Model`] values: the schema's.
+static TYPE: LazyLock<Type> = LazyLock::new(|| TokenResource.schema().block.implied_type());
+
+impl Model {
+    /// Reads a configuration, plan or state; null (no object) reads as all null.
+    fn read(v: &Value) -> Result<Model, Diagnostic> {
+        if v.is_null() {
+            return Ok(Model::default());
+        }
+        Ok(from_value(v)?)
+    }
+
+    /// The value Terraform receives as state.
+    fn write(&self) -> Result<Value, Diagnostic> {
+        Ok(to_value(self, &TYPE)?)
+    }
+
+    fn login_args(&self) -> LoginArgs<'_> {
+        LoginArgs {
+            username: &self.username,
+            password: (attr::PASSWORD_WO, &self.password_wo),
+            keep_logged: &self.keep_logged,
+            totp_secret: &self.totp_secret,
+            two_factor_code: &self.two_factor_code,
+        }
+    }
+
+    fn rotation_anchor(&self) -> Result<Option<DateTime<Utc>>, Diagnostic> {
+        match self.rotation_anchor.known() {
+            None => Ok(None),
+            Some(raw) => parse_time(raw).map(Some).ok_or_else(|| {
+                Diagnostic::error(
+                    "Invalid rotation_anchor",
+                    format!("rotation_anchor {raw:?} is not an RFC 3339 time; write it like \"2026-01-01T02:00:00Z\"."),
+                )
+                .at(AttributePath::attr(attr::ROTATION_ANCHOR))
+            }),
+        }
+    }
+
+    fn rotation_period(&self) -> Result<Option<std::time::Duration>, Diagnostic> {
+        let Some(p) = self.rotation_period.known() else {
+            return Ok(None);
+        };
+        let invalid = |detail: String| {
+            Diagnostic::error("Invalid rotation_period", detail)
+                .at(AttributePath::attr(attr::ROTATION_PERIOD))
+        };
+        let period =
+            duration::parse_positive(p).map_err(|e| invalid(format!("rotation_period {e}.")))?;
+        if period > MAX_ROTATION_PERIOD {
+            return Err(invalid(format!(
+                "rotation_period {p:?} is longer than the longest supported period, {MAX_ROTATION_PERIOD_TEXT}: \
+                 a later rotate_at could not be written as an RFC 3339 time that Terraform's timecmp() accepts. \
+                 Choose a shorter period."
+            )));
+        }
+        Ok(Some(period))
+    }
+
+    fn overlap(&self) -> Result<Option<std::time::Duration>, Diagnostic> {
+        let Some(raw) = self.overlap.known() else {
+            return Ok(None);
+        };
+        let at = AttributePath::attr(attr::OVERLAP);
+        let overlap = duration::parse_positive(raw).map_err(|e| {
+            Diagnostic::error("Invalid overlap", format!("overlap {e}.")).at(at.clone())
+        })?;
+        // A rotation logs the previous token out, so an overlap as long as the period would be
+        // cut short by the next rotation.
+        if let Ok(Some(period)) = self.rotation_period() {
+            if overlap >= period {
+                return Err(Diagnostic::error(
+                    "Invalid overlap",
+                    format!(
+                        "overlap {raw:?} must be shorter than rotation_period {:?}, because the next rotation logs the previous token out. \
+                         Choose an overlap no longer than the time your consumers need to pick up a new token.",
+                        self.rotation_period.known().map(String::as_str).unwrap_or_default()
+                    ),
+                )
+                .at(at));
+            }
+        }
+        Ok(Some(overlap))
+    }
+
+    /// Whether the schedule depends on values not known yet.
+    fn schedule_unknown(&self) -> bool {
+        self.rotation_period.is_unknown() || self.rotation_anchor.is_unknown()
+    }
+
+    /// Fills in the attributes of a fresh session.
+    fn set_token(&mut self, token: &Token) {
+        self.id = Maybe::Known(token.id().to_string());
+        self.token_id = Maybe::Known(token.id().to_string());
+        self.token = Maybe::Known(token.secret().clone());
+        self.authorization_header = Maybe::Known(token.authorization_header());
+    }
+
+    /// Clears the previous token: planned as the revocation, applied once it is logged out.
+    fn clear_previous(&mut self) {
+        self.previous_token = Maybe::Null;
+        self.previous_token_id = Maybe::Null;
+        self.previous_revoke_at = Maybe::Null;
+    }
+
+    /// Arguments whose change rotates the token (a replacement without `overlap`, an in-place
+    /// rotation with it), in the order the plan reports them.
+    fn changed_rotating_arguments(&self, planned: &Model) -> Vec<AttributePath> {
+        let mut changed = Vec::new();
+        if self.triggers != planned.triggers {
+            changed.push(AttributePath::attr(attr::TRIGGERS));
+        }
+        if self.password_wo_version != planned.password_wo_version {
+            changed.push(AttributePath::attr(attr::PASSWORD_WO_VERSION));
+        }
+        changed
+    }
+}
+
 /// What the resource keeps in Terraform's private state. (Private data does not survive a
 /// replacement: Terraform re-plans the new object at apply time without it.)
 #[derive(Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-struct Private {
+struct Marks {
     /// Set by refresh once `rotate_at` has passed; plan turns it into a replacement.
     #[serde(default)]
     due: bool,
@@ -61,19 +214,14 @@ struct Private {
     revoke_due: bool,
 }
 
-impl Private {
-    fn parse(b: &[u8]) -> Private {
-        serde_json::from_slice(b).unwrap_or_default()
-    }
-    fn bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
+fn parse_time(t: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
-fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
+fn time_of(v: &Maybe<String>) -> Option<DateTime<Utc>> {
+    v.known().and_then(|t| parse_time(t))
 }
 
 /// The longest `rotation_period` accepted: 100 years. With it, `rotate_at` (the next grid
@@ -123,154 +271,51 @@ fn rotation_time(
     }
 }
 
-fn anchor_of(config: &Value) -> Result<Option<DateTime<Utc>>, Diagnostic> {
-    let v = config.attr(attr::ROTATION_ANCHOR);
-    match v.as_str() {
-        None => Ok(None),
-        Some(raw) => parse_time(v).map(Some).ok_or_else(|| {
-            Diagnostic::error(
-                "Invalid rotation_anchor",
-                format!("rotation_anchor {raw:?} is not an RFC 3339 time; write it like \"2026-01-01T02:00:00Z\"."),
-            )
-            .at(AttributePath::attr(attr::ROTATION_ANCHOR))
-        }),
-    }
-}
-
-fn period_of(config: &Value) -> Result<Option<std::time::Duration>, Diagnostic> {
-    match config.attr(attr::ROTATION_PERIOD).as_str() {
-        None => Ok(None),
-        Some(p) => {
-            let invalid = |detail: String| {
-                Diagnostic::error("Invalid rotation_period", detail)
-                    .at(AttributePath::attr(attr::ROTATION_PERIOD))
-            };
-            let period = duration::parse_positive(p)
-                .map_err(|e| invalid(format!("rotation_period {e}.")))?;
-            if period > MAX_ROTATION_PERIOD {
-                return Err(invalid(format!(
-                    "rotation_period {p:?} is longer than the longest supported period, {MAX_ROTATION_PERIOD_TEXT}: \
-                     a later rotate_at could not be written as an RFC 3339 time that Terraform's timecmp() accepts. \
-                     Choose a shorter period."
-                )));
-            }
-            Ok(Some(period))
-        }
-    }
-}
-
-fn overlap_of(config: &Value) -> Result<Option<std::time::Duration>, Diagnostic> {
-    let Some(raw) = config.attr(attr::OVERLAP).as_str() else {
-        return Ok(None);
-    };
-    let at = AttributePath::attr(attr::OVERLAP);
-    let overlap = duration::parse_positive(raw).map_err(|e| {
-        Diagnostic::error("Invalid overlap", format!("overlap {e}.")).at(at.clone())
-    })?;
-    // A rotation logs the previous token out, so an overlap as long as the period would be
-    // cut short by the next rotation.
-    if let Ok(Some(period)) = period_of(config) {
-        if overlap >= period {
-            return Err(Diagnostic::error(
-                "Invalid overlap",
-                format!(
-                    "overlap {raw:?} must be shorter than rotation_period {:?}, because the next rotation logs the previous token out. \
-                     Choose an overlap no longer than the time your consumers need to pick up a new token.",
-                    config.attr(attr::ROTATION_PERIOD).as_str().unwrap_or_default()
-                ),
-            )
-            .at(at));
-        }
-    }
-    Ok(Some(overlap))
-}
-
 /// The private state refresh records at `now`: which decisions the next plan must take.
-fn refreshed_private(state: &Value, now: DateTime<Utc>) -> Private {
-    let passed = |name: &str| parse_time(state.attr(name)).is_some_and(|t| now >= t);
-    Private {
-        due: passed(attr::ROTATE_AT),
-        revoke_due: !state.attr(attr::PREVIOUS_TOKEN).is_null() && passed(attr::PREVIOUS_REVOKE_AT),
+fn refreshed_marks(state: &Model, now: DateTime<Utc>) -> Marks {
+    let passed = |t: &Maybe<String>| time_of(t).is_some_and(|t| now >= t);
+    Marks {
+        due: passed(&state.rotate_at),
+        revoke_due: !state.previous_token.is_null() && passed(&state.previous_revoke_at),
     }
 }
-
-/// Arguments whose change rotates the token (a replacement without `overlap`, an in-place
-/// rotation with it), in the order the plan reports them.
-const ROTATING_ARGUMENTS: [&str; 2] = [attr::TRIGGERS, attr::PASSWORD_WO_VERSION];
-
-/// The rotating arguments whose planned value differs from the prior one.
-fn changed_rotating_arguments(prior: &Value, planned: &Value) -> Vec<AttributePath> {
-    ROTATING_ARGUMENTS
-        .iter()
-        .filter(|a| prior.attr(a) != planned.attr(a))
-        .map(|a| AttributePath::attr(*a))
-        .collect()
-}
-
-/// What an in-place rotation decides only at apply.
-const NEW_SESSION_ATTRIBUTES: [&str; 6] = [
-    s::ID,
-    s::TOKEN_ID,
-    s::TOKEN,
-    s::AUTHORIZATION_HEADER,
-    attr::CREATED_AT,
-    attr::PREVIOUS_REVOKE_AT,
-];
 
 /// Plans an in-place rotation: every attribute of the new session is unknown until apply, so
 /// `replace_triggered_by` on the resource or on `token_id` fires; the current token becomes
 /// the previous one.
-fn plan_overlap_rotation(prior: &Value, config: &Value, planned: &mut Value, scheduled: bool) {
-    for a in NEW_SESSION_ATTRIBUTES {
-        planned.set_attr(a, Value::unknown());
-    }
-    planned.set_attr(
-        attr::ROTATE_AT,
-        if scheduled {
-            Value::unknown()
-        } else {
-            Value::Null
-        },
-    );
-    let overlap_known = config.attr(attr::OVERLAP).is_known();
-    for (to, from) in [
-        (attr::PREVIOUS_TOKEN, s::TOKEN),
-        (attr::PREVIOUS_TOKEN_ID, s::TOKEN_ID),
-    ] {
-        let v = if overlap_known {
-            prior.attr(from).clone()
-        } else {
-            Value::unknown()
-        };
-        planned.set_attr(to, v);
+fn plan_overlap_rotation(prior: &Model, config: &Model, planned: &mut Model, scheduled: bool) {
+    planned.id = Maybe::Unknown;
+    planned.token_id = Maybe::Unknown;
+    planned.token = Maybe::Unknown;
+    planned.authorization_header = Maybe::Unknown;
+    planned.created_at = Maybe::Unknown;
+    planned.previous_revoke_at = Maybe::Unknown;
+    planned.rotate_at = if scheduled {
+        Maybe::Unknown
+    } else {
+        Maybe::Null
+    };
+    if config.overlap.is_known() {
+        planned.previous_token = prior.token.clone();
+        planned.previous_token_id = prior.token_id.clone();
+    } else {
+        planned.previous_token = Maybe::Unknown;
+        planned.previous_token_id = Maybe::Unknown;
     }
 }
 
-/// Clears the previous token: planned as the revocation, applied once it is logged out.
-fn clear_previous(state: &mut Value) {
-    for a in [
-        attr::PREVIOUS_TOKEN,
-        attr::PREVIOUS_TOKEN_ID,
-        attr::PREVIOUS_REVOKE_AT,
-    ] {
-        state.set_attr(a, Value::Null);
-    }
-}
-
-/// Logs out a token kept in `state` under `token_attr`, if there is one. Returns whether a
-/// token was there; an already invalid token counts as logged out.
+/// Logs out `token`, if there is one. Returns whether there was; an already invalid token
+/// counts as logged out.
 async fn log_out(
     ctx: &Context,
     data: &ProviderData,
-    state: &Value,
-    token_attr: &str,
+    token: &Maybe<Secret>,
 ) -> Result<bool, Diagnostic> {
-    let Some(token) = state.attr(token_attr).as_str() else {
+    let Some(token) = token.known() else {
         return Ok(false);
     };
     let client = data.client()?;
-    let token = crate::defentry::client::Secret::new(token);
-    session::logout(ctx, client, &token).await.map(|_| true)
+    session::logout(ctx, client, token).await.map(|_| true)
 }
 
 /// Logs in with the plan's `username` and `keep_logged` and the configuration's password, and
@@ -278,41 +323,169 @@ async fn log_out(
 async fn log_in(
     ctx: &Context,
     data: &ProviderData,
-    config: &Value,
-    planned: Value,
-) -> Result<Value, Diagnostic> {
+    config: &Model,
+    mut state: Model,
+) -> Result<Model, Diagnostic> {
     let client = data.client()?;
-    let username = planned.attr(s::USERNAME).as_str().map(str::to_string);
-    let mut creds = session::credentials(data, config, attr::PASSWORD_WO, username.as_deref())?;
-    if let Some(k) = planned.attr(s::KEEP_LOGGED).as_bool() {
-        creds.keep_logged = k;
+    let username = state.username.known().map(String::as_str);
+    let mut creds = config.login_args().credentials(data, username)?;
+    if let Some(k) = state.keep_logged.known() {
+        creds.keep_logged = *k;
     }
-    let (period, anchor) = (period_of(config)?, anchor_of(config)?);
+    let (period, anchor) = (config.rotation_period()?, config.rotation_anchor()?);
     let token = session::login(ctx, client, &creds).await?;
     // Whole seconds, so rotate_at - created_at is exactly the period users configured.
     let now = ctx.now().trunc_subsecs(0);
-    let created_at = rfc3339(now);
-    let rotate_at = period
+    state.set_token(&token);
+    state.created_at = Maybe::Known(rfc3339(now));
+    state.rotate_at = period
         .and_then(|p| rotation_time(now, anchor, p))
-        .map(rfc3339);
-    let mut state = planned;
-    state.set_attr(s::ID, Value::string(token.id()));
-    state.set_attr(s::TOKEN_ID, Value::string(token.id()));
-    state.set_attr(s::TOKEN, Value::string(token.secret().expose()));
-    state.set_attr(
-        s::AUTHORIZATION_HEADER,
-        Value::string(token.authorization_header().expose()),
-    );
-    state.set_attr(attr::CREATED_AT, Value::string(created_at));
-    state.set_attr(attr::ROTATE_AT, Value::opt_string(rotate_at));
-    if state.attr(s::KEEP_LOGGED).is_null() {
-        state.set_attr(s::KEEP_LOGGED, Value::Bool(creds.keep_logged));
+        .map(rfc3339)
+        .into();
+    if state.keep_logged.is_null() {
+        state.keep_logged = Maybe::Known(creds.keep_logged);
     }
-    if state.attr(s::USERNAME).is_null() || !state.attr(s::USERNAME).is_known() {
-        state.set_attr(s::USERNAME, Value::string(creds.username.clone()));
+    if !matches!(state.username, Maybe::Known(_)) {
+        state.username = Maybe::Known(creds.username.clone());
     }
-    clear_previous(&mut state);
+    state.clear_previous();
     Ok(state)
+}
+
+/// The plan, from the SDK's proposal `planned` (see [`TokenResource::modify_plan`]).
+fn plan(
+    data: &ProviderData,
+    config: &Model,
+    prior: Option<(&Model, Marks)>,
+    planned: &mut Model,
+    resp: &mut PlanResponse,
+) {
+    let creating = prior.is_none();
+    if config.username.is_null() {
+        match &data.username {
+            Some(u) => planned.username = Maybe::Known(u.clone()),
+            None if creating => resp.diagnostics.push(session::missing_username()),
+            None => {}
+        }
+    }
+    if config.keep_logged.is_null() {
+        planned.keep_logged = Maybe::Known(data.keep_logged);
+    }
+    if creating && config.password_wo.is_null() && data.password.is_none() {
+        resp.diagnostics
+            .push(session::missing_password(attr::PASSWORD_WO));
+    }
+    let (period, anchor) = match (config.rotation_period(), config.rotation_anchor()) {
+        (Ok(p), Ok(a)) => (p, a),
+        (Err(d), _) | (_, Err(d)) => {
+            resp.diagnostics.push(d);
+            return;
+        }
+    };
+    if let Err(d) = config.overlap() {
+        resp.diagnostics.push(d);
+        return;
+    }
+    let schedule_unknown = config.schedule_unknown();
+    let Some((prior, marks)) = prior else {
+        planned.clear_previous();
+        if period.is_none() && !schedule_unknown {
+            planned.rotate_at = Maybe::Null;
+        }
+        return;
+    };
+    let has_schedule = !prior.rotate_at.is_null();
+    let due = marks.due && has_schedule && (period.is_some() || schedule_unknown);
+    let changed = prior.changed_rotating_arguments(planned);
+    if !config.overlap.is_null() {
+        // Overlap: a rotation is an in-place update that keeps the old token for a while.
+        if due || !changed.is_empty() {
+            let scheduled = period.is_some() || schedule_unknown;
+            plan_overlap_rotation(prior, config, planned, scheduled);
+            return;
+        }
+        if marks.revoke_due {
+            planned.clear_previous();
+        }
+    } else {
+        // Without overlap (or after removing it) no previous token survives the plan.
+        planned.clear_previous();
+        resp.requires_replace.extend(changed);
+    }
+    if due {
+        // Refresh found rotate_at in the past: replace, showing why on rotate_at.
+        planned.rotate_at = Maybe::Unknown;
+        resp.requires_replace
+            .push(AttributePath::attr(attr::ROTATE_AT));
+        return;
+    }
+    planned.rotate_at = match (period, schedule_unknown) {
+        (_, true) => Maybe::Unknown,
+        (None, false) => Maybe::Null,
+        (Some(p), false) => match time_of(&prior.created_at) {
+            Some(created) => rotation_time(created, anchor, p).map(rfc3339).into(),
+            None => Maybe::Unknown,
+        },
+    };
+}
+
+/// An in-place update: a rotation (with `overlap`) or the revocation of the previous token.
+/// Every failure leaves in `resp` the state as it now is, which Terraform keeps, so the next
+/// run finishes the job and no session is forgotten.
+async fn update(
+    ctx: &Context,
+    data: &ProviderData,
+    prior: Model,
+    planned: Model,
+    config: &Model,
+    resp: &mut ApplyResponse,
+) -> Result<(), Diagnostic> {
+    let rotating = planned.token.is_unknown();
+    let revoking = planned.previous_token.is_null() && !prior.previous_token.is_null();
+    if !rotating && !revoking {
+        // Schedule or overlap changes only affect Terraform-side decisions.
+        return Ok(());
+    }
+    // The previous token goes first, so there are never more than two live sessions.
+    let mut state = prior.clone();
+    resp.new_state = state.write()?;
+    if log_out(ctx, data, &prior.previous_token).await? {
+        tracing::info!(
+            token_id = prior
+                .previous_token_id
+                .known()
+                .map(String::as_str)
+                .unwrap_or_default(),
+            "previous defentry_token logged out"
+        );
+        state.clear_previous();
+    }
+    resp.new_state = state.write()?;
+    if !rotating {
+        resp.new_state = planned.write()?;
+        return Ok(());
+    }
+    let mut new = log_in(ctx, data, config, planned).await?;
+    tracing::info!(
+        token_id = new.token_id.known().map(String::as_str).unwrap_or_default(),
+        "defentry_token rotated in place"
+    );
+    let created = time_of(&new.created_at).unwrap_or_else(|| ctx.now());
+    new.previous_token = prior.token.clone();
+    new.previous_token_id = prior.token_id.clone();
+    let overlap = config.overlap().ok().flatten();
+    let revoke_at = overlap
+        .and_then(|o| created.checked_add_signed(chrono::Duration::from_std(o).ok()?))
+        .unwrap_or(created);
+    new.previous_revoke_at = Maybe::Known(rfc3339(revoke_at));
+    resp.new_state = new.write()?;
+    if overlap.is_none() {
+        // `overlap` was unknown at plan and turned out null: no window, log the old one out.
+        log_out(ctx, data, &new.previous_token).await?;
+        new.clear_previous();
+        resp.new_state = new.write()?;
+    }
+    Ok(())
 }
 
 const DESCRIPTION: &str = "A Defentry CRM session owned by Terraform. Create logs in, destroy logs out, and \
@@ -330,14 +503,17 @@ The token is stored in state, marked sensitive: protect the state. Import is not
 secret cannot be read back from Defentry.";
 
 #[async_trait]
-impl Resource<ProviderData> for TokenResource {
+impl ObjectType for TokenResource {
     fn type_name(&self) -> &'static str {
         "defentry_token"
     }
 
     fn schema(&self) -> Schema {
+        let token = session::token_attributes(
+            "The non-secret token identifier (the part before `|`): changes on every rotation, so it serves as `*_wo_version` of secret-store resources.",
+        );
         Schema::new(
-            Block::new(vec![
+            Block::new([vec![
                 Attribute::optional_computed(s::USERNAME, Type::String)
                     .requires_replace()
                     .description("Service-account username. Defaults to the provider's `username`. Changing it replaces the token."),
@@ -366,15 +542,7 @@ impl Resource<ProviderData> for TokenResource {
                     .description("Arbitrary map of values; any change rotates the token: a replacement, or an in-place rotation with `overlap`."),
                 Attribute::optional(attr::OVERLAP, Type::String)
                     .description("How long the previous token stays valid after a rotation, as a Go duration such as `\"1h\"`; positive and shorter than `rotation_period`. With it, a rotation is an in-place update that logs in anew and keeps the old token as `previous_token` until `previous_revoke_at`. Without it, a rotation is a replacement."),
-                Attribute::computed(s::ID, Type::String).description("Same as `token_id`."),
-                Attribute::computed(s::TOKEN_ID, Type::String)
-                    .description("The non-secret token identifier (the part before `|`): changes on every rotation, so it serves as `*_wo_version` of secret-store resources."),
-                Attribute::computed(s::TOKEN, Type::String)
-                    .sensitive()
-                    .description("The CRM token, sent as `Authorization: Bearer <token>`."),
-                Attribute::computed(s::AUTHORIZATION_HEADER, Type::String)
-                    .sensitive()
-                    .description("The ready-made header value `Bearer <token>`."),
+            ], token, vec![
                 Attribute::computed(attr::CREATED_AT, Type::String)
                     .description("When this token was created (RFC 3339)."),
                 Attribute::computed(attr::ROTATE_AT, Type::String)
@@ -386,118 +554,59 @@ impl Resource<ProviderData> for TokenResource {
                     .description("The non-secret identifier of `previous_token`; null when there is none."),
                 Attribute::computed(attr::PREVIOUS_REVOKE_AT, Type::String)
                     .description("When `previous_token` is logged out (RFC 3339): by the first plan and apply after this time, or by the next rotation if that comes first."),
-            ])
+            ]].concat())
             .description(DESCRIPTION),
         )
     }
 
-    async fn validate(&self, req: ValidateRequest) -> Diagnostics {
-        let mut d = session::validate_session_config(&req.config);
-        if let Err(e) = period_of(&req.config) {
-            d.push(e);
+    async fn validate(&self, _ctx: &Context, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let d = &mut resp.diagnostics;
+        let Some(config) = d.take(Model::read(&req.config)) else {
+            return;
+        };
+        config.login_args().validate(d);
+        for check in [
+            config.rotation_period().err(),
+            config.rotation_anchor().err(),
+            config.overlap().err(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            d.push(check);
         }
-        if let Err(e) = anchor_of(&req.config) {
-            d.push(e);
-        }
-        if let Err(e) = overlap_of(&req.config) {
-            d.push(e);
-        }
-        d
     }
+}
 
+#[async_trait]
+impl Resource<ProviderData> for TokenResource {
     async fn modify_plan(
         &self,
         _ctx: &Context,
         data: &ProviderData,
-        req: &PlanRequest,
+        req: PlanRequest,
         resp: &mut PlanResponse,
     ) {
-        let planned = &mut resp.planned_state;
-        if planned.is_null() {
+        if resp.planned_state.is_null() {
             return;
         }
-        let config = &req.config;
-        let creating = req.prior_state.is_null();
-        if config.attr(s::USERNAME).is_null() {
-            match &data.username {
-                Some(u) => planned.set_attr(s::USERNAME, Value::string(u.clone())),
-                None if creating => resp.diagnostics.push(
-                    Diagnostic::error(
-                        "Missing username",
-                        "Set `username` here or in the provider block, or export DEFENTRY_USERNAME.",
-                    )
-                    .at(AttributePath::attr(s::USERNAME)),
-                ),
-                None => {}
-            }
-        }
-        if config.attr(s::KEEP_LOGGED).is_null() {
-            planned.set_attr(s::KEEP_LOGGED, Value::Bool(data.keep_logged));
-        }
-        if creating && config.attr(attr::PASSWORD_WO).is_null() && data.password.is_none() {
-            resp.diagnostics.push(
-                Diagnostic::error(
-                    "Missing password",
-                    "Set `password_wo` here or `password` in the provider block, or export DEFENTRY_PASSWORD.",
-                )
-                .at(AttributePath::attr(attr::PASSWORD_WO)),
-            );
-        }
-        let (period, anchor) = match (period_of(config), anchor_of(config)) {
-            (Ok(p), Ok(a)) => (p, a),
-            (Err(d), _) | (_, Err(d)) => {
-                resp.diagnostics.push(d);
-                return;
-            }
+        let models = (|| {
+            let prior = Model::read(&req.prior_state)?;
+            Ok::<_, Diagnostic>((
+                Model::read(&req.config)?,
+                prior,
+                Model::read(&resp.planned_state)?,
+            ))
+        })();
+        let Some((config, prior, mut planned)) = resp.diagnostics.take(models) else {
+            return;
         };
-        if let Err(d) = overlap_of(config) {
-            resp.diagnostics.push(d);
-            return;
+        let prior = (!req.prior_state.is_null()).then(|| (&prior, req.prior_private.get()));
+        plan(data, &config, prior, &mut planned, resp);
+        let planned = update_value(&resp.planned_state, &planned, &TYPE).map_err(Into::into);
+        if let Some(v) = resp.diagnostics.take(planned) {
+            resp.planned_state = v;
         }
-        let schedule_unknown = !config.attr(attr::ROTATION_PERIOD).is_known()
-            || !config.attr(attr::ROTATION_ANCHOR).is_known();
-        if creating {
-            clear_previous(planned);
-            if period.is_none() && !schedule_unknown {
-                planned.set_attr(attr::ROTATE_AT, Value::Null);
-            }
-            return;
-        }
-        let private = Private::parse(&req.prior_private);
-        let has_schedule = !req.prior_state.attr(attr::ROTATE_AT).is_null();
-        let due = private.due && has_schedule && (period.is_some() || schedule_unknown);
-        let changed = changed_rotating_arguments(&req.prior_state, planned);
-        if !config.attr(attr::OVERLAP).is_null() {
-            // Overlap: a rotation is an in-place update that keeps the old token for a while.
-            if due || !changed.is_empty() {
-                let scheduled = period.is_some() || schedule_unknown;
-                plan_overlap_rotation(&req.prior_state, config, planned, scheduled);
-                return;
-            }
-            if private.revoke_due {
-                clear_previous(planned);
-            }
-        } else {
-            // Without overlap (or after removing it) no previous token survives the plan.
-            clear_previous(planned);
-            resp.requires_replace.extend(changed);
-        }
-        if due {
-            // Refresh found rotate_at in the past: replace, showing why on rotate_at.
-            planned.set_attr(attr::ROTATE_AT, Value::unknown());
-            resp.requires_replace
-                .push(AttributePath::attr(attr::ROTATE_AT));
-            return;
-        }
-        let rotate_at = match (period, schedule_unknown) {
-            (_, true) => Value::unknown(),
-            (None, false) => Value::Null,
-            (Some(p), false) => match parse_time(req.prior_state.attr(attr::CREATED_AT)) {
-                Some(created) => Value::opt_string(rotation_time(created, anchor, p).map(rfc3339)),
-                None => Value::unknown(),
-            },
-        };
-        planned.set_attr(attr::ROTATE_AT, rotate_at);
     }
 
     async fn create(
@@ -505,22 +614,19 @@ impl Resource<ProviderData> for TokenResource {
         ctx: &Context,
         data: &ProviderData,
         req: CreateRequest,
-    ) -> ApplyResponse {
-        match log_in(ctx, data, &req.config, req.planned_state).await {
-            Ok(state) => {
-                let token_id = state.attr(s::TOKEN_ID).as_str().unwrap_or_default();
-                tracing::info!(token_id, "defentry_token created");
-                ApplyResponse {
-                    new_state: state,
-                    private: Private::default().bytes(),
-                    diagnostics: Diagnostics::new(),
-                }
-            }
-            Err(d) => ApplyResponse {
-                new_state: Value::Null,
-                private: Vec::new(),
-                diagnostics: d.into(),
-            },
+        resp: &mut ApplyResponse,
+    ) {
+        let created = async {
+            let planned = Model::read(&req.planned_state)?;
+            log_in(ctx, data, &Model::read(&req.config)?, planned)
+                .await?
+                .write()
+        };
+        if let Some(state) = resp.diagnostics.take(created.await) {
+            let token_id = state.attr(s::TOKEN_ID).as_str().unwrap_or_default();
+            tracing::info!(token_id, "defentry_token created");
+            resp.new_state = state;
+            resp.private = Private::of(&Marks::default());
         }
     }
 
@@ -529,113 +635,86 @@ impl Resource<ProviderData> for TokenResource {
         ctx: &Context,
         data: &ProviderData,
         req: UpdateRequest,
-    ) -> ApplyResponse {
-        let prior = req.prior_state;
-        let planned = req.planned_state;
-        let rotating = !planned.attr(s::TOKEN).is_known();
-        let revoking = planned.attr(attr::PREVIOUS_TOKEN).is_null()
-            && !prior.attr(attr::PREVIOUS_TOKEN).is_null();
-        let done = |new_state: Value, diagnostics: Diagnostics| ApplyResponse {
-            new_state,
-            private: Private::default().bytes(),
-            diagnostics,
+        resp: &mut ApplyResponse,
+    ) {
+        resp.private = Private::of(&Marks::default());
+        let updated = async {
+            let prior = Model::read(&req.prior_state)?;
+            let planned = Model::read(&req.planned_state)?;
+            let config = Model::read(&req.config)?;
+            update(ctx, data, prior, planned, &config, resp).await
         };
-        if !rotating && !revoking {
-            // Schedule or overlap changes only affect Terraform-side decisions.
-            return done(planned, Diagnostics::new());
-        }
-        // The previous token goes first, so there are never more than two live sessions.
-        // Every failure returns the state as it now is, which Terraform keeps, so the next
-        // run finishes the job and no session is forgotten.
-        let mut state = prior.clone();
-        match log_out(ctx, data, &prior, attr::PREVIOUS_TOKEN).await {
-            Ok(true) => {
-                tracing::info!(
-                    token_id = prior
-                        .attr(attr::PREVIOUS_TOKEN_ID)
-                        .as_str()
-                        .unwrap_or_default(),
-                    "previous defentry_token logged out"
-                );
-                clear_previous(&mut state);
-            }
-            Ok(false) => {}
-            Err(d) => return done(prior, d.into()),
-        }
-        if !rotating {
-            return done(planned, Diagnostics::new());
-        }
-        let mut new = match log_in(ctx, data, &req.config, planned).await {
-            Ok(v) => v,
-            Err(d) => return done(state, d.into()),
-        };
-        tracing::info!(
-            token_id = new.attr(s::TOKEN_ID).as_str().unwrap_or_default(),
-            "defentry_token rotated in place"
-        );
-        let created = parse_time(new.attr(attr::CREATED_AT)).unwrap_or_else(|| ctx.now());
-        new.set_attr(attr::PREVIOUS_TOKEN, prior.attr(s::TOKEN).clone());
-        new.set_attr(attr::PREVIOUS_TOKEN_ID, prior.attr(s::TOKEN_ID).clone());
-        let overlap = overlap_of(&req.config).ok().flatten();
-        let revoke_at = overlap
-            .and_then(|o| created.checked_add_signed(chrono::Duration::from_std(o).ok()?))
-            .unwrap_or(created);
-        new.set_attr(attr::PREVIOUS_REVOKE_AT, Value::string(rfc3339(revoke_at)));
-        if overlap.is_none() {
-            // `overlap` was unknown at plan and turned out null: no window, log the old one out.
-            match log_out(ctx, data, &new, attr::PREVIOUS_TOKEN).await {
-                Ok(_) => clear_previous(&mut new),
-                Err(d) => return done(new, d.into()),
-            }
-        }
-        done(new, Diagnostics::new())
+        let updated = updated.await;
+        resp.diagnostics.take(updated);
     }
 
-    async fn read(&self, ctx: &Context, _data: &ProviderData, req: ReadRequest) -> ReadResponse {
+    async fn read(
+        &self,
+        ctx: &Context,
+        _data: &ProviderData,
+        req: ReadRequest,
+        resp: &mut ReadResponse,
+    ) {
         // Defentry has no endpoint to inspect a token, so refresh only decides the schedule.
-        let state = req.current_state;
-        let private = refreshed_private(&state, ctx.now());
-        ReadResponse {
-            new_state: state,
-            private: private.bytes(),
-            diagnostics: Diagnostics::new(),
+        if let Some(state) = resp.diagnostics.take(Model::read(&req.current_state)) {
+            resp.private = Private::of(&refreshed_marks(&state, ctx.now()));
         }
     }
 
-    async fn delete(&self, ctx: &Context, data: &ProviderData, req: DeleteRequest) -> Diagnostics {
+    async fn delete(
+        &self,
+        ctx: &Context,
+        data: &ProviderData,
+        req: DeleteRequest,
+        resp: &mut DeleteResponse,
+    ) {
+        let Some(state) = resp.diagnostics.take(Model::read(&req.prior_state)) else {
+            return;
+        };
         // Both tokens, each attempted: a failure keeps the resource in state, and the next
         // destroy finds the one already logged out invalid, which counts as done.
-        let mut d = Diagnostics::new();
-        for token in [attr::PREVIOUS_TOKEN, s::TOKEN] {
-            if let Err(e) = log_out(ctx, data, &req.prior_state, token).await {
-                d.push(e);
+        for token in [&state.previous_token, &state.token] {
+            if let Err(e) = log_out(ctx, data, token).await {
+                resp.diagnostics.push(e);
             }
         }
-        d
     }
 
-    async fn import(&self, _ctx: &Context, _data: &ProviderData, _id: &str) -> ImportResponse {
-        ImportResponse {
-            state: Value::Null,
-            private: Vec::new(),
-            diagnostics: Diagnostic::error(
-                "defentry_token cannot be imported",
-                "Defentry never returns a token's secret after login, so an existing session cannot be brought under Terraform. \
-                 Let Terraform log in anew (terraform apply creates a fresh token), and end the old session with the \
-                 defentry_logout action or by letting it expire.",
-            )
-            .into(),
-        }
+    async fn import(
+        &self,
+        _ctx: &Context,
+        _data: &ProviderData,
+        _req: ImportRequest,
+        resp: &mut ImportResponse,
+    ) {
+        resp.diagnostics.push(Diagnostic::error(
+            "defentry_token cannot be imported",
+            "Defentry never returns a token's secret after login, so an existing session cannot be brought under Terraform. \
+             Let Terraform log in anew (terraform apply creates a fresh token), and end the old session with the \
+             defentry_logout action or by letting it expire.",
+        ));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sdk::Diagnostics;
     use std::time::Duration;
 
     fn t(s: &str) -> DateTime<Utc> {
-        parse_time(&Value::string(s)).unwrap_or_default()
+        parse_time(s).unwrap_or_default()
+    }
+
+    /// A model from `(attribute, value)` pairs, through the value Terraform would send.
+    fn model(pairs: &[(&str, Value)]) -> Model {
+        Model::read(&state(pairs)).expect("a model")
+    }
+
+    #[test]
+    fn the_model_names_the_schema_attributes() {
+        let schema = TokenResource.schema();
+        crate::sdk::model::check_model::<Model>(&schema.block).unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]
@@ -746,40 +825,46 @@ mod tests {
 
     #[test]
     fn oversized_periods_are_refused() {
-        let config = |p: &str| Value::object([(attr::ROTATION_PERIOD, Value::string(p))]);
+        let config = |p: &str| model(&[(attr::ROTATION_PERIOD, Value::string(p))]);
         assert_eq!(
-            period_of(&config("876000h")).unwrap(),
+            config("876000h").rotation_period().unwrap(),
             Some(MAX_ROTATION_PERIOD)
         );
         for p in ["876000h1s", "1000000000h"] {
-            let d = period_of(&config(p)).unwrap_err();
+            let d = config(p).rotation_period().unwrap_err();
             assert!(d.detail.contains("876000h (100 years)"), "{}", d.detail);
             assert!(d.detail.contains("timecmp()"), "{}", d.detail);
         }
-        let d = period_of(&config("")).unwrap_err();
+        let d = config("").rotation_period().unwrap_err();
         assert_eq!(d.detail, "rotation_period is empty.");
     }
 
     #[test]
     fn private_state_round_trips_and_tolerates_garbage() {
-        let p = Private {
+        let p = Marks {
             due: true,
             revoke_due: false,
         };
-        assert_eq!(Private::parse(&p.bytes()), p);
-        assert_eq!(Private::parse(b"\xff not json"), Private::default());
-        assert_eq!(Private::parse(b""), Private::default());
+        let parse = |b: &[u8]| Private::from_bytes(b.to_vec()).get::<Marks>();
+        assert_eq!(Private::of(&p).get::<Marks>(), p);
+        assert_eq!(parse(b"\xff not json"), Marks::default());
+        assert_eq!(parse(b""), Marks::default());
         // Older private data with extra fields still parses.
-        assert!(Private::parse(br#"{"anchor":"2026-01-01T00:00:00Z","due":true}"#).due);
+        assert!(parse(br#"{"anchor":"2026-01-01T00:00:00Z","due":true}"#).due);
     }
 
+    /// An object as Terraform sends it: every attribute, null unless given.
     fn state(pairs: &[(&str, Value)]) -> Value {
-        Value::object(pairs.iter().map(|(k, v)| (*k, v.clone())))
+        let mut v = Model::default().write().expect("a value");
+        for (k, x) in pairs {
+            v.set_attr(k, x.clone());
+        }
+        v
     }
 
     #[test]
     fn refresh_decides_rotation_and_revocation_from_the_clock() {
-        let s = state(&[
+        let s = model(&[
             (attr::ROTATE_AT, Value::string("2026-01-02T00:00:00Z")),
             (attr::PREVIOUS_TOKEN, Value::string("7|old")),
             (
@@ -787,26 +872,26 @@ mod tests {
                 Value::string("2026-01-01T01:00:00Z"),
             ),
         ]);
-        let at = |now| refreshed_private(&s, t(now));
-        assert_eq!(at("2026-01-01T00:59:59Z"), Private::default());
+        let at = |now| refreshed_marks(&s, t(now));
+        assert_eq!(at("2026-01-01T00:59:59Z"), Marks::default());
         assert_eq!(
             at("2026-01-01T01:00:00Z"),
-            Private {
+            Marks {
                 due: false,
                 revoke_due: true
             }
         );
         assert_eq!(
             at("2026-01-02T00:00:00Z"),
-            Private {
+            Marks {
                 due: true,
                 revoke_due: true
             }
         );
         // Nothing to revoke without a previous token, whatever the time says.
         let mut gone = s.clone();
-        gone.set_attr(attr::PREVIOUS_TOKEN, Value::Null);
-        assert!(!refreshed_private(&gone, t("2026-06-01T00:00:00Z")).revoke_due);
+        gone.previous_token = Maybe::Null;
+        assert!(!refreshed_marks(&gone, t("2026-06-01T00:00:00Z")).revoke_due);
     }
 
     /// Refresh then plan, as Terraform runs them, with the context's clock at `now`.
@@ -820,9 +905,14 @@ mod tests {
         let data = ProviderData::new(client, None, None);
         let read = ReadRequest {
             current_state: prior.clone(),
-            private: Vec::new(),
+            private: Private::default(),
         };
-        let refreshed = TokenResource.read(&ctx, &data, read).await;
+        let mut refreshed = ReadResponse {
+            new_state: prior.clone(),
+            private: Private::default(),
+            diagnostics: Diagnostics::new(),
+        };
+        TokenResource.read(&ctx, &data, read, &mut refreshed).await;
         assert!(
             refreshed.diagnostics.is_empty(),
             "{:?}",
@@ -837,12 +927,10 @@ mod tests {
         let mut resp = PlanResponse {
             planned_state: refreshed.new_state,
             requires_replace: Vec::new(),
-            planned_private: Vec::new(),
+            planned_private: Private::default(),
             diagnostics: Diagnostics::new(),
         };
-        TokenResource
-            .modify_plan(&ctx, &data, &req, &mut resp)
-            .await;
+        TokenResource.modify_plan(&ctx, &data, req, &mut resp).await;
         assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
         resp
     }
@@ -909,17 +997,17 @@ mod tests {
     #[test]
     fn overlap_is_positive_and_shorter_than_the_period() {
         let cfg = |overlap: &str, period: Option<&str>| {
-            state(&[
+            model(&[
                 (attr::OVERLAP, Value::string(overlap)),
                 (attr::ROTATION_PERIOD, Value::opt_string(period)),
             ])
         };
         assert_eq!(
-            overlap_of(&cfg("1h", Some("24h"))).ok().flatten(),
+            cfg("1h", Some("24h")).overlap().ok().flatten(),
             Some(Duration::from_secs(3600))
         );
-        assert!(overlap_of(&cfg("1h", None)).is_ok_and(|o| o.is_some()));
-        assert!(overlap_of(&state(&[])).is_ok_and(|o| o.is_none()));
+        assert!(cfg("1h", None).overlap().is_ok_and(|o| o.is_some()));
+        assert!(model(&[]).overlap().is_ok_and(|o| o.is_none()));
         for (o, p) in [
             ("24h", Some("24h")),
             ("25h", Some("24h")),
@@ -927,27 +1015,38 @@ mod tests {
             ("-1h", None),
             ("soon", None),
         ] {
-            let e = overlap_of(&cfg(o, p)).err();
+            let e = cfg(o, p).overlap().err();
             assert!(
                 e.as_ref().is_some_and(|d| d.summary == "Invalid overlap"
                     && d.attribute == Some(AttributePath::attr(attr::OVERLAP))),
                 "{o} {p:?}: {e:?}"
             );
         }
-        let e = overlap_of(&cfg("24h", Some("24h"))).err();
+        let e = cfg("24h", Some("24h")).overlap().err();
         assert!(e.is_some_and(|d| d.detail.contains("shorter than rotation_period")));
     }
 
+    /// What an in-place rotation decides only at apply.
+    const NEW_SESSION_ATTRIBUTES: [&str; 6] = [
+        s::ID,
+        s::TOKEN_ID,
+        s::TOKEN,
+        s::AUTHORIZATION_HEADER,
+        attr::CREATED_AT,
+        attr::PREVIOUS_REVOKE_AT,
+    ];
+
     #[test]
     fn overlap_rotation_plan_keeps_the_current_token_as_previous() {
-        let prior = state(&[
+        let prior = model(&[
             (s::TOKEN, Value::string("7|cur")),
             (s::TOKEN_ID, Value::string("7")),
             (attr::TRIGGERS, Value::Null),
         ]);
-        let config = state(&[(attr::OVERLAP, Value::string("1h"))]);
-        let mut planned = prior.clone();
-        plan_overlap_rotation(&prior, &config, &mut planned, false);
+        let config = model(&[(attr::OVERLAP, Value::string("1h"))]);
+        let mut planned_model = prior.clone();
+        plan_overlap_rotation(&prior, &config, &mut planned_model, false);
+        let planned = planned_model.write().expect("a value");
         for a in NEW_SESSION_ATTRIBUTES {
             assert!(!planned.attr(a).is_known(), "{a}");
         }
@@ -955,24 +1054,25 @@ mod tests {
         assert_eq!(planned.attr(attr::PREVIOUS_TOKEN).as_str(), Some("7|cur"));
         assert_eq!(planned.attr(attr::PREVIOUS_TOKEN_ID).as_str(), Some("7"));
         // An overlap that is unknown at plan leaves the previous token to apply.
-        let unknown = state(&[(attr::OVERLAP, Value::unknown())]);
-        plan_overlap_rotation(&prior, &unknown, &mut planned, true);
+        let unknown = model(&[(attr::OVERLAP, Value::unknown())]);
+        plan_overlap_rotation(&prior, &unknown, &mut planned_model, true);
+        let planned = planned_model.write().expect("a value");
         assert!(!planned.attr(attr::PREVIOUS_TOKEN).is_known());
         assert!(!planned.attr(attr::ROTATE_AT).is_known());
     }
 
     #[test]
     fn trigger_and_password_version_changes_are_rotations() {
-        let prior = state(&[
+        let prior = model(&[
             (attr::TRIGGERS, Value::Null),
             (attr::PASSWORD_WO_VERSION, Value::string("1")),
         ]);
-        assert!(changed_rotating_arguments(&prior, &prior).is_empty());
+        assert!(prior.changed_rotating_arguments(&prior).is_empty());
         let mut planned = prior.clone();
-        planned.set_attr(attr::PASSWORD_WO_VERSION, Value::string("2"));
-        planned.set_attr(attr::TRIGGERS, Value::unknown());
+        planned.password_wo_version = Maybe::Known("2".into());
+        planned.triggers = Maybe::Unknown;
         assert_eq!(
-            changed_rotating_arguments(&prior, &planned),
+            prior.changed_rotating_arguments(&planned),
             vec![
                 AttributePath::attr(attr::TRIGGERS),
                 AttributePath::attr(attr::PASSWORD_WO_VERSION)

@@ -9,8 +9,10 @@ use std::fmt::Write as _;
 
 use serde_json::Value as J;
 
-use super::msgpack::{check_conforms, describe, number_text, parse_number, MAX_DEPTH};
-use super::{AttributePath, CtyError, PathStep, Type, Value};
+use super::conform::{check_conforms, MAX_DEPTH};
+use super::msgpack::{number_text, parse_number};
+use super::path::{index_step, AttributePath, PathStep};
+use super::value::{CtyError, Type, Value};
 
 struct Decoder {
     path: AttributePath,
@@ -148,10 +150,6 @@ impl Decoder {
     }
 }
 
-fn index_step(i: usize) -> PathStep {
-    PathStep::Index(i64::try_from(i).unwrap_or(i64::MAX))
-}
-
 fn json_kind(j: &J) -> &'static str {
     match j {
         J::Null => "null",
@@ -287,7 +285,7 @@ impl Encoder {
                 }
                 self.out.push('}');
             }
-            _ => return Err(self.fail(ty, format!("found {}", describe(v)))),
+            _ => return Err(self.fail(ty, format!("found {}", v.describe()))),
         }
         Ok(())
     }

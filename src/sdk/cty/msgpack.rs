@@ -5,19 +5,16 @@
 //! library: every length on the wire is untrusted, so nothing is preallocated from
 //! one, every read is bounds-checked, and nesting is capped at [`MAX_DEPTH`].
 //!
-//! Also home to the number helpers shared with the JSON codec and to the
-//! type-conformance check behind [`Value::conforms`].
+//! Also home to the number helpers shared with the JSON codec.
 
 use std::collections::BTreeMap;
 
 use bigdecimal::BigDecimal;
 use num_bigint::{BigInt, Sign};
 
-use super::{AttributePath, CtyError, PathStep, Refinements, Type, Value};
-
-/// Deepest nesting of collections and dynamic wrappers accepted, so that hostile
-/// input cannot overflow the stack.
-pub(super) const MAX_DEPTH: usize = 256;
+use super::conform::{check_conforms, MAX_DEPTH};
+use super::path::{index_step, AttributePath, PathStep};
+use super::value::{CtyError, Refinements, Type, Value};
 
 /// Terraform rejects refinement payloads above 1 KiB, so we never read or write more.
 const MAX_REFINEMENT_PAYLOAD: usize = 1024;
@@ -436,10 +433,6 @@ fn number_from_head(head: Head<'_>) -> Result<BigDecimal, String> {
         Head::Str(b) | Head::Bin(b) => parse_number(&utf8(b)?),
         other => Err(format!("number is required, found {}", other.describe())),
     }
-}
-
-fn index_step(i: usize) -> PathStep {
-    PathStep::Index(i64::try_from(i).unwrap_or(i64::MAX))
 }
 
 struct Decoder<'a> {
@@ -1006,7 +999,7 @@ impl Encoder {
                     self.path.pop();
                 }
             }
-            _ => return Err(self.fail(ty, format!("found {}", describe(v)))),
+            _ => return Err(self.fail(ty, format!("found {}", v.describe()))),
         }
         Ok(())
     }
@@ -1021,148 +1014,6 @@ pub fn to_msgpack(v: &Value, ty: &Type) -> Result<Vec<u8>, CtyError> {
     };
     e.value(v, ty, 0)?;
     Ok(e.out)
-}
-
-// ---------------------------------------------------------------------------
-// Conformance
-// ---------------------------------------------------------------------------
-
-/// A short name for what kind of value this is, for error messages.
-pub(super) fn describe(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Unknown(_) => "an unknown value",
-        Value::String(_) => "a string",
-        Value::Number(_) => "a number",
-        Value::Bool(_) => "a bool",
-        Value::List(_) => "a list or tuple",
-        Value::Set(_) => "a set",
-        Value::Map(_) => "a map or object",
-        Value::Dynamic(_) => "a dynamically-typed value",
-    }
-}
-
-/// Checks that `v` conforms to `ty`: shapes match, objects carry exactly their
-/// attributes, dynamic values carry their concrete type, and refinements of unknowns
-/// suit the type. Null and unknown conform to any type. Errors are reported at `path`
-/// plus the steps into `v`; `path` is left as it was given.
-pub(super) fn check_conforms(
-    v: &Value,
-    ty: &Type,
-    path: &mut AttributePath,
-) -> Result<(), CtyError> {
-    let base = path.steps.len();
-    let result = check(v, ty, path, 0);
-    path.steps.truncate(base);
-    result
-}
-
-fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result<(), CtyError> {
-    let fail = |path: &AttributePath, reason: String| CtyError::TypeMismatch {
-        path: path.clone(),
-        expected: ty.friendly_name(),
-        reason,
-    };
-    if depth > MAX_DEPTH {
-        return Err(fail(
-            path,
-            format!("nested more than {MAX_DEPTH} levels deep"),
-        ));
-    }
-    let each = |path: &mut AttributePath,
-                items: &mut dyn Iterator<Item = (PathStep, &Value, &Type)>|
-     -> Result<(), CtyError> {
-        for (step, ev, ety) in items {
-            path.push(step);
-            check(ev, ety, path, depth + 1)?;
-            path.pop();
-        }
-        Ok(())
-    };
-    match (v, ty) {
-        (Value::Null, _) | (Value::Unknown(_), Type::Dynamic) => Ok(()),
-        (Value::Unknown(rf), _) => {
-            let misplaced = if rf.string_prefix.is_some() && *ty != Type::String {
-                Some("a string prefix")
-            } else if (rf.number_lower.is_some() || rf.number_upper.is_some())
-                && *ty != Type::Number
-            {
-                Some("number bounds")
-            } else if (rf.length_min.is_some() || rf.length_max.is_some())
-                && !matches!(ty, Type::List(_) | Type::Set(_) | Type::Map(_))
-            {
-                Some("length bounds")
-            } else {
-                None
-            };
-            match misplaced {
-                Some(what) => Err(fail(
-                    path,
-                    format!(
-                        "an unknown {} cannot be refined with {what}",
-                        ty.friendly_name()
-                    ),
-                )),
-                None => Ok(()),
-            }
-        }
-        (Value::Dynamic(d), Type::Dynamic) => check(&d.1, &d.0, path, depth + 1),
-        (_, Type::Dynamic) => Err(fail(
-            path,
-            format!(
-                "found {} without its concrete type (use Value::Dynamic)",
-                describe(v)
-            ),
-        )),
-        (Value::String(_), Type::String)
-        | (Value::Number(_), Type::Number)
-        | (Value::Bool(_), Type::Bool) => Ok(()),
-        (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => each(
-            path,
-            &mut vs
-                .iter()
-                .enumerate()
-                .map(|(i, ev)| (index_step(i), ev, &**ety)),
-        ),
-        (Value::List(vs), Type::Tuple(etys)) => {
-            if vs.len() != etys.len() {
-                return Err(fail(
-                    path,
-                    format!("{} elements where the tuple has {}", vs.len(), etys.len()),
-                ));
-            }
-            each(
-                path,
-                &mut vs
-                    .iter()
-                    .zip(etys)
-                    .enumerate()
-                    .map(|(i, (ev, ety))| (index_step(i), ev, ety)),
-            )
-        }
-        (Value::Map(m), Type::Map(ety)) => each(
-            path,
-            &mut m
-                .iter()
-                .map(|(k, ev)| (PathStep::Key(k.clone()), ev, &**ety)),
-        ),
-        (Value::Map(m), Type::Object(atys)) => {
-            if let Some(name) = atys.keys().find(|k| !m.contains_key(*k)) {
-                return Err(fail(path, format!("missing attribute {name:?}")));
-            }
-            if let Some(name) = m.keys().find(|k| !atys.contains_key(*k)) {
-                return Err(fail(path, format!("unexpected attribute {name:?}")));
-            }
-            each(
-                path,
-                &mut atys.iter().filter_map(|(name, aty)| {
-                    m.get(name)
-                        .map(|av| (PathStep::Attr(name.clone()), av, aty))
-                }),
-            )
-        }
-        _ => Err(fail(path, format!("found {}", describe(v)))),
-    }
 }
 
 #[cfg(test)]
@@ -1283,34 +1134,6 @@ mod tests {
         r.skip(0).unwrap();
         assert_eq!(r.head().unwrap().describe(), "integer");
         assert!(r.at_end());
-    }
-
-    #[test]
-    fn conformance_errors_carry_the_path() {
-        let ty = Type::object([("a", Type::list(Type::map(Type::Bool)))]);
-        let v = Value::object([(
-            "a",
-            Value::List(vec![Value::object([("k", Value::string("x"))])]),
-        )]);
-        let err = v.conforms(&ty).unwrap_err();
-        let CtyError::TypeMismatch { path, expected, .. } = err else {
-            panic!("{err:?}")
-        };
-        assert_eq!(path.to_string(), r#"a[0]["k"]"#);
-        assert_eq!(expected, "bool");
-    }
-
-    #[test]
-    fn misplaced_refinements_do_not_conform() {
-        let rf = Refinements {
-            string_prefix: Some("x".into()),
-            ..Default::default()
-        };
-        let v = Value::Unknown(Box::new(rf));
-        assert!(v.conforms(&Type::String).is_ok());
-        assert!(v.conforms(&Type::Number).is_err());
-        // Under dynamic, refinements are dropped on the wire and never wrong.
-        assert!(v.conforms(&Type::Dynamic).is_ok());
     }
 
     #[test]

@@ -77,6 +77,11 @@ impl fmt::Display for AttributePath {
     }
 }
 
+/// The step to element `i` of a list or tuple.
+pub(super) fn index_step(i: usize) -> PathStep {
+    PathStep::Index(i64::try_from(i).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 
-use super::PluginError;
+use super::error::PluginError;
 
 /// Environment variable in which Terraform (and OpenTofu) pass the magic cookie.
 pub(crate) const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";

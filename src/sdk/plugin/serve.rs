@@ -9,11 +9,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use super::controller::{Broker, Controller, Stdio};
+use super::error::PluginError;
 use super::handshake::{self, MAGIC_COOKIE_KEY, PROTOCOL_VERSIONS_KEY};
+use super::lifecycle;
 use super::listen::{self, UNIX_SOCKET_DIR_KEY, UNIX_SOCKET_GROUP_KEY};
+use super::opts::{ServeOpts, Shutdown};
 use super::signals;
 use super::tls::{self, CLIENT_CERT_KEY};
-use super::{lifecycle, PluginError, ServeOpts, Shutdown};
 use crate::sdk::proto::plugin::grpc_broker_server::GrpcBrokerServer;
 use crate::sdk::proto::plugin::grpc_controller_server::GrpcControllerServer;
 use crate::sdk::proto::plugin::grpc_stdio_server::GrpcStdioServer;
@@ -44,7 +46,7 @@ const HEALTH_SERVICE: &str = "plugin";
 /// Serves `provider` the way go-plugin's server would, until Terraform calls
 /// `plugin.GRPCController/Shutdown`, closes its connection, or dies, or the process gets
 /// SIGTERM (or, in debug mode, Ctrl-C). Under Terraform a SIGTERM first acts as StopProvider
-/// and leaves Terraform up to [`TERM_GRACE`] to close the provider itself. Each way,
+/// and leaves Terraform up to `TERM_GRACE` (5 s) to close the provider itself. Each way,
 /// [`Shutdown::shutdown`] runs (bounded) before this returns.
 ///
 /// Outside debug mode this checks Terraform's magic cookie and protocol offer, listens on a

@@ -16,7 +16,7 @@ use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Signatu
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 
-use super::PluginError;
+use super::error::PluginError;
 
 /// Environment variable holding Terraform's client certificate (PEM) under AutoMTLS.
 pub(crate) const CLIENT_CERT_KEY: &str = "PLUGIN_CLIENT_CERT";

@@ -1,55 +1,42 @@
-//! Action RPCs: validate, plan and invoke (a stream of progress lines, then the completion).
+//! Action RPCs: plan and invoke (a stream of progress lines, then the completion); validation
+//! is the shared `Entries::validate`.
 
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use super::super::action::{Action, InvokeRequest, Progress};
+use super::super::action::{Action, ActionRequest, InvokeResponse, PlanActionResponse};
 use super::super::convert;
 use super::super::diag::{Diagnostic, Diagnostics};
 use super::super::proto::tfplugin6 as pb;
 use super::super::provider::Provider;
-use super::shape::{diagnostics_only, lookup, settle, span, validate_config, Body, Entry};
-use super::{EventStream, ProviderServer};
+use super::shape::{finish_diagnostics, span, Body, Entry, EventStream, Halt};
+use super::ProviderServer;
 
 /// A decoded action call (see [`ProviderServer::action_call`]).
 struct ActionCall<P: Provider> {
     entry: Arc<Entry<dyn Action<P::Data>>>,
     data: Arc<P::Data>,
-    req: InvokeRequest,
+    req: ActionRequest,
 }
 
 impl<P: Provider> ProviderServer<P> {
-    pub(super) async fn validate_action(
-        &self,
-        r: pb::validate_action_config::Request,
-    ) -> pb::validate_action_config::Response {
-        let s = span("ValidateActionConfig", &r.type_name);
-        let diagnostics = validate_config(
-            &self.inner.actions,
-            "action",
-            &r.type_name,
-            r.config.as_ref(),
-            |imp, req| async move { imp.validate(req).await },
-        )
-        .instrument(s)
-        .await;
-        pb::validate_action_config::Response { diagnostics }
-    }
-
     pub(super) async fn plan_action(
         &self,
         r: pb::plan_action::Request,
     ) -> pb::plan_action::Response {
         let s = span("PlanAction", &r.action_type);
-        let mut diags = Diagnostics::new();
-        let body = self.plan_action_body(r, &mut diags).instrument(s).await;
-        let diagnostics = diagnostics_only(body, diags);
-        pb::plan_action::Response {
-            diagnostics,
-            deferred: None,
-        }
+        let body = async {
+            let c = self.action_call(&r.action_type, r.config.as_ref(), r.client_capabilities)?;
+            let mut resp = PlanActionResponse::default();
+            c.entry
+                .imp
+                .plan(&self.ctx(), &c.data, c.req, &mut resp)
+                .await;
+            Ok(resp.diagnostics)
+        };
+        finish_diagnostics(body.instrument(s).await, Diagnostics::new())
     }
 
     /// What planning and invoking an action both start from: the type, decoded config, data.
@@ -59,24 +46,14 @@ impl<P: Provider> ProviderServer<P> {
         config: Option<&pb::DynamicValue>,
         caps: Option<pb::ClientCapabilities>,
     ) -> Body<ActionCall<P>> {
-        let entry = lookup(&self.inner.actions, "action", type_name)?;
+        let entry = self.inner.actions.lookup(type_name)?;
         let config = entry.decode(config, "configuration")?;
         let data = self.data()?;
-        let req = InvokeRequest {
+        let req = ActionRequest {
             config,
             client_capabilities: convert::client_capabilities(caps),
         };
         Ok(ActionCall { entry, data, req })
-    }
-
-    async fn plan_action_body(
-        &self,
-        r: pb::plan_action::Request,
-        diags: &mut Diagnostics,
-    ) -> Body<()> {
-        let c = self.action_call(&r.action_type, r.config.as_ref(), r.client_capabilities)?;
-        diags.extend(c.entry.imp.plan(&self.ctx(), &c.data, c.req).await);
-        Ok(())
     }
 
     /// Runs the action on a task of its own; its progress lines stream to Terraform as they
@@ -92,11 +69,21 @@ impl<P: Provider> ProviderServer<P> {
         let s = span("InvokeAction", &r.action_type);
         tokio::spawn(
             async move {
-                let mut diags = Diagnostics::new();
-                let body = this
-                    .invoke_action_body(r, Progress::new(tx), &mut diags)
-                    .await;
-                settle(body, &mut diags, || ());
+                let diags = match this.action_call(
+                    &r.action_type,
+                    r.config.as_ref(),
+                    r.client_capabilities,
+                ) {
+                    Ok(c) => {
+                        let mut resp = InvokeResponse::new(tx);
+                        c.entry
+                            .imp
+                            .invoke(&this.ctx(), &c.data, c.req, &mut resp)
+                            .await;
+                        resp.diagnostics
+                    }
+                    Err(Halt(d)) => d,
+                };
                 let _ = done_tx.send(diags);
             }
             .instrument(s),
@@ -124,17 +111,5 @@ impl<P: Provider> ProviderServer<P> {
             })
         });
         Box::pin(futures_util::StreamExt::chain(progress, completed))
-    }
-
-    async fn invoke_action_body(
-        &self,
-        r: pb::invoke_action::Request,
-        progress: Progress,
-        diags: &mut Diagnostics,
-    ) -> Body<()> {
-        let c = self.action_call(&r.action_type, r.config.as_ref(), r.client_capabilities)?;
-        let ctx = self.ctx();
-        diags.extend(c.entry.imp.invoke(&ctx, &c.data, c.req, &progress).await);
-        Ok(())
     }
 }

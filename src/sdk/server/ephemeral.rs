@@ -1,35 +1,16 @@
-//! Ephemeral-resource RPCs: validate, open, renew and close.
-
-use tracing::Instrument;
+//! Ephemeral-resource RPCs: open, renew and close (validation is the shared `Entries::validate`).
 
 use super::super::convert;
-use super::super::diag::Diagnostics;
-use super::super::ephemeral::OpenRequest;
+use super::super::ephemeral::{
+    CloseResponse, OpenRequest, OpenResponse, PrivateRequest, RenewResponse,
+};
+use super::super::private::Private;
 use super::super::proto::tfplugin6 as pb;
 use super::super::provider::Provider;
-use super::shape::{diagnostics_only, halt_on_errors, lookup, settle, span, validate_config, Body};
+use super::shape::{answer, halt_on_errors, span};
 use super::ProviderServer;
 
-const KIND: &str = "ephemeral resource";
-
 impl<P: Provider> ProviderServer<P> {
-    pub(super) async fn validate_ephemeral(
-        &self,
-        r: pb::validate_ephemeral_resource_config::Request,
-    ) -> pb::validate_ephemeral_resource_config::Response {
-        let s = span("ValidateEphemeralResourceConfig", &r.type_name);
-        let diagnostics = validate_config(
-            &self.inner.ephemerals,
-            KIND,
-            &r.type_name,
-            r.config.as_ref(),
-            |imp, req| async move { imp.validate(req).await },
-        )
-        .instrument(s)
-        .await;
-        pb::validate_ephemeral_resource_config::Response { diagnostics }
-    }
-
     /// Runs detached from the connection (see [`ProviderServer::detached`]): an open may log
     /// in, and the session must not be lost half-way.
     pub(super) async fn open_ephemeral(
@@ -37,40 +18,29 @@ impl<P: Provider> ProviderServer<P> {
         r: pb::open_ephemeral_resource::Request,
     ) -> Result<pb::open_ephemeral_resource::Response, tonic::Status> {
         let s = span("OpenEphemeralResource", &r.type_name);
-        self.detached(|this| {
-            async move {
-                let mut diags = Diagnostics::new();
-                let body = this.open_ephemeral_body(r, &mut diags).await;
-                let mut out = settle(body, &mut diags, Default::default);
-                out.diagnostics = convert::diagnostics(diags);
-                out
-            }
-            .instrument(s)
+        self.detached(|this| async move {
+            answer(s, Default::default, async |diags| {
+                let e = this.inner.ephemerals.lookup(&r.type_name)?;
+                let config = e.decode(r.config.as_ref(), "configuration")?;
+                let data = this.data()?;
+                let req = OpenRequest {
+                    config,
+                    client_capabilities: convert::client_capabilities(r.client_capabilities),
+                };
+                let mut resp = OpenResponse::default();
+                e.imp.open(&this.ctx(), &data, req, &mut resp).await;
+                diags.extend(resp.diagnostics);
+                halt_on_errors(diags)?;
+                Ok(pb::open_ephemeral_resource::Response {
+                    result: Some(convert::encode(&resp.result, &e.ty, "ephemeral result")?),
+                    private: private_bytes(resp.private),
+                    renew_at: resp.renew_at.map(convert::timestamp),
+                    ..Default::default()
+                })
+            })
+            .await
         })
         .await
-    }
-
-    async fn open_ephemeral_body(
-        &self,
-        r: pb::open_ephemeral_resource::Request,
-        diags: &mut Diagnostics,
-    ) -> Body<pb::open_ephemeral_resource::Response> {
-        let e = lookup(&self.inner.ephemerals, KIND, &r.type_name)?;
-        let config = e.decode(r.config.as_ref(), "configuration")?;
-        let data = self.data()?;
-        let req = OpenRequest {
-            config,
-            client_capabilities: convert::client_capabilities(r.client_capabilities),
-        };
-        let resp = e.imp.open(&self.ctx(), &data, req).await;
-        diags.extend(resp.diagnostics);
-        halt_on_errors(diags)?;
-        Ok(pb::open_ephemeral_resource::Response {
-            result: Some(convert::encode(&resp.result, &e.ty, "ephemeral result")?),
-            private: resp.private,
-            renew_at: resp.renew_at.map(convert::timestamp),
-            ..Default::default()
-        })
     }
 
     pub(super) async fn renew_ephemeral(
@@ -78,27 +48,23 @@ impl<P: Provider> ProviderServer<P> {
         r: pb::renew_ephemeral_resource::Request,
     ) -> pb::renew_ephemeral_resource::Response {
         let s = span("RenewEphemeralResource", &r.type_name);
-        let mut diags = Diagnostics::new();
-        let body = self.renew_ephemeral_body(r, &mut diags).instrument(s).await;
-        let mut out = settle(body, &mut diags, Default::default);
-        out.diagnostics = convert::diagnostics(diags);
-        out
-    }
-
-    async fn renew_ephemeral_body(
-        &self,
-        r: pb::renew_ephemeral_resource::Request,
-        diags: &mut Diagnostics,
-    ) -> Body<pb::renew_ephemeral_resource::Response> {
-        let e = lookup(&self.inner.ephemerals, KIND, &r.type_name)?;
-        let data = self.data()?;
-        let resp = e.imp.renew(&self.ctx(), &data, r.private).await;
-        diags.extend(resp.diagnostics);
-        Ok(pb::renew_ephemeral_resource::Response {
-            private: resp.private,
-            renew_at: resp.renew_at.map(convert::timestamp),
-            ..Default::default()
+        answer(s, Default::default, async |diags| {
+            let e = self.inner.ephemerals.lookup(&r.type_name)?;
+            let data = self.data()?;
+            let req = private_request(r.private);
+            let mut resp = RenewResponse {
+                private: req.private.clone(),
+                ..RenewResponse::default()
+            };
+            e.imp.renew(&self.ctx(), &data, req, &mut resp).await;
+            diags.extend(resp.diagnostics);
+            Ok(pb::renew_ephemeral_resource::Response {
+                private: private_bytes(resp.private),
+                renew_at: resp.renew_at.map(convert::timestamp),
+                ..Default::default()
+            })
         })
+        .await
     }
 
     /// Runs detached from the connection (see [`ProviderServer::detached`]), like open.
@@ -107,27 +73,33 @@ impl<P: Provider> ProviderServer<P> {
         r: pb::close_ephemeral_resource::Request,
     ) -> Result<pb::close_ephemeral_resource::Response, tonic::Status> {
         let s = span("CloseEphemeralResource", &r.type_name);
-        self.detached(|this| {
-            async move {
-                let mut diags = Diagnostics::new();
-                let body = this.close_ephemeral_body(r, &mut diags).await;
-                let diagnostics = diagnostics_only(body, diags);
-                pb::close_ephemeral_resource::Response { diagnostics }
-            }
-            .instrument(s)
+        self.detached(|this| async move {
+            answer(s, Default::default, async |diags| {
+                let e = this.inner.ephemerals.lookup(&r.type_name)?;
+                let data = this.data()?;
+                let mut resp = CloseResponse::default();
+                // Close must run even after StopProvider, so it gets a fresh stop token.
+                let ctx = this.unstopped_ctx();
+                e.imp
+                    .close(&ctx, &data, private_request(r.private), &mut resp)
+                    .await;
+                diags.extend(resp.diagnostics);
+                Ok(Default::default())
+            })
+            .await
         })
         .await
     }
+}
 
-    async fn close_ephemeral_body(
-        &self,
-        r: pb::close_ephemeral_resource::Request,
-        diags: &mut Diagnostics,
-    ) -> Body<()> {
-        let e = lookup(&self.inner.ephemerals, KIND, &r.type_name)?;
-        let data = self.data()?;
-        // Close must run even after StopProvider, so it gets a fresh stop token.
-        diags.extend(e.imp.close(&self.unstopped_ctx(), &data, r.private).await);
-        Ok(())
+/// The private data Terraform sent (absent means none).
+fn private_request(private: Option<Vec<u8>>) -> PrivateRequest {
+    PrivateRequest {
+        private: Private::from_bytes(private.unwrap_or_default()),
     }
+}
+
+/// Private data for Terraform: absent when empty.
+fn private_bytes(private: Private) -> Option<Vec<u8>> {
+    Some(private.into_bytes()).filter(|p| !p.is_empty())
 }

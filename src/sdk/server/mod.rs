@@ -2,10 +2,11 @@
 //! provider's typed objects, and encodes the answer. Every failure becomes a diagnostic in an
 //! OK response; only RPCs Terraform never needs for this provider answer Unimplemented.
 //!
-//! This file holds the shared state and the routing; the handlers live with their RPC family
-//! (`provider`, `resource`, `data_source`, `ephemeral`, `action`, `unsupported`). Every handler
-//! has the same shape, described in `shape`: a body that decodes (one lookup), calls and
-//! encodes, returning a `Body` so that `?` ends it, and one `settle` into the answer.
+//! This file holds the server's state and the routing; `state` builds it and gives each call
+//! its context, and the handlers live with their RPC family (`provider`, `resource`,
+//! `data_source`, `ephemeral`, `action`, `unsupported`). Every handler has the same shape,
+//! described in `shape`: a body that decodes (one lookup), calls and encodes, stopping with
+//! `?`, settled by `answer` into the protocol answer.
 
 mod action;
 mod data_source;
@@ -13,28 +14,25 @@ mod ephemeral;
 mod provider;
 mod resource;
 mod shape;
+mod state;
 mod unsupported;
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 
-use futures_util::Stream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::context::{Clock, Context};
+use super::context::Clock;
 use super::cty::Type;
-use super::diag::Diagnostic;
 use super::proto::tfplugin6 as pb;
 use super::provider::Provider;
 use super::schema::Schema;
-use shape::{entries, Entries};
+use shape::{Entries, EventStream};
 
 type Res<T> = Result<Response<T>, Status>;
-type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
-struct Inner<P: Provider> {
+pub(super) struct Inner<P: Provider> {
     provider: P,
     provider_schema: Schema,
     provider_ty: Type,
@@ -66,92 +64,6 @@ impl<P: Provider> Clone for ProviderServer<P> {
         Self {
             inner: Arc::clone(&self.inner),
         }
-    }
-}
-
-impl<P: Provider> ProviderServer<P> {
-    /// Builds the service, computing every schema once; request contexts use the real clock.
-    pub fn new(provider: P) -> Self {
-        Self::with_clock(provider, Clock::system())
-    }
-
-    /// Builds the service with request contexts that read the time from `clock`.
-    pub fn with_clock(provider: P, clock: Clock) -> Self {
-        let provider_schema = provider.schema();
-        let provider_ty = provider_schema.block.implied_type();
-        let resources = entries(provider.resources(), |r| r.type_name(), |r| r.schema());
-        let data_sources = entries(provider.data_sources(), |r| r.type_name(), |r| r.schema());
-        let ephemerals = entries(
-            provider.ephemeral_resources(),
-            |r| r.type_name(),
-            |r| r.schema(),
-        );
-        let actions = entries(provider.actions(), |r| r.type_name(), |r| r.schema());
-        let abandon = CancellationToken::new();
-        let closing = abandon.child_token();
-        Self {
-            inner: Arc::new(Inner {
-                provider,
-                provider_schema,
-                provider_ty,
-                resources,
-                data_sources,
-                ephemerals,
-                actions,
-                data: RwLock::new(None),
-                stop: Mutex::new(closing.child_token()),
-                closing,
-                abandon,
-                tasks: TaskTracker::new(),
-                clock,
-            }),
-        }
-    }
-
-    /// The stop token of the operations running now.
-    fn current_stop(&self) -> CancellationToken {
-        self.inner
-            .stop
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
-    }
-
-    fn ctx(&self) -> Context {
-        Context::with_abandon(self.current_stop(), self.inner.abandon.clone())
-            .with_clock(self.inner.clock.clone())
-    }
-
-    /// A context with a stop token of its own, for work that must run even after a stop.
-    fn unstopped_ctx(&self) -> Context {
-        Context::with_abandon(self.inner.abandon.child_token(), self.inner.abandon.clone())
-            .with_clock(self.inner.clock.clone())
-    }
-
-    /// Runs `work` on a task of its own and waits for it. Calls that change remote state run
-    /// this way: if Terraform's connection drops mid-call (Terraform was killed), the call still
-    /// finishes, so a session it opened is kept for shutdown to close, or closed at once, rather
-    /// than dropped half-way. [`ProviderServer::shutdown`] waits for these tasks (bounded).
-    async fn detached<T, F>(&self, work: impl FnOnce(Self) -> F) -> Result<T, Status>
-    where
-        T: Send + 'static,
-        F: std::future::Future<Output = T> + Send + 'static,
-    {
-        self.inner
-            .tasks
-            .spawn(work(self.clone()))
-            .await
-            .map_err(|e| Status::internal(format!("the provider call failed: {e}")))
-    }
-
-    fn data(&self) -> Result<Arc<P::Data>, Diagnostic> {
-        let guard = self.inner.data.read().unwrap_or_else(|p| p.into_inner());
-        guard.clone().ok_or_else(|| {
-            Diagnostic::error(
-                "Provider not configured",
-                "Terraform called the provider before configuring it. This is unexpected; please report it with the Terraform version.",
-            )
-        })
     }
 }
 
@@ -211,16 +123,20 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         &self,
         r: Request<pb::validate_data_resource_config::Request>,
     ) -> Res<pb::validate_data_resource_config::Response> {
-        Ok(Response::new(
-            self.validate_data_source(r.into_inner()).await,
-        ))
+        let (r, ctx) = (r.into_inner(), self.ctx());
+        let rpc = "ValidateDataResourceConfig";
+        let found = self
+            .inner
+            .data_sources
+            .validate(&ctx, rpc, &r.type_name, r.config.as_ref());
+        Ok(Response::new(found.await))
     }
 
     async fn upgrade_resource_state(
         &self,
         r: Request<pb::upgrade_resource_state::Request>,
     ) -> Res<pb::upgrade_resource_state::Response> {
-        Ok(Response::new(self.upgrade_resource(r.into_inner())))
+        Ok(Response::new(self.upgrade_resource(r.into_inner()).await))
     }
 
     async fn read_resource(
@@ -278,7 +194,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         &self,
         r: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Res<pb::validate_ephemeral_resource_config::Response> {
-        Ok(Response::new(self.validate_ephemeral(r.into_inner()).await))
+        let (r, ctx) = (r.into_inner(), self.ctx());
+        let rpc = "ValidateEphemeralResourceConfig";
+        let found = self
+            .inner
+            .ephemerals
+            .validate(&ctx, rpc, &r.type_name, r.config.as_ref());
+        Ok(Response::new(found.await))
     }
 
     async fn open_ephemeral_resource(
@@ -406,7 +328,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         &self,
         r: Request<pb::validate_action_config::Request>,
     ) -> Res<pb::validate_action_config::Response> {
-        Ok(Response::new(self.validate_action(r.into_inner()).await))
+        let (r, ctx) = (r.into_inner(), self.ctx());
+        let rpc = "ValidateActionConfig";
+        let found = self
+            .inner
+            .actions
+            .validate(&ctx, rpc, &r.type_name, r.config.as_ref());
+        Ok(Response::new(found.await))
     }
 
     async fn stop_provider(

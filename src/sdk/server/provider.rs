@@ -10,9 +10,10 @@ use tracing::Instrument;
 use super::super::convert::{self, decode};
 use super::super::cty::Value;
 use super::super::diag::{Diagnostic, Diagnostics};
+use super::super::object::{ValidateRequest, ValidateResponse};
 use super::super::proto::tfplugin6 as pb;
-use super::super::provider::{ConfigureRequest, Provider, ValidateRequest};
-use super::shape::{diagnostics_only, span, Body, Entries};
+use super::super::provider::{ConfigureRequest, ConfigureResponse, Provider};
+use super::shape::{answer, finish_diagnostics, span, Entries, Kind};
 use super::ProviderServer;
 
 fn capabilities() -> pb::ServerCapabilities {
@@ -25,11 +26,14 @@ fn capabilities() -> pb::ServerCapabilities {
     }
 }
 
-fn names<T: ?Sized, M>(map: &Entries<T>, meta: impl Fn(String) -> M) -> Vec<M> {
-    map.keys().map(|k| meta(k.clone())).collect()
+fn names<T: ?Sized + Kind, M>(map: &Entries<T>, meta: impl Fn(String) -> M) -> Vec<M> {
+    map.iter().map(|(k, _)| meta(k.clone())).collect()
 }
 
-fn schemas<T: ?Sized, S>(map: &Entries<T>, wrap: impl Fn(pb::Schema) -> S) -> HashMap<String, S> {
+fn schemas<T: ?Sized + Kind, S>(
+    map: &Entries<T>,
+    wrap: impl Fn(pb::Schema) -> S,
+) -> HashMap<String, S> {
     map.iter()
         .map(|(k, e)| (k.clone(), wrap(convert::schema(&e.schema))))
         .collect()
@@ -77,61 +81,45 @@ impl<P: Provider> ProviderServer<P> {
         &self,
         r: pb::validate_provider_config::Request,
     ) -> pb::validate_provider_config::Response {
-        let mut diags = Diagnostics::new();
-        let body = self
-            .validate_provider_body(r, &mut diags)
-            .instrument(span("ValidateProviderConfig", ""))
-            .await;
-        let diagnostics = diagnostics_only(body, diags);
-        pb::validate_provider_config::Response { diagnostics }
-    }
-
-    async fn validate_provider_body(
-        &self,
-        r: pb::validate_provider_config::Request,
-        diags: &mut Diagnostics,
-    ) -> Body<()> {
-        let config = self.provider_config(r.config.as_ref())?;
-        diags.extend(
+        let body = async {
+            let config = self.provider_config(r.config.as_ref())?;
+            let mut resp = ValidateResponse::default();
+            let req = ValidateRequest::new(config);
             self.inner
                 .provider
-                .validate(ValidateRequest::new(config))
-                .await,
-        );
-        Ok(())
+                .validate(&self.ctx(), req, &mut resp)
+                .await;
+            Ok(resp.diagnostics)
+        };
+        let body = body.instrument(span("ValidateProviderConfig", "")).await;
+        finish_diagnostics(body, Diagnostics::new())
     }
 
     pub(super) async fn configure(
         &self,
         r: pb::configure_provider::Request,
     ) -> pb::configure_provider::Response {
-        let mut diags = Diagnostics::new();
-        let body = self
-            .configure_body(r, &mut diags)
-            .instrument(span("ConfigureProvider", ""))
-            .await;
-        let diagnostics = diagnostics_only(body, diags);
-        pb::configure_provider::Response { diagnostics }
-    }
-
-    async fn configure_body(
-        &self,
-        r: pb::configure_provider::Request,
-        diags: &mut Diagnostics,
-    ) -> Body<()> {
-        let config = self.provider_config(r.config.as_ref())?;
-        let req = ConfigureRequest {
-            config,
-            terraform_version: r.terraform_version,
-            client_capabilities: convert::client_capabilities(r.client_capabilities),
-        };
-        let resp = self.inner.provider.configure(&self.ctx(), req).await;
-        diags.extend(resp.diagnostics);
-        if let Some(data) = resp.data {
-            let mut g = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
-            *g = Some(Arc::new(data));
-        }
-        Ok(())
+        let s = span("ConfigureProvider", "");
+        answer(s, Default::default, async |diags| {
+            let config = self.provider_config(r.config.as_ref())?;
+            let req = ConfigureRequest {
+                config,
+                terraform_version: r.terraform_version,
+                client_capabilities: convert::client_capabilities(r.client_capabilities),
+            };
+            let mut resp = ConfigureResponse::default();
+            self.inner
+                .provider
+                .configure(&self.ctx(), req, &mut resp)
+                .await;
+            if let Some(data) = resp.data {
+                let mut g = self.inner.data.write().unwrap_or_else(|p| p.into_inner());
+                *g = Some(Arc::new(data));
+            }
+            diags.extend(resp.diagnostics);
+            Ok(Default::default())
+        })
+        .await
     }
 
     pub(super) fn stop(&self) -> pb::stop_provider::Response {
@@ -174,8 +162,8 @@ impl<P: Provider> ProviderServer<P> {
                 let closes = self
                     .inner
                     .ephemerals
-                    .values()
-                    .map(|e| e.imp.close_all(&ctx, &data));
+                    .iter()
+                    .map(|(_, e)| e.imp.close_all(&ctx, &data));
                 futures_util::future::join_all(closes).await;
             }
         };

@@ -5,7 +5,7 @@
 use super::super::convert;
 use super::super::diag::{Diagnostic, Diagnostics};
 use super::super::proto::tfplugin6 as pb;
-use super::EventStream;
+use super::shape::EventStream;
 
 fn unsupported(what: &str) -> Vec<pb::Diagnostic> {
     let d: Diagnostics = Diagnostic::error(

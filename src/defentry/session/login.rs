@@ -1,139 +1,15 @@
-//! The login flow every Defentry object shares: credentials from configuration or the
-//! provider, login, and — for interactive accounts — the 2FA challenge.
+//! Login, the 2FA challenge and logout, each call stoppable when Terraform asks.
 
-use chrono::{DateTime, Utc};
-use totp_rs::{Algorithm, Secret as TotpSeed, TOTP};
-
-use crate::sdk::cty::{AttributePath, Value};
+use crate::sdk::cty::AttributePath;
 use crate::sdk::{Context, Diagnostic};
 
-use super::client::{stoppable, ApiError, Client, LogoutOutcome, Secret, Token};
-use super::diagnostics::{api_error, cancelled};
-use super::provider::ProviderData;
+use crate::defentry::attr;
+use crate::defentry::client::{stoppable, ApiError, Client, LogoutOutcome, Secret, Token};
+use crate::defentry::data::ProviderData;
+use crate::defentry::diagnostics::{api_error, cancelled};
 
-/// Attribute names shared by the session-producing objects.
-pub mod attr {
-    /// Account name.
-    pub const USERNAME: &str = "username";
-    /// Password (data source, ephemeral).
-    pub const PASSWORD: &str = "password";
-    /// Longer-lived session.
-    pub const KEEP_LOGGED: &str = "keep_logged";
-    /// TOTP seed for interactive accounts.
-    pub const TOTP_SECRET: &str = "totp_secret";
-    /// One-time 2FA code.
-    pub const TWO_FACTOR_CODE: &str = "two_factor_code";
-    /// Identifier (the token id).
-    pub const ID: &str = "id";
-    /// Non-secret token id.
-    pub const TOKEN_ID: &str = "token_id";
-    /// The token.
-    pub const TOKEN: &str = "token";
-    /// `Bearer <token>`.
-    pub const AUTHORIZATION_HEADER: &str = "authorization_header";
-}
-
-/// How the 2FA challenge is answered, if at all.
-#[derive(Debug, Clone)]
-pub enum TwoFactor {
-    /// Not configured: the account must be a service account.
-    None,
-    /// A base32 TOTP seed; codes are computed when needed.
-    TotpSecret(Secret),
-    /// A code the user typed.
-    Code(Secret),
-}
-
-/// Everything needed to log in.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    /// Account name.
-    pub username: String,
-    /// Password.
-    pub password: Secret,
-    /// Ask for a long-lived session.
-    pub keep_logged: bool,
-    /// 2FA answer.
-    pub two_factor: TwoFactor,
-}
-
-/// Resolves credentials from an object's configuration (`password_attr` names the attribute
-/// holding the password) with the provider's values as fallback.
-pub fn credentials(
-    data: &ProviderData,
-    config: &Value,
-    password_attr: &str,
-    username_override: Option<&str>,
-) -> Result<Credentials, Diagnostic> {
-    let username = username_override
-        .map(str::to_string)
-        .or_else(|| config.attr(attr::USERNAME).as_str().map(str::to_string))
-        .or_else(|| data.username.clone())
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| {
-            Diagnostic::error(
-                "Missing username",
-                "Set `username` here or in the provider block, or export DEFENTRY_USERNAME.",
-            )
-            .at(AttributePath::attr(attr::USERNAME))
-        })?;
-    let password = config
-        .attr(password_attr)
-        .as_str()
-        .map(Secret::new)
-        .or_else(|| data.password.clone())
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| {
-            Diagnostic::error(
-                "Missing password",
-                format!("Set `{password_attr}` here or `password` in the provider block, or export DEFENTRY_PASSWORD."),
-            )
-            .at(AttributePath::attr(password_attr))
-        })?;
-    let keep_logged = config
-        .attr(attr::KEEP_LOGGED)
-        .as_bool()
-        .unwrap_or(data.keep_logged);
-    let two_factor = if let Some(code) = config.attr(attr::TWO_FACTOR_CODE).as_str() {
-        TwoFactor::Code(Secret::new(code))
-    } else if let Some(seed) = config.attr(attr::TOTP_SECRET).as_str() {
-        TwoFactor::TotpSecret(Secret::new(seed))
-    } else if let Some(seed) = &data.totp_secret {
-        TwoFactor::TotpSecret(seed.clone())
-    } else {
-        TwoFactor::None
-    };
-    Ok(Credentials {
-        username,
-        password,
-        keep_logged,
-        two_factor,
-    })
-}
-
-/// Validates a TOTP seed (base32) without revealing it.
-pub fn check_totp_secret(seed: &str) -> Result<(), String> {
-    TotpSeed::Encoded(seed.trim().replace(' ', "").to_uppercase())
-        .to_bytes()
-        .map(|_| ())
-        .map_err(|_| "is not a base32 TOTP secret (letters A-Z and digits 2-7, as shown by the authenticator setup)".to_string())
-}
-
-fn totp_code(seed: &Secret, at: DateTime<Utc>) -> Result<Secret, Diagnostic> {
-    let bad = || {
-        Diagnostic::error(
-            "Invalid TOTP secret",
-            "`totp_secret` (or DEFENTRY_TOTP_SECRET) is not a base32 TOTP secret. Copy the secret shown when 2FA was set up.",
-        )
-        .at(AttributePath::attr(attr::TOTP_SECRET))
-    };
-    let bytes = TotpSeed::Encoded(seed.expose().trim().replace(' ', "").to_uppercase())
-        .to_bytes()
-        .map_err(|_| bad())?;
-    let totp = TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, bytes, None, String::new());
-    let secs = u64::try_from(at.timestamp()).unwrap_or(0);
-    Ok(Secret::new(totp.generate(secs)))
-}
+use super::credentials::{Credentials, LoginArgs, TwoFactor};
+use super::totp::totp_code;
 
 /// Runs a client call. Once Terraform stops the provider no new attempt starts, but a
 /// request already sent is finished, so a session it opened or closed is not lost.
@@ -306,9 +182,13 @@ async fn complete_two_factor(
 
 /// Logs in with a session object's configuration (`defentry_session` data source and
 /// ephemeral resource), falling back to the provider's credentials.
-pub async fn open(ctx: &Context, data: &ProviderData, config: &Value) -> Result<Token, Diagnostic> {
+pub async fn open(
+    ctx: &Context,
+    data: &ProviderData,
+    args: LoginArgs<'_>,
+) -> Result<Token, Diagnostic> {
     let client = data.client()?;
-    let creds = credentials(data, config, attr::PASSWORD, None)?;
+    let creds = args.credentials(data, None)?;
     login(ctx, client, &creds).await
 }
 
@@ -350,109 +230,9 @@ pub async fn logged_out_after_stop(
     d
 }
 
-/// Formats a time as RFC 3339 with seconds precision.
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// The schema shared by the `defentry_session` data source and ephemeral resource.
-pub fn session_schema(description: &str) -> crate::sdk::schema::Schema {
-    use crate::sdk::cty::Type;
-    use crate::sdk::schema::{Attribute, Block, Schema};
-    Schema::new(
-        Block::new(vec![
-            Attribute::optional(attr::USERNAME, Type::String)
-                .description("Service-account username. Defaults to the provider's `username`."),
-            Attribute::optional(attr::PASSWORD, Type::String)
-                .sensitive()
-                .description("Password. Defaults to the provider's `password` (prefer that, set through DEFENTRY_PASSWORD)."),
-            Attribute::optional(attr::KEEP_LOGGED, Type::Bool)
-                .description("Ask Defentry for a long-lived session. Defaults to the provider's `keep_logged`."),
-            Attribute::optional(attr::TOTP_SECRET, Type::String)
-                .sensitive()
-                .description("Interactive users only (service accounts are never enrolled): base32 TOTP secret. With it, every login completes the 2FA challenge (setup, then verify). Defaults to the provider's `totp_secret`."),
-            Attribute::optional(attr::TWO_FACTOR_CODE, Type::String)
-                .sensitive()
-                .description("Interactive users only: a current 6-digit 2FA code, instead of `totp_secret`; the login then completes the 2FA challenge with it."),
-            Attribute::computed(attr::ID, Type::String).description("Same as `token_id`."),
-            Attribute::computed(attr::TOKEN_ID, Type::String)
-                .description("The non-secret token identifier (the part before `|`). Safe to log and to use as a secret version."),
-            Attribute::computed(attr::TOKEN, Type::String)
-                .sensitive()
-                .description("The CRM token, sent as `Authorization: Bearer <token>`."),
-            Attribute::computed(attr::AUTHORIZATION_HEADER, Type::String)
-                .sensitive()
-                .description("The ready-made header value `Bearer <token>`."),
-            Attribute::computed("issued_at", Type::String)
-                .description("When the session was created (RFC 3339)."),
-        ])
-        .description(description),
-    )
-}
-
-/// Static checks shared by the session objects.
-pub fn validate_session_config(config: &Value) -> crate::sdk::Diagnostics {
-    let mut d = crate::sdk::Diagnostics::new();
-    if let Some(s) = config.attr(attr::TOTP_SECRET).as_str() {
-        if let Err(e) = check_totp_secret(s) {
-            d.attr_error(
-                AttributePath::attr(attr::TOTP_SECRET),
-                "Invalid totp_secret",
-                format!("totp_secret {e}."),
-            );
-        }
-    }
-    if let Some(c) = config.attr(attr::TWO_FACTOR_CODE).as_str() {
-        if c.len() != 6 || !c.bytes().all(|b| b.is_ascii_digit()) {
-            d.attr_error(
-                AttributePath::attr(attr::TWO_FACTOR_CODE),
-                "Invalid two_factor_code",
-                "two_factor_code must be the 6-digit code shown by the authenticator app.",
-            );
-        }
-    }
-    for name in [attr::USERNAME, attr::PASSWORD] {
-        if config.attr(name).as_str() == Some("") {
-            d.attr_error(
-                AttributePath::attr(name),
-                format!("Empty {name}"),
-                format!("{name} must not be empty; remove it to use the provider's value."),
-            );
-        }
-    }
-    d
-}
-
-/// Fills the computed session attributes of `config` from a fresh token, issued now by the
-/// context's clock.
-pub fn session_result(ctx: &Context, config: &Value, token: &Token) -> Value {
-    let mut v = config.clone();
-    v.set_attr(attr::ID, Value::string(token.id()));
-    v.set_attr(attr::TOKEN_ID, Value::string(token.id()));
-    v.set_attr(attr::TOKEN, Value::string(token.secret().expose()));
-    v.set_attr(
-        attr::AUTHORIZATION_HEADER,
-        Value::string(token.authorization_header().expose()),
-    );
-    v.set_attr("issued_at", Value::string(rfc3339(ctx.now())));
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn totp_matches_rfc6238_vector() {
-        // RFC 6238 test seed "12345678901234567890" (base32 below), T = 59 s → 94287082 (8 digits);
-        // the 6-digit code is its last six digits.
-        let seed = Secret::new("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
-        let at = DateTime::from_timestamp(59, 0).unwrap_or_default();
-        assert_eq!(
-            totp_code(&seed, at).map(|c| c.expose().to_string()).ok(),
-            Some("287082".into())
-        );
-    }
 
     fn creds(two_factor: TwoFactor) -> Credentials {
         Credentials {
@@ -491,11 +271,5 @@ mod tests {
             assert!(d.detail.ends_with('.'), "{}", d.detail);
             assert!(!d.detail.contains("JBSWY3DP") && !d.detail.contains("123456"));
         }
-    }
-
-    #[test]
-    fn bad_totp_secret_is_reported() {
-        assert!(check_totp_secret("not base32!").is_err());
-        assert!(check_totp_secret("JBSWY3DPEHPK3PXP").is_ok());
     }
 }

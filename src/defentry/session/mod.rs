@@ -1,0 +1,11 @@
+//! The login flow every Defentry object shares: credentials from configuration or the
+//! provider, login, and — for interactive accounts — the 2FA challenge.
+
+pub mod credentials;
+pub mod login;
+pub mod schema;
+pub mod totp;
+
+pub use credentials::{missing_password, missing_username, Credentials, LoginArgs, TwoFactor};
+pub use login::{call, logged_out_after_stop, login, logout, open};
+pub use schema::{rfc3339, session_schema, token_attributes, SessionModel, SessionObject};

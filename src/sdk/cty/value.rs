@@ -1,0 +1,396 @@
+//! The value system itself: types, values with their unknowns and refinements, and the
+//! error every codec and check reports.
+
+use std::collections::BTreeMap;
+
+use bigdecimal::BigDecimal;
+
+use super::path::AttributePath;
+
+/// Errors from decoding, encoding or type-checking cty values.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CtyError {
+    /// The bytes are not valid msgpack or JSON for the expected type.
+    #[error("malformed {encoding} at {path}: {reason}")]
+    Malformed {
+        /// `msgpack` or `json`.
+        encoding: &'static str,
+        /// Where in the value the problem is.
+        path: AttributePath,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A value does not conform to the type it is encoded with.
+    #[error("value at {path} does not conform to type {expected}: {reason}")]
+    TypeMismatch {
+        /// Where in the value the problem is.
+        path: AttributePath,
+        /// The type's friendly name.
+        expected: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A type constraint in JSON form could not be understood.
+    #[error("invalid type specification: {0}")]
+    InvalidType(String),
+    /// JSON cannot carry unknown values.
+    #[error("unknown value at {0} cannot be encoded as JSON")]
+    UnknownInJson(AttributePath),
+}
+
+/// A cty type. Object attribute order is irrelevant (sorted), as in go-cty.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Type {
+    /// `string`
+    String,
+    /// `number` (arbitrary precision)
+    Number,
+    /// `bool`
+    Bool,
+    /// `dynamic`: the concrete type travels with the value.
+    Dynamic,
+    /// `list(T)`
+    List(Box<Type>),
+    /// `set(T)`
+    Set(Box<Type>),
+    /// `map(T)`
+    Map(Box<Type>),
+    /// `tuple([T...])`
+    Tuple(Vec<Type>),
+    /// `object({name = T...})`
+    Object(BTreeMap<String, Type>),
+}
+
+impl Type {
+    /// `list(elem)`.
+    pub fn list(elem: Type) -> Type {
+        Type::List(Box::new(elem))
+    }
+    /// `set(elem)`.
+    pub fn set(elem: Type) -> Type {
+        Type::Set(Box::new(elem))
+    }
+    /// `map(elem)`.
+    pub fn map(elem: Type) -> Type {
+        Type::Map(Box::new(elem))
+    }
+    /// `object({...})` from `(name, type)` pairs.
+    pub fn object<I, S>(attrs: I) -> Type
+    where
+        I: IntoIterator<Item = (S, Type)>,
+        S: Into<String>,
+    {
+        Type::Object(attrs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// The type in Terraform's JSON type-constraint syntax (`"string"`, `["list","string"]`, ...).
+    pub fn to_json_value(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Type::String => J::from("string"),
+            Type::Number => J::from("number"),
+            Type::Bool => J::from("bool"),
+            Type::Dynamic => J::from("dynamic"),
+            Type::List(e) => J::Array(vec![J::from("list"), e.to_json_value()]),
+            Type::Set(e) => J::Array(vec![J::from("set"), e.to_json_value()]),
+            Type::Map(e) => J::Array(vec![J::from("map"), e.to_json_value()]),
+            Type::Tuple(es) => J::Array(vec![
+                J::from("tuple"),
+                J::Array(es.iter().map(Type::to_json_value).collect()),
+            ]),
+            Type::Object(attrs) => J::Array(vec![
+                J::from("object"),
+                J::Object(
+                    attrs
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_json_value()))
+                        .collect(),
+                ),
+            ]),
+        }
+    }
+
+    /// The JSON type-constraint bytes, as `Schema.Attribute.type` carries them.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        // Serialising a serde_json::Value to a Vec cannot fail.
+        serde_json::to_vec(&self.to_json_value()).unwrap_or_default()
+    }
+
+    /// Parses a JSON type constraint.
+    pub fn from_json_value(v: &serde_json::Value) -> Result<Type, CtyError> {
+        use serde_json::Value as J;
+        let bad = || CtyError::InvalidType(v.to_string());
+        match v {
+            J::String(s) => match s.as_str() {
+                "string" => Ok(Type::String),
+                "number" => Ok(Type::Number),
+                "bool" => Ok(Type::Bool),
+                "dynamic" => Ok(Type::Dynamic),
+                _ => Err(bad()),
+            },
+            J::Array(parts) => {
+                let kind = parts.first().and_then(J::as_str).ok_or_else(bad)?;
+                let arg = parts.get(1).ok_or_else(bad)?;
+                match kind {
+                    "list" => Ok(Type::list(Type::from_json_value(arg)?)),
+                    "set" => Ok(Type::set(Type::from_json_value(arg)?)),
+                    "map" => Ok(Type::map(Type::from_json_value(arg)?)),
+                    "tuple" => Ok(Type::Tuple(
+                        arg.as_array()
+                            .ok_or_else(bad)?
+                            .iter()
+                            .map(Type::from_json_value)
+                            .collect::<Result<_, _>>()?,
+                    )),
+                    // A third element (optional attributes) only appears in function types;
+                    // optionality does not change the wire encoding, so it is accepted and dropped.
+                    "object" => Ok(Type::Object(
+                        arg.as_object()
+                            .ok_or_else(bad)?
+                            .iter()
+                            .map(|(k, t)| Ok((k.clone(), Type::from_json_value(t)?)))
+                            .collect::<Result<_, CtyError>>()?,
+                    )),
+                    _ => Err(bad()),
+                }
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// Parses JSON type-constraint bytes.
+    pub fn from_json_bytes(b: &[u8]) -> Result<Type, CtyError> {
+        let v: serde_json::Value =
+            serde_json::from_slice(b).map_err(|e| CtyError::InvalidType(e.to_string()))?;
+        Type::from_json_value(&v)
+    }
+
+    /// A short human name, like go-cty's `FriendlyName`.
+    pub fn friendly_name(&self) -> String {
+        match self {
+            Type::String => "string".into(),
+            Type::Number => "number".into(),
+            Type::Bool => "bool".into(),
+            Type::Dynamic => "dynamic".into(),
+            Type::List(e) => format!("list of {}", e.friendly_name()),
+            Type::Set(e) => format!("set of {}", e.friendly_name()),
+            Type::Map(e) => format!("map of {}", e.friendly_name()),
+            Type::Tuple(_) => "tuple".into(),
+            Type::Object(_) => "object".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Type {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.friendly_name())
+    }
+}
+
+/// What Terraform knows about an unknown value (msgpack ext 12). All fields optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refinements {
+    /// `Some(false)`: definitely not null. (go-cty never refines to "definitely null".)
+    pub not_null: bool,
+    /// A known prefix of an unknown string.
+    pub string_prefix: Option<String>,
+    /// Lower bound of an unknown number: `(bound, inclusive)`.
+    pub number_lower: Option<(BigDecimal, bool)>,
+    /// Upper bound of an unknown number: `(bound, inclusive)`.
+    pub number_upper: Option<(BigDecimal, bool)>,
+    /// Minimum length of an unknown collection.
+    pub length_min: Option<u64>,
+    /// Maximum length of an unknown collection.
+    pub length_max: Option<u64>,
+}
+
+impl Refinements {
+    /// True when nothing is refined (a plain unknown, encoded as ext 0).
+    pub fn is_empty(&self) -> bool {
+        *self == Refinements::default()
+    }
+}
+
+/// A cty value. Its type is given by context (the schema), except under `dynamic`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    /// null, of whatever type the context says.
+    #[default]
+    Null,
+    /// A value Terraform does not know yet, possibly with refinements.
+    Unknown(Box<Refinements>),
+    /// A string.
+    String(String),
+    /// A number, exact.
+    Number(BigDecimal),
+    /// A bool.
+    Bool(bool),
+    /// Elements of a list or a tuple, in order.
+    List(Vec<Value>),
+    /// Elements of a set (order carries no meaning).
+    Set(Vec<Value>),
+    /// A map, or an object's attributes.
+    Map(BTreeMap<String, Value>),
+    /// A value whose type is only known at run time (inside a `dynamic` type).
+    Dynamic(Box<(Type, Value)>),
+}
+
+impl Value {
+    /// A plain unknown.
+    pub fn unknown() -> Value {
+        Value::Unknown(Box::default())
+    }
+    /// A string value.
+    pub fn string(s: impl Into<String>) -> Value {
+        Value::String(s.into())
+    }
+    /// A number from an integer.
+    pub fn int(i: i64) -> Value {
+        Value::Number(BigDecimal::from(i))
+    }
+    /// An object (or map) from `(name, value)` pairs.
+    pub fn object<I, S>(attrs: I) -> Value
+    where
+        I: IntoIterator<Item = (S, Value)>,
+        S: Into<String>,
+    {
+        Value::Map(attrs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+    /// A string, or null for `None`.
+    pub fn opt_string<S: Into<String>>(s: Option<S>) -> Value {
+        s.map_or(Value::Null, |s| Value::String(s.into()))
+    }
+
+    /// A short name for what kind of value this is, for error messages ("a string").
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Unknown(_) => "an unknown value",
+            Value::String(_) => "a string",
+            Value::Number(_) => "a number",
+            Value::Bool(_) => "a bool",
+            Value::List(_) => "a list or tuple",
+            Value::Set(_) => "a set",
+            Value::Map(_) => "a map or object",
+            Value::Dynamic(_) => "a dynamically-typed value",
+        }
+    }
+
+    /// Whether this is null.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+    /// Whether this value itself is known (its children may not be).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Value::Unknown(_))
+    }
+    /// Whether this value and everything inside it is known.
+    pub fn is_wholly_known(&self) -> bool {
+        match self {
+            Value::Unknown(_) => false,
+            Value::List(vs) | Value::Set(vs) => vs.iter().all(Value::is_wholly_known),
+            Value::Map(m) => m.values().all(Value::is_wholly_known),
+            Value::Dynamic(d) => d.1.is_wholly_known(),
+            _ => true,
+        }
+    }
+    /// The string, if this is a known string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            Value::Dynamic(d) => d.1.as_str(),
+            _ => None,
+        }
+    }
+    /// The bool, if this is a known bool.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            Value::Dynamic(d) => d.1.as_bool(),
+            _ => None,
+        }
+    }
+    /// The number, if this is a known number.
+    pub fn as_number(&self) -> Option<&BigDecimal> {
+        match self {
+            Value::Number(n) => Some(n),
+            Value::Dynamic(d) => d.1.as_number(),
+            _ => None,
+        }
+    }
+    /// The attributes or entries, if this is a known object or map.
+    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Map(m) => Some(m),
+            Value::Dynamic(d) => d.1.as_map(),
+            _ => None,
+        }
+    }
+    /// The elements, if this is a known list, tuple or set.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(v) | Value::Set(v) => Some(v),
+            Value::Dynamic(d) => d.1.as_list(),
+            _ => None,
+        }
+    }
+    /// An attribute of an object; `Value::Null` when absent or when `self` is not a known object.
+    pub fn attr(&self, name: &str) -> &Value {
+        static NULL: Value = Value::Null;
+        self.as_map().and_then(|m| m.get(name)).unwrap_or(&NULL)
+    }
+    /// Mutable access to an attribute of a known object.
+    pub fn attr_mut(&mut self, name: &str) -> Option<&mut Value> {
+        match self {
+            Value::Map(m) => m.get_mut(name),
+            _ => None,
+        }
+    }
+    /// Sets an attribute of a known object (no-op on anything else).
+    pub fn set_attr(&mut self, name: &str, v: Value) {
+        if let Value::Map(m) = self {
+            m.insert(name.to_string(), v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_json_round_trips() {
+        let t = Type::object([
+            ("a", Type::String),
+            ("b", Type::list(Type::Number)),
+            ("c", Type::map(Type::set(Type::Bool))),
+            ("d", Type::Tuple(vec![Type::Dynamic, Type::String])),
+        ]);
+        let bytes = t.to_json_bytes();
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            r#"["object",{"a":"string","b":["list","number"],"c":["map",["set","bool"]],"d":["tuple",["dynamic","string"]]}]"#
+        );
+        assert_eq!(Type::from_json_bytes(&bytes), Ok(t));
+    }
+
+    #[test]
+    fn bad_type_json_is_an_error() {
+        for bad in [
+            r#""strin""#,
+            r#"["list"]"#,
+            "7",
+            r#"["object",[]]"#,
+            "not json",
+        ] {
+            assert!(Type::from_json_bytes(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn attr_of_non_object_is_null() {
+        assert!(Value::Null.attr("x").is_null());
+        let o = Value::object([("x", Value::string("y"))]);
+        assert_eq!(o.attr("x").as_str(), Some("y"));
+    }
+}
