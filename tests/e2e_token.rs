@@ -566,6 +566,38 @@ fn bad_configuration_fails_at_validate_with_the_attribute() {
 }
 
 #[test]
+fn an_empty_write_only_password_is_refused_at_validate() {
+    for tf in terraforms() {
+        let mock = Mock::start();
+        let ws = Workspace::new(&tf, &mock);
+        ws.write(
+            "main.tf",
+            &config(r#"resource "defentry_token" "t" { password_wo = "" }"#),
+        );
+        let text = fails(&ws, &["validate"]);
+        if tf.at_least(1, 11) {
+            assert!(text.contains("Empty password_wo"), "{tf}: {text}");
+            assert!(
+                text.contains("remove it to use the provider's value"),
+                "{tf}: {text}"
+            );
+        } else {
+            // Before 1.11 the write-only attribute itself is refused.
+            assert!(text.contains(WRITE_ONLY_NOT_ALLOWED), "{tf}: {text}");
+        }
+        assert!(
+            text.contains("main.tf line"),
+            "{tf}: no source range\n{text}"
+        );
+        assert_eq!(
+            mock.sessions()["logins"],
+            0,
+            "{tf}: validate must not log in"
+        );
+    }
+}
+
+#[test]
 fn api_failures_explain_themselves() {
     for tf in terraforms() {
         let mock = Mock::start();
