@@ -10,10 +10,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-fn values(ws: &Workspace, address: &str) -> Value {
-    token_of(ws, address)["values"].clone()
-}
-
 /// A token with `overlap` whose `triggers` carry `generation`, with fast-failing retries.
 fn trigger_config(overlap: &str, generation: u32) -> String {
     config(&format!(
@@ -70,7 +66,7 @@ resource "defentry_token" "t" {
             ),
         );
         ws.apply();
-        let first = values(&ws, "defentry_token.t");
+        let first = values_of(&ws, "defentry_token.t");
         assert!(first["previous_token"].is_null(), "{tf}: {first}");
         assert!(first["previous_revoke_at"].is_null(), "{tf}");
         wait_until(parse_rfc3339(&s(&first["rotate_at"])) + 1.0);
@@ -79,7 +75,7 @@ resource "defentry_token" "t" {
         let plan = ws.plan();
         assert_in_place(&tf, &plan);
         ws.apply();
-        let second = values(&ws, "defentry_token.t");
+        let second = values_of(&ws, "defentry_token.t");
         assert_ne!(second["token_id"], first["token_id"], "{tf}: not rotated");
         assert_eq!(second["id"], second["token_id"], "{tf}");
         assert_eq!(second["previous_token"], first["token"], "{tf}");
@@ -117,7 +113,7 @@ resource "defentry_token" "t" {
             plan.stdout
         );
         ws.apply();
-        let third = values(&ws, "defentry_token.t");
+        let third = values_of(&ws, "defentry_token.t");
         assert_eq!(third["token_id"], second["token_id"], "{tf}: no rotation");
         assert!(third["previous_token"].is_null(), "{tf}: {third}");
         assert!(third["previous_token_id"].is_null(), "{tf}");
@@ -154,7 +150,7 @@ fn trigger_rotations_never_leave_more_than_two_sessions() {
                 _ => &["/api/v1/crm/auth/login"],
             };
             assert_eq!(calls, expected, "{tf}: generation {generation}");
-            let v = values(&ws, "defentry_token.t");
+            let v = values_of(&ws, "defentry_token.t");
             if let Some(prev) = tokens.last() {
                 assert_eq!(&v["previous_token"], prev, "{tf}: {generation}");
             }
@@ -179,7 +175,7 @@ fn failed_rotations_keep_what_happened_and_the_next_run_finishes() {
         let ws = Workspace::new(&tf, &mock);
         let apply_args = ["apply", "-auto-approve", "-input=false", "-no-color"];
         rotate_once(&ws, "1h");
-        let before = values(&ws, "defentry_token.t");
+        let before = values_of(&ws, "defentry_token.t");
 
         // The previous token cannot be logged out: nothing else happens.
         ws.write("main.tf", &trigger_config("1h", 3));
@@ -187,7 +183,11 @@ fn failed_rotations_keep_what_happened_and_the_next_run_finishes() {
         let out = ws.run(&apply_args);
         assert_ne!(out.code, 0, "{tf}: rotation should fail during the outage");
         assert!(out.combined().contains("503"), "{tf}: {}", out.combined());
-        assert_eq!(values(&ws, "defentry_token.t"), before, "{tf}: state moved");
+        assert_eq!(
+            values_of(&ws, "defentry_token.t"),
+            before,
+            "{tf}: state moved"
+        );
         assert_eq!(mock.active_sessions(), 2, "{tf}: no third session");
         mock.clear_faults();
 
@@ -195,7 +195,7 @@ fn failed_rotations_keep_what_happened_and_the_next_run_finishes() {
         mock.fault(json!({"path": "/api/v1/crm/auth/login", "status": 503, "count": 1000}));
         let out = ws.run(&apply_args);
         assert_ne!(out.code, 0, "{tf}: rotation should fail during the outage");
-        let half = values(&ws, "defentry_token.t");
+        let half = values_of(&ws, "defentry_token.t");
         assert_eq!(half["token"], before["token"], "{tf}: {half}");
         assert!(
             half["previous_token"].is_null(),
@@ -212,7 +212,7 @@ fn failed_rotations_keep_what_happened_and_the_next_run_finishes() {
         // The next run completes the rotation.
         assert_in_place(&tf, &ws.plan());
         ws.apply();
-        let after = values(&ws, "defentry_token.t");
+        let after = values_of(&ws, "defentry_token.t");
         assert_ne!(after["token_id"], before["token_id"], "{tf}");
         assert_eq!(after["previous_token"], before["token"], "{tf}");
         assert_eq!(mock.active_sessions(), 2, "{tf}");
@@ -228,7 +228,7 @@ fn destroy_logs_out_both_tokens_and_survives_a_503_storm() {
         let mock = Mock::start();
         let ws = Workspace::new(&tf, &mock);
         rotate_once(&ws, "1h");
-        let v = values(&ws, "defentry_token.t");
+        let v = values_of(&ws, "defentry_token.t");
         let (current, previous) = (s(&v["token"]), s(&v["previous_token"]));
         assert_eq!(mock.active_sessions(), 2, "{tf}");
 
@@ -263,7 +263,7 @@ fn saved_plan_applies_as_planned_across_previous_revoke_at() {
         let mock = Mock::start();
         let ws = Workspace::new(&tf, &mock);
         rotate_once(&ws, "20s");
-        let before = values(&ws, "defentry_token.t");
+        let before = values_of(&ws, "defentry_token.t");
         let revoke_at = parse_rfc3339(&s(&before["previous_revoke_at"]));
 
         // Plan a few seconds before the boundary, apply the saved plan after it.
@@ -278,7 +278,7 @@ fn saved_plan_applies_as_planned_across_previous_revoke_at() {
         let applied = ws.run(&["apply", "-input=false", "tfplan"]);
         assert_eq!(applied.code, 0, "{}", ws.failure(&["apply"], &applied));
         assert_eq!(
-            values(&ws, "defentry_token.t"),
+            values_of(&ws, "defentry_token.t"),
             before,
             "{tf}: plan said no change"
         );
@@ -294,7 +294,7 @@ fn saved_plan_applies_as_planned_across_previous_revoke_at() {
         let applied = ws.run(&["apply", "-input=false", "tfplan2"]);
         assert_eq!(applied.code, 0, "{}", ws.failure(&["apply"], &applied));
         assert!(!applied.combined().contains("inconsistent"), "{tf}");
-        let after = values(&ws, "defentry_token.t");
+        let after = values_of(&ws, "defentry_token.t");
         assert!(after["previous_token"].is_null(), "{tf}: {after}");
         assert_eq!(after["token_id"], before["token_id"], "{tf}");
         assert_eq!(
@@ -340,7 +340,7 @@ resource "terraform_data" "secret_store" {
         };
         let ids = |ws: &Workspace| {
             ["by_token_id", "by_resource"]
-                .map(|c| values(ws, &format!("terraform_data.{c}"))["id"].clone())
+                .map(|c| values_of(ws, &format!("terraform_data.{c}"))["id"].clone())
         };
         write("1h", 1);
         ws.apply();
@@ -366,14 +366,14 @@ resource "terraform_data" "secret_store" {
                 );
             }
             seen.push(now);
-            let token = values(&ws, "defentry_token.t");
-            let store = values(&ws, "terraform_data.secret_store");
+            let token = values_of(&ws, "defentry_token.t");
+            let store = values_of(&ws, "terraform_data.secret_store");
             assert_eq!(
                 store["output"], token["token"],
                 "{tf}: store holds the new token"
             );
             assert_eq!(
-                values(&ws, "terraform_data.by_token_id")["output"],
+                values_of(&ws, "terraform_data.by_token_id")["output"],
                 token["token_id"],
                 "{tf}"
             );
@@ -382,11 +382,11 @@ resource "terraform_data" "secret_store" {
 
         // Changing overlap alone is an in-place no-op: same token, and consumers keyed on
         // token_id stay (a whole-resource reference fires on any update, as documented).
-        let before = values(&ws, "defentry_token.t");
+        let before = values_of(&ws, "defentry_token.t");
         write("2h", 3);
         assert_in_place(&tf, &ws.plan());
         ws.apply();
-        let after = values(&ws, "defentry_token.t");
+        let after = values_of(&ws, "defentry_token.t");
         assert_eq!(after["token_id"], before["token_id"], "{tf}");
         assert_eq!(after["previous_token"], before["previous_token"], "{tf}");
         let last = seen.last().cloned().unwrap_or_default();
@@ -412,7 +412,7 @@ fn trace_logs_never_contain_either_token() {
         let mut logs = ws.apply().combined();
         ws.write("main.tf", &trigger_config("1h", 2));
         logs += &ws.apply().combined();
-        let v = values(&ws, "defentry_token.t");
+        let v = values_of(&ws, "defentry_token.t");
         // Removing overlap revokes the previous token in place.
         ws.write(
             "main.tf",
@@ -420,7 +420,7 @@ fn trace_logs_never_contain_either_token() {
         );
         logs += &ws.apply().combined();
         assert!(
-            values(&ws, "defentry_token.t")["previous_token"].is_null(),
+            values_of(&ws, "defentry_token.t")["previous_token"].is_null(),
             "{tf}"
         );
         assert_eq!(mock.whoami_status(&s(&v["previous_token"])), 401, "{tf}");
@@ -444,7 +444,7 @@ fn state_from_before_overlap_needs_no_action() {
         let ws = Workspace::new(&tf, &mock);
         ws.write("main.tf", &config(r#"resource "defentry_token" "t" {}"#));
         ws.apply();
-        let before = values(&ws, "defentry_token.t");
+        let before = values_of(&ws, "defentry_token.t");
         // Rewrite the state as provider 0.1 wrote it: no overlap or previous_* attributes.
         let mut state: Value = serde_json::from_str(&ws.state_text()).expect("state JSON");
         let instance = &mut state["resources"][0]["instances"][0];
@@ -470,7 +470,7 @@ fn state_from_before_overlap_needs_no_action() {
         ws.write("main.tf", &trigger_config("1h", 1));
         assert_in_place(&tf, &ws.plan());
         ws.apply();
-        let after = values(&ws, "defentry_token.t");
+        let after = values_of(&ws, "defentry_token.t");
         assert_ne!(after["token_id"], before["token_id"], "{tf}");
         assert_eq!(after["previous_token"], before["token"], "{tf}");
         assert_eq!(mock.whoami_status(&s(&before["token"])), 200, "{tf}");

@@ -136,8 +136,8 @@ resource "terraform_data" "consumer" {{
         };
         write(1);
         ws.apply();
-        let old = token_of(&ws, "defentry_token.ci")["values"].clone();
-        let consumer_old = token_of(&ws, "terraform_data.consumer")["values"]["id"].clone();
+        let old = values_of(&ws, "defentry_token.ci");
+        let consumer_old = values_of(&ws, "terraform_data.consumer")["id"].clone();
         write(2);
         let plan = ws.plan();
         assert!(
@@ -160,7 +160,7 @@ resource "terraform_data" "consumer" {{
                 apply.stdout
             );
         }
-        let new = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let new = values_of(&ws, "defentry_token.ci");
         assert_ne!(old["token_id"], new["token_id"], "{tf}");
         assert_eq!(
             mock.whoami_status(&s(&new["token"])),
@@ -173,7 +173,7 @@ resource "terraform_data" "consumer" {{
             "{tf}: old token still valid"
         );
         assert_eq!(mock.active_sessions(), 1, "{tf}: exactly one session");
-        let consumer_new = token_of(&ws, "terraform_data.consumer")["values"].clone();
+        let consumer_new = values_of(&ws, "terraform_data.consumer");
         assert_ne!(
             consumer_new["id"], consumer_old,
             "{tf}: replace_triggered_by did not fire"
@@ -211,7 +211,7 @@ resource "defentry_token" "ci" {
             ),
         );
         ws.apply();
-        let old = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let old = values_of(&ws, "defentry_token.ci");
         let created = parse_rfc3339(&s(&old["created_at"]));
         let rotate_at = parse_rfc3339(&s(&old["rotate_at"]));
         assert_eq!(
@@ -237,7 +237,7 @@ resource "defentry_token" "ci" {
             plan.stdout
         );
         ws.apply();
-        let new = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let new = values_of(&ws, "defentry_token.ci");
         assert_ne!(new["token_id"], old["token_id"], "{tf}: not rotated");
         assert_eq!(
             mock.whoami_status(&s(&old["token"])),
@@ -269,7 +269,7 @@ resource "defentry_token" "ci" {
             ),
         );
         ws.apply();
-        let before = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let before = values_of(&ws, "defentry_token.ci");
         let rotate_at = parse_rfc3339(&s(&before["rotate_at"]));
         // Plan a few seconds before the boundary, apply the saved plan after it.
         wait_until(rotate_at - 6.0);
@@ -288,7 +288,7 @@ resource "defentry_token" "ci" {
             ws.failure(&["apply", "tfplan"], &applied)
         );
         assert!(!applied.combined().contains("inconsistent"), "{tf}");
-        let after = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let after = values_of(&ws, "defentry_token.ci");
         assert_eq!(
             after["token_id"], before["token_id"],
             "{tf}: saved plan said no change"
@@ -306,7 +306,7 @@ resource "defentry_token" "ci" {
             "{}",
             ws.failure(&["apply", "tfplan2"], &applied)
         );
-        let rotated = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let rotated = values_of(&ws, "defentry_token.ci");
         assert_ne!(rotated["token_id"], before["token_id"], "{tf}");
         assert_eq!(mock.active_sessions(), 1, "{tf}");
         ws.destroy();
@@ -431,7 +431,7 @@ resource "defentry_token" "ci" {{
         assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
         let plan_json = ws.ok(&["show", "-json", "tfplan"]).stdout;
         ws.ok(&["apply", "-input=false", "tfplan"]);
-        let first = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let first = values_of(&ws, "defentry_token.ci");
         assert_eq!(mock.whoami_status(&s(&first["token"])), 200, "{tf}");
         assert!(first["password_wo"].is_null(), "{tf}");
         assert!(
@@ -449,7 +449,7 @@ resource "defentry_token" "ci" {{
         );
         write("2");
         ws.apply();
-        let second = token_of(&ws, "defentry_token.ci")["values"].clone();
+        let second = values_of(&ws, "defentry_token.ci");
         assert_ne!(
             second["token_id"], first["token_id"],
             "{tf}: version bump rotates"
@@ -477,7 +477,7 @@ resource "defentry_token" "ci" {}
             ),
         );
         ws.apply();
-        let token = s(&token_of(&ws, "defentry_token.ci")["values"]["token"]);
+        let token = s(&values_of(&ws, "defentry_token.ci")["token"]);
         mock.fault(json!({"path": "/api/v1/crm/logout", "status": 503, "count": 1000}));
         let args = ["destroy", "-auto-approve", "-input=false"];
         let out = ws.run(&args);
@@ -710,11 +710,11 @@ fn trace_logs_never_contain_secrets() {
         };
         write("1");
         let mut logs = ws.apply().combined();
-        let first = s(&token_of(&ws, "defentry_token.t")["values"]["token"]);
+        let first = s(&values_of(&ws, "defentry_token.t")["token"]);
         write("2");
         logs += &ws.apply().combined();
-        let second = s(&token_of(&ws, "defentry_token.t")["values"]["token"]);
-        let ds = s(&token_of(&ws, "data.defentry_session.s")["values"]["token"]);
+        let second = s(&values_of(&ws, "defentry_token.t")["token"]);
+        let ds = s(&values_of(&ws, "data.defentry_session.s")["token"]);
         logs += &ws.destroy().combined();
         assert!(logs.contains("provider"), "{tf}: no provider logs captured");
         assert!(
@@ -770,7 +770,7 @@ fn schedule_changes_update_rotate_at_in_place() {
         };
         write("  rotation_period = \"720h\"");
         ws.apply();
-        let v = token_of(&ws, "defentry_token.t")["values"].clone();
+        let v = values_of(&ws, "defentry_token.t");
         let created = parse_rfc3339(&s(&v["created_at"]));
         assert_eq!(
             parse_rfc3339(&s(&v["rotate_at"])) - created,
@@ -792,7 +792,7 @@ fn schedule_changes_update_rotate_at_in_place() {
             plan.stdout
         );
         ws.apply();
-        let w = token_of(&ws, "defentry_token.t")["values"].clone();
+        let w = values_of(&ws, "defentry_token.t");
         assert_eq!(
             w["token_id"], v["token_id"],
             "{tf}: a schedule change must not rotate"
@@ -808,7 +808,7 @@ fn schedule_changes_update_rotate_at_in_place() {
 
         write("");
         ws.apply();
-        let x = token_of(&ws, "defentry_token.t")["values"].clone();
+        let x = values_of(&ws, "defentry_token.t");
         assert!(x["rotate_at"].is_null(), "{tf}: no period, no rotate_at");
         assert_eq!(x["token_id"], v["token_id"], "{tf}");
         ws.destroy();

@@ -9,7 +9,6 @@ use std::sync::Mutex;
 use std::thread;
 
 use common::*;
-use serde_json::Value;
 
 /// Versions smoked at once: one per core, at most 4. Each runs its own mock and Terraform
 /// (on 2 busy cores, nine versions took 18 s one at a time, 11 s two at a time, 14 s three).
@@ -42,14 +41,6 @@ fn for_each_terraform(f: impl Fn(&Terraform) + Sync) {
     });
     let failures = failures.into_inner().unwrap_or_default();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-}
-
-fn token_of(ws: &Workspace, addr: &str) -> Value {
-    ws.resources()
-        .into_iter()
-        .find(|r| r["address"] == addr)
-        .unwrap_or_else(|| panic!("{}: no {addr} in state", ws.terraform()))["values"]
-        .clone()
 }
 
 /// The data source, read once.
@@ -162,7 +153,7 @@ fn lifecycle(tf: &Terraform) {
     ws.env("TF_VAR_pw", SERVICE_PASSWORD);
     ws.write("main.tf", &token_config(tf, 1));
     ws.apply();
-    let first = token_of(&ws, "defentry_token.t");
+    let first = values_of(&ws, "defentry_token.t");
     assert_eq!(mock.whoami_status(&s(&first["token"])), 200, "{tf}");
     let state = ws.state_text();
     assert!(!state.contains(SERVICE_PASSWORD), "{tf}: password in state");
@@ -190,7 +181,7 @@ fn lifecycle(tf: &Terraform) {
         plan.stdout
     );
     ws.apply();
-    let second = token_of(&ws, "defentry_token.t");
+    let second = values_of(&ws, "defentry_token.t");
     assert_ne!(second["token_id"], first["token_id"], "{tf}: not rotated");
     assert_eq!(
         mock.whoami_status(&s(&first["token"])),

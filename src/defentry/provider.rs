@@ -10,7 +10,7 @@ use crate::sdk::action::Action;
 use crate::sdk::cty::{AttributePath, Type, Value};
 use crate::sdk::data_source::DataSource;
 use crate::sdk::ephemeral::EphemeralResource;
-use crate::sdk::model::{from_value, Maybe};
+use crate::sdk::model::{from_value_or_default, Maybe};
 use crate::sdk::object::{ObjectType, ValidateRequest, ValidateResponse};
 use crate::sdk::provider::{ConfigureRequest, ConfigureResponse};
 use crate::sdk::resource::Resource;
@@ -74,10 +74,7 @@ struct Config {
 
 impl Config {
     fn read(v: &Value) -> Result<Config, Diagnostic> {
-        if v.is_null() {
-            return Ok(Config::default());
-        }
-        Ok(from_value(v)?)
+        Ok(from_value_or_default(v)?)
     }
 
     /// Checks the static settings; unknown values (validate time) are skipped.
@@ -122,8 +119,9 @@ impl Config {
     }
 }
 
-fn or_env(v: &Maybe<String>, env: &EnvLookup, var: &str) -> Option<String> {
-    v.known().cloned().or_else(|| env(var))
+/// The configured value, else the environment variable `var`.
+fn or_env<T: Clone + From<String>>(v: &Maybe<T>, env: &EnvLookup, var: &str) -> Option<T> {
+    v.known().cloned().or_else(|| env(var).map(T::from))
 }
 
 #[async_trait]
@@ -189,22 +187,12 @@ impl Provider for DefentryProvider {
         let env = &self.env;
         let api_domain = or_env(&c.api_domain, env, "DEFENTRY_API_DOMAIN");
         let username = or_env(&c.username, env, "DEFENTRY_USERNAME");
-        let password = c
-            .password
-            .known()
-            .cloned()
-            .or_else(|| env("DEFENTRY_PASSWORD").map(Secret::new));
-        let totp_secret = match c.totp_secret.known() {
-            Some(t) => Some(t.clone()),
-            None => {
-                // From the environment, which validate could not see.
-                let t = env("DEFENTRY_TOTP_SECRET").map(Secret::new);
-                if let Some(t) = &t {
-                    totp::check_seed("DEFENTRY_TOTP_SECRET", t.expose(), &mut diags);
-                }
-                t
-            }
-        };
+        let password = or_env(&c.password, env, "DEFENTRY_PASSWORD");
+        let totp_secret = or_env(&c.totp_secret, env, "DEFENTRY_TOTP_SECRET");
+        if let (None, Some(t)) = (c.totp_secret.known(), &totp_secret) {
+            // From the environment, which validate could not see.
+            totp::check_seed("DEFENTRY_TOTP_SECRET", t.expose(), &mut diags);
+        }
         let keep_logged = c.keep_logged.known().copied().unwrap_or(false);
         let timeout = c
             .request_timeout

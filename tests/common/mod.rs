@@ -1195,6 +1195,11 @@ pub fn token_of(ws: &Workspace, address: &str) -> Value {
         .unwrap_or_else(|| panic!("{address} not in state ({})", ws.terraform()))
 }
 
+/// The attribute values of `address` in `show -json`; panics when it is not in state.
+pub fn values_of(ws: &Workspace, address: &str) -> Value {
+    token_of(ws, address)["values"].clone()
+}
+
 /// The wall clock, in seconds since the epoch.
 pub fn unix_now() -> f64 {
     SystemTime::now()

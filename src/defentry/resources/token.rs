@@ -10,7 +10,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::sdk::cty::{AttributePath, Type, Value};
-use crate::sdk::model::{from_value, to_value, update_value, Maybe};
+use crate::sdk::model::{from_value_or_default, to_value, update_value, Maybe};
 use crate::sdk::object::{ObjectType, ValidateRequest, ValidateResponse};
 use crate::sdk::private::Private;
 use crate::sdk::resource::{
@@ -87,10 +87,7 @@ static TYPE: LazyLock<Type> = LazyLock::new(|| TokenResource.schema().block.impl
 impl Model {
     /// Reads a configuration, plan or state; null (no object) reads as all null.
     fn read(v: &Value) -> Result<Model, Diagnostic> {
-        if v.is_null() {
-            return Ok(Model::default());
-        }
-        Ok(from_value(v)?)
+        Ok(from_value_or_default(v)?)
     }
 
     /// The value Terraform receives as state.

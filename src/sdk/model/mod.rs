@@ -28,6 +28,15 @@ pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, ModelError> {
     T::deserialize(de::De::new(v, None))
 }
 
+/// [`from_value`], with null (no object: the prior state of a create, the plan of a destroy,
+/// an absent provider block) read as the model's default.
+pub fn from_value_or_default<T: DeserializeOwned + Default>(v: &Value) -> Result<T, ModelError> {
+    if v.is_null() {
+        return Ok(T::default());
+    }
+    from_value(v)
+}
+
 /// Writes a model as a value of type `ty`, ready for Terraform: object attributes the
 /// model does not name become null, lists become sets where `ty` says set, `dynamic`
 /// values carry their type, [`Maybe::Unknown`] is unknown. Fails when the result does

@@ -553,3 +553,18 @@ fn update_value_keeps_what_the_model_did_not_change() {
         &Value::unknown()
     );
 }
+
+#[test]
+fn null_reads_as_the_default_only_when_asked() {
+    #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+    struct M {
+        a: Maybe<String>,
+    }
+    assert_eq!(from_value_or_default::<M>(&Value::Null), Ok(M::default()));
+    assert!(from_value::<M>(&Value::Null).is_err());
+    let v = Value::object([("a", Value::string("x"))]);
+    assert_eq!(
+        from_value_or_default::<M>(&v).map(|m| m.a),
+        Ok(Maybe::Known("x".into()))
+    );
+}
