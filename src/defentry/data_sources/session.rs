@@ -6,7 +6,7 @@ use crate::sdk::data_source::{DataSource, ReadDataRequest, ReadDataResponse};
 use crate::sdk::Context;
 
 use crate::defentry::data::ProviderData;
-use crate::defentry::session::{self, SessionModel, SessionObject};
+use crate::defentry::session::{self, session_object_type, SessionModel};
 
 /// The `defentry_session` data source.
 pub struct SessionDataSource;
@@ -16,9 +16,7 @@ const DESCRIPTION: &str = "Logs the service account in each time Terraform reads
 Prefer the `defentry_session` ephemeral resource (Terraform 1.10+), which logs out when Terraform is done, or the \
 `defentry_token` resource for a long-lived, rotated token. The token is stored in state (marked sensitive).";
 
-impl SessionObject for SessionDataSource {
-    const DESCRIPTION: &'static str = DESCRIPTION;
-}
+session_object_type!(SessionDataSource, DESCRIPTION);
 
 #[async_trait]
 impl DataSource<ProviderData> for SessionDataSource {

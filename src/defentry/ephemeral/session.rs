@@ -16,7 +16,7 @@ use crate::sdk::{Context, Diagnostic};
 
 use crate::defentry::client::Secret;
 use crate::defentry::data::ProviderData;
-use crate::defentry::session::{self, SessionModel, SessionObject};
+use crate::defentry::session::{self, session_object_type, SessionModel};
 
 /// The `defentry_session` ephemeral resource. It owns the tokens of the sessions it opened
 /// until Terraform closes them, or the provider process ends (then it logs them all out).
@@ -67,9 +67,7 @@ impl SessionEphemeral {
     }
 }
 
-impl SessionObject for SessionEphemeral {
-    const DESCRIPTION: &'static str = DESCRIPTION;
-}
+session_object_type!(SessionEphemeral, DESCRIPTION);
 
 #[async_trait]
 impl EphemeralResource<ProviderData> for SessionEphemeral {

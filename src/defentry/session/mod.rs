@@ -8,4 +8,7 @@ pub mod totp;
 
 pub use credentials::{missing_password, missing_username, Credentials, LoginArgs, TwoFactor};
 pub use login::{call, logged_out_after_stop, login, logout, open};
-pub use schema::{rfc3339, session_schema, token_attributes, SessionModel, SessionObject};
+pub(crate) use schema::session_object_type;
+pub use schema::{
+    rfc3339, session_schema, token_attributes, validate_session, SessionModel, SESSION_TYPE_NAME,
+};

@@ -3,12 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::sdk::cty::{Type, Value};
 use crate::sdk::model::{from_value, to_value, Maybe};
-use crate::sdk::object::{ObjectType, ValidateRequest, ValidateResponse};
+use crate::sdk::object::{ValidateRequest, ValidateResponse};
 use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostic};
 
@@ -63,29 +62,45 @@ pub fn session_schema(description: &str) -> Schema {
     Schema::new(Block::new(attributes.collect()).description(description))
 }
 
-/// A `defentry_session` object, the data source or the ephemeral resource: both have the one
-/// name, the one schema (but for its description) and the one validation.
-pub trait SessionObject: Send + Sync {
-    /// The schema's description.
-    const DESCRIPTION: &'static str;
+/// The type name of the `defentry_session` data source and ephemeral resource.
+pub const SESSION_TYPE_NAME: &str = "defentry_session";
+
+/// The static checks of a `defentry_session` configuration, the data source's or the
+/// ephemeral resource's.
+pub fn validate_session(req: ValidateRequest, resp: &mut ValidateResponse) {
+    if let Some(m) = resp.diagnostics.take(SessionModel::read(&req.config)) {
+        m.login_args().validate(&mut resp.diagnostics);
+    }
 }
 
-#[async_trait]
-impl<T: SessionObject> ObjectType for T {
-    fn type_name(&self) -> &'static str {
-        "defentry_session"
-    }
+/// Implements `ObjectType` for a `defentry_session` object (the data source or the ephemeral
+/// resource) from the one name, schema and validation above, given the schema's description.
+/// A macro, not a blanket impl over a local trait: that would break the orphan rule (E0210)
+/// once the SDK is a crate of its own.
+macro_rules! session_object_type {
+    ($object:ty, $description:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::sdk::object::ObjectType for $object {
+            fn type_name(&self) -> &'static str {
+                $crate::defentry::session::SESSION_TYPE_NAME
+            }
 
-    fn schema(&self) -> Schema {
-        session_schema(T::DESCRIPTION)
-    }
+            fn schema(&self) -> $crate::sdk::schema::Schema {
+                $crate::defentry::session::session_schema($description)
+            }
 
-    async fn validate(&self, _ctx: &Context, req: ValidateRequest, resp: &mut ValidateResponse) {
-        if let Some(m) = resp.diagnostics.take(SessionModel::read(&req.config)) {
-            m.login_args().validate(&mut resp.diagnostics);
+            async fn validate(
+                &self,
+                _ctx: &$crate::sdk::Context,
+                req: $crate::sdk::object::ValidateRequest,
+                resp: &mut $crate::sdk::object::ValidateResponse,
+            ) {
+                $crate::defentry::session::validate_session(req, resp)
+            }
         }
-    }
+    };
 }
+pub(crate) use session_object_type;
 
 /// The configuration and result of the `defentry_session` data source and ephemeral
 /// resource, attribute by attribute (see [`session_schema`]).
