@@ -7,4 +7,5 @@
 
 pub mod defentry;
 pub mod mock;
-pub mod sdk;
+/// The SDK crate (src/sdk), under the name the provider's code uses for it.
+pub use sdk;

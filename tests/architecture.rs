@@ -1,6 +1,8 @@
-//! The layering rules of `src/`, checked on the source itself so they cannot erode:
-//! no file imports a file that, directly or through others, imports it back; and the SDK
-//! (`src/sdk`) never names the vendor code, so it could become a crate of its own.
+//! The layering rules of the workspace's crates under `src/`, checked on the source itself so
+//! they cannot erode: in no crate does a file import a file that, directly or through others,
+//! imports it back. The walls between crates are the compiler's (the SDK in `src/sdk` cannot
+//! name the provider that depends on it); what is checked here is what it cannot see: the SDK
+//! depends on no other member and does not even name Defentry.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -20,6 +22,10 @@ fn modules(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<String>, PathBuf>) {
     entries.sort();
     for p in entries {
         if p.file_name().is_some_and(|n| n == "main.rs" || n == "bin") {
+            continue;
+        }
+        // A folder with its own manifest is another crate of the workspace.
+        if p.is_dir() && p.join("Cargo.toml").is_file() {
             continue;
         }
         if p.is_dir() {
@@ -139,9 +145,24 @@ impl<'ast> Visit<'ast> for Refs<'_> {
     }
 }
 
-/// File-level import graph of `src/` (edges between distinct files).
-fn graph() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// The source folders of the workspace's crates: `src/` itself and every `src/*/` with a manifest.
+fn crate_dirs() -> Vec<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&src)
+        .expect("read src")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("Cargo.toml").is_file())
+        .collect();
+    dirs.sort();
+    dirs.insert(0, src);
+    dirs
+}
+
+/// File-level import graph of the crate whose sources are in `root` (edges between distinct
+/// files, paths relative to `root`).
+fn graph(root: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
+    let root = root.to_path_buf();
     let mut mods = BTreeMap::new();
     modules(&root, &root, &mut mods);
     let mut g = BTreeMap::new();
@@ -198,39 +219,55 @@ fn cycle_through(
 
 #[test]
 fn no_file_imports_a_file_that_imports_it_back() {
-    let g = graph();
-    assert!(g.len() > 50, "the source tree was not found: {g:?}");
-    let cycles: Vec<String> = g
-        .keys()
-        .filter_map(|f| cycle_through(&g, f))
-        .map(|c| {
-            c.iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" -> ")
-        })
-        .collect();
-    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+    let dirs = crate_dirs();
+    assert!(
+        dirs.iter().any(|d| d.ends_with("src/sdk")),
+        "the SDK crate was not found: {dirs:?}"
+    );
+    for dir in dirs {
+        let g = graph(&dir);
+        assert!(
+            g.len() > 10,
+            "{}: the source tree was not found: {g:?}",
+            dir.display()
+        );
+        let cycles: Vec<String> = g
+            .keys()
+            .filter_map(|f| cycle_through(&g, f))
+            .map(|c| {
+                c.iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            })
+            .collect();
+        assert!(
+            cycles.is_empty(),
+            "{}: import cycles:\n{}",
+            dir.display(),
+            cycles.join("\n")
+        );
+    }
 }
 
 #[test]
-fn the_sdk_never_refers_to_the_vendor_code() {
-    let g = graph();
-    let sdk = Path::new("sdk");
-    let leaks: Vec<String> = g
-        .iter()
-        .filter(|(f, _)| f.starts_with(sdk))
-        .flat_map(|(f, ts)| {
-            ts.iter()
-                .filter(|t| !t.starts_with(sdk))
-                .map(move |t| format!("{} -> {}", f.display(), t.display()))
-        })
-        .collect();
-    assert!(
-        leaks.is_empty(),
-        "src/sdk imports outside itself:\n{}",
-        leaks.join("\n")
-    );
+fn the_sdk_depends_on_no_other_member_and_never_names_the_vendor() {
+    let manifest =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sdk/Cargo.toml"))
+            .expect("read src/sdk/Cargo.toml");
+    // Only workspace dependencies (crates.io, versions kept in the root manifest): a `path`
+    // dependency would be another member of this workspace.
+    let mut section = "";
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line;
+        } else if section.ends_with("dependencies]") {
+            assert!(
+                !line.contains("path"),
+                "src/sdk/Cargo.toml {section} names another crate by path: {line}"
+            );
+        }
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sdk");
     let mut mods = BTreeMap::new();
     modules(&root, &root, &mut mods);

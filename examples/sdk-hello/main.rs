@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use terraform_provider_defentry::sdk::cty::{Type, Value};
-use terraform_provider_defentry::sdk::model::{from_value, to_value, Maybe};
-use terraform_provider_defentry::sdk::object::ObjectType;
-use terraform_provider_defentry::sdk::plugin::{serve, ServeOpts};
-use terraform_provider_defentry::sdk::provider::{ConfigureRequest, ConfigureResponse};
-use terraform_provider_defentry::sdk::resource::*;
-use terraform_provider_defentry::sdk::schema::{Attribute, Block, Schema};
-use terraform_provider_defentry::sdk::{Context, Diagnostic, Provider, ProviderServer};
+use tfsdk::cty::{Type, Value};
+use tfsdk::model::{from_value, to_value, Maybe};
+use tfsdk::object::ObjectType;
+use tfsdk::plugin::{serve, ServeOpts};
+use tfsdk::provider::{ConfigureRequest, ConfigureResponse};
+use tfsdk::resource::*;
+use tfsdk::schema::{Attribute, Block, Schema};
+use tfsdk::{Context, Diagnostic, Provider, ProviderServer};
 
 #[derive(Clone)]
 struct Hello;

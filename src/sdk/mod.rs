@@ -1,6 +1,7 @@
 //! A Rust SDK for Terraform's plugin protocol 6 (tfplugin6 over go-plugin gRPC).
 //!
-//! Nothing in this module knows about Defentry: it could become its own crate.
+//! A crate of its own (`tfsdk`, src/sdk in the provider's workspace): it cannot name the
+//! provider built on it, so nothing here knows about Defentry.
 //!
 //! # Building a provider
 //!

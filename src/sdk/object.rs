@@ -12,7 +12,7 @@ use super::schema::Schema;
 
 /// The part of every object type Terraform needs before the provider is configured: it reads
 /// every schema first (once per process, possibly cached across runs), then validates each
-/// configuration. Implement it beside the kind's own trait ([`crate::sdk::resource::Resource`],
+/// configuration. Implement it beside the kind's own trait ([`crate::resource::Resource`],
 /// ...); the provider implements it for its own block.
 #[async_trait]
 pub trait ObjectType: Send + Sync {

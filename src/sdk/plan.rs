@@ -41,8 +41,8 @@ pub fn replace_paths(block: &Block, prior: &Value, planned: &Value) -> Vec<Attri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sdk::cty::Type;
-    use crate::sdk::schema::Attribute;
+    use crate::cty::Type;
+    use crate::schema::Attribute;
 
     fn block() -> Block {
         Block::new(vec![

@@ -43,7 +43,7 @@ impl<D> Default for ConfigureResponse<D> {
     }
 }
 
-/// A Terraform provider: hand one to [`crate::sdk::plugin::serve`] from `main`.
+/// A Terraform provider: hand one to [`crate::plugin::serve`] from `main`.
 ///
 /// Terraform starts the provider process for each command, asks for the schemas, validates
 /// the configuration of every object, calls `configure` once, then calls the object types'

@@ -140,7 +140,7 @@ fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sdk::cty::Refinements;
+    use crate::cty::Refinements;
 
     #[test]
     fn conformance_errors_carry_the_path() {

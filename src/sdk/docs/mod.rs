@@ -12,7 +12,7 @@
 //!
 //! Template directives, written `{{ ... }}`:
 //! - `.Name` (the type name, e.g. `example_thing`), `.Kind` (`Resource`, `Data Source`, ...),
-//!   `.ProviderName` ([`ObjectType::type_name`](crate::sdk::object::ObjectType::type_name)), `.ProviderVersion` ([`DocsSource::version`])
+//!   `.ProviderName` ([`ObjectType::type_name`](crate::object::ObjectType::type_name)), `.ProviderVersion` ([`DocsSource::version`])
 //! - `.Description` (the schema's Markdown description), `.Summary` (its first paragraph on
 //!   one line, for front matter)
 //! - `.SchemaMarkdown`: every argument and attribute with type, mode, sensitivity, default,
@@ -138,8 +138,8 @@ pub fn stale_pages(root: &Path, pages: &[Page]) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sdk::cty::Type;
-    use crate::sdk::schema::{Attribute, Block, Schema};
+    use crate::cty::Type;
+    use crate::schema::{Attribute, Block, Schema};
 
     fn subject(kind: Kind, name: &str, description: &str) -> Subject {
         Subject {

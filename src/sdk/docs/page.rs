@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::sdk::schema::Schema;
+use crate::schema::Schema;
 
 /// A rendered page: its repository-relative path (under `docs/`) and its Markdown.
 pub type Page = (PathBuf, String);

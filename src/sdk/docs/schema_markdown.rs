@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::page::Kind;
-use crate::sdk::cty::Type;
-use crate::sdk::schema::{Attribute, Block, Nesting};
+use crate::cty::Type;
+use crate::schema::{Attribute, Block, Nesting};
 
 /// Words on one line, separated by single spaces.
 fn one_line(text: &str) -> String {
@@ -163,7 +163,7 @@ fn nested_anchor(parent: Option<&str>, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sdk::schema::NestedBlock;
+    use crate::schema::NestedBlock;
 
     #[test]
     fn attributes_are_grouped_by_mode_with_their_properties() {

@@ -109,9 +109,9 @@ fn code_block(lang: &str, content: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sdk::cty::Type;
-    use crate::sdk::docs::Kind;
-    use crate::sdk::schema::{Attribute, Block, Schema};
+    use crate::cty::Type;
+    use crate::docs::Kind;
+    use crate::schema::{Attribute, Block, Schema};
 
     const SOURCE: DocsSource<'static> = DocsSource {
         version: "0.9.1",

@@ -13,7 +13,7 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
 use super::error::ModelError;
 use super::maybe::MAYBE;
-use crate::sdk::cty::{AttributePath, BigDecimal, PathStep, Value};
+use crate::cty::{AttributePath, BigDecimal, PathStep, Value};
 
 /// Mismatches found in lenient mode.
 pub(super) type Log = RefCell<Vec<ModelError>>;

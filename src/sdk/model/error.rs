@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::sdk::cty::{AttributePath, CtyError};
-use crate::sdk::diag::Diagnostic;
+use crate::cty::{AttributePath, CtyError};
+use crate::diag::Diagnostic;
 
 /// Why a value and a model do not fit; says where (an [`AttributePath`]) and what.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

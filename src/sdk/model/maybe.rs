@@ -51,7 +51,7 @@ impl<T> Maybe<T> {
         matches!(self, Maybe::Unknown)
     }
     /// Whether it is not unknown (null counts as known, as in
-    /// [`Value::is_known`](crate::sdk::cty::Value::is_known)).
+    /// [`Value::is_known`](crate::cty::Value::is_known)).
     pub fn is_known(&self) -> bool {
         !self.is_unknown()
     }

@@ -9,7 +9,7 @@ use serde::ser::{self, Impossible, Serialize};
 
 use super::error::ModelError;
 use super::maybe::UNKNOWN;
-use crate::sdk::cty::{AttributePath, BigDecimal, PathStep, Value};
+use crate::cty::{AttributePath, BigDecimal, PathStep, Value};
 
 /// A serializer for one value at one path.
 pub(super) struct Ser {

@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::*;
-use crate::sdk::schema::{Attribute, NestedBlock, Nesting};
+use crate::schema::{Attribute, NestedBlock, Nesting};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Inner {
@@ -520,7 +520,7 @@ fn update_value_keeps_what_the_model_did_not_change() {
         ("b", Type::String),
         ("m", Type::map(Type::String)),
     ]);
-    let refined = Value::Unknown(Box::new(crate::sdk::cty::Refinements {
+    let refined = Value::Unknown(Box::new(crate::cty::Refinements {
         not_null: true,
         ..Default::default()
     }));

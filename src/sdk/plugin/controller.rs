@@ -8,10 +8,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::sdk::proto::plugin::grpc_broker_server::GrpcBroker;
-use crate::sdk::proto::plugin::grpc_controller_server::GrpcController;
-use crate::sdk::proto::plugin::grpc_stdio_server::GrpcStdio;
-use crate::sdk::proto::plugin::{ConnInfo, Empty, StdioData};
+use crate::proto::plugin::grpc_broker_server::GrpcBroker;
+use crate::proto::plugin::grpc_controller_server::GrpcController;
+use crate::proto::plugin::grpc_stdio_server::GrpcStdio;
+use crate::proto::plugin::{ConnInfo, Empty, StdioData};
 
 /// `plugin.GRPCController`: Shutdown asks the whole server to stop.
 #[derive(Debug, Clone)]

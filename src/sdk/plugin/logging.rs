@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn errors_record_their_cause_chain_once() {
         let opaque = Opaque(std::io::Error::other("connection refused"));
-        let verbose = crate::sdk::plugin::PluginError::Listen(std::io::Error::other("denied"));
+        let verbose = crate::plugin::PluginError::Listen(std::io::Error::other("denied"));
         let lines = capture(EnvFilter::new("trace"), || {
             tracing::error!(error = &opaque as &(dyn std::error::Error + 'static), "a");
             tracing::error!(error = &verbose as &(dyn std::error::Error + 'static), "b");

@@ -5,11 +5,11 @@
 //! A provider binary needs only this:
 //!
 //! ```no_run
-//! # use terraform_provider_defentry::sdk::plugin::{init_logging, serve, ServeOpts};
+//! # use tfsdk::plugin::{init_logging, serve, ServeOpts};
 //! # #[derive(Clone)]
 //! # struct MyProvider;
-//! # impl terraform_provider_defentry::sdk::proto::tfplugin6::provider_server::Provider for MyProvider {}
-//! # impl terraform_provider_defentry::sdk::plugin::Shutdown for MyProvider {}
+//! # impl tfsdk::proto::tfplugin6::provider_server::Provider for MyProvider {}
+//! # impl tfsdk::plugin::Shutdown for MyProvider {}
 //! # async fn run() {
 //! init_logging();
 //! let opts = ServeOpts { provider_address: "registry.terraform.io/acme/foo".into(), debug: false };

@@ -11,9 +11,9 @@ pub trait Shutdown: Send + Sync + 'static {
 }
 
 #[tonic::async_trait]
-impl<P: crate::sdk::Provider> Shutdown for crate::sdk::ProviderServer<P> {
+impl<P: crate::Provider> Shutdown for crate::ProviderServer<P> {
     async fn shutdown(&self, grace: std::time::Duration) {
-        crate::sdk::ProviderServer::shutdown(self, grace).await;
+        crate::ProviderServer::shutdown(self, grace).await;
     }
 }
 

@@ -16,11 +16,11 @@ use super::listen::{self, UNIX_SOCKET_DIR_KEY, UNIX_SOCKET_GROUP_KEY};
 use super::opts::{ServeOpts, Shutdown};
 use super::signals;
 use super::tls::{self, CLIENT_CERT_KEY};
-use crate::sdk::proto::plugin::grpc_broker_server::GrpcBrokerServer;
-use crate::sdk::proto::plugin::grpc_controller_server::GrpcControllerServer;
-use crate::sdk::proto::plugin::grpc_stdio_server::GrpcStdioServer;
-use crate::sdk::proto::tfplugin6::provider_server::{Provider, ProviderServer};
-use crate::sdk::proto::tfplugin6::stop_provider::Request as StopProviderRequest;
+use crate::proto::plugin::grpc_broker_server::GrpcBrokerServer;
+use crate::proto::plugin::grpc_controller_server::GrpcControllerServer;
+use crate::proto::plugin::grpc_stdio_server::GrpcStdioServer;
+use crate::proto::tfplugin6::provider_server::{Provider, ProviderServer};
+use crate::proto::tfplugin6::stop_provider::Request as StopProviderRequest;
 
 /// Both directions, as terraform-plugin-go allows; tonic's default is 4 MiB.
 const MAX_MESSAGE_SIZE: usize = 256 << 20;
