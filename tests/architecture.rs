@@ -301,3 +301,46 @@ fn the_cycle_check_finds_a_planted_cycle() {
         Some(vec![p("a.rs"), p("b.rs"), p("c.rs"), p("a.rs")])
     );
 }
+
+/// Every dependency the root crate declares is named in its own sources. cargo-machete (`make
+/// lint`) checks each crate, but it reads a package's whole folder, and the root's `src/` holds
+/// the other members' folders too, so their uses would hide an unused dependency of the root.
+#[test]
+fn the_root_crate_uses_every_dependency_it_declares() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = fs::read_to_string(dir.join("Cargo.toml")).expect("read Cargo.toml");
+    let mut section = "";
+    let mut declared = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line;
+        } else if section == "[dependencies]" && !line.is_empty() && !line.starts_with('#') {
+            let name = line.split(['=', '.']).next().unwrap_or("").trim();
+            declared.push(name.replace('-', "_"));
+        }
+    }
+    assert!(declared.len() > 5, "no dependencies found in Cargo.toml");
+    let mut mods = BTreeMap::new();
+    let src = dir.join("src");
+    modules(&src, &src, &mut mods);
+    let mut sources: String = mods
+        .values()
+        .map(|f| fs::read_to_string(f).expect("read source"))
+        .collect();
+    // Binaries are crates of their own that `modules` leaves out, but use the same manifest.
+    let bins = fs::read_dir(src.join("bin"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_else(|_| Vec::new());
+    for bin in bins.into_iter().chain([src.join("main.rs")]) {
+        sources.push_str(&fs::read_to_string(&bin).expect("read a binary's source"));
+    }
+    let unused: Vec<&String> = declared
+        .iter()
+        .filter(|d| !sources.contains(&format!("{d}::")) && !sources.contains(&format!("use {d}")))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "Cargo.toml [dependencies] the root crate never names (move them to the member that \
+         uses them, to [dev-dependencies], or drop them): {unused:?}"
+    );
+}
