@@ -7,10 +7,10 @@ pub mod data;
 pub mod data_sources;
 pub mod diagnostics;
 pub mod docs;
-pub mod duration;
 pub mod ephemeral;
 pub mod provider;
 pub mod resources;
 pub mod session;
+pub mod time;
 
 pub use provider::DefentryProvider;

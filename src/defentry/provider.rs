@@ -22,8 +22,8 @@ use super::attr;
 use super::client::{ApiDomain, Client, ClientConfig, Secret};
 use super::data::ProviderData;
 use super::diagnostics::sentence;
-use super::duration;
 use super::session::totp;
+use super::time::duration;
 
 /// The provider's version, reported in the User-Agent and the docs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -10,5 +10,5 @@ pub use credentials::{missing_password, missing_username, Credentials, LoginArgs
 pub use login::{call, logged_out_after_stop, login, logout, open};
 pub(crate) use schema::session_object_type;
 pub use schema::{
-    rfc3339, session_schema, token_attributes, validate_session, SessionModel, SESSION_TYPE_NAME,
+    session_schema, token_attributes, validate_session, SessionModel, SESSION_TYPE_NAME,
 };

@@ -1,8 +1,6 @@
 //! What the session objects show Terraform: their shared schema, its static checks, and the
 //! values a fresh token fills in.
 
-use chrono::{DateTime, Utc};
-
 use serde::{Deserialize, Serialize};
 
 use crate::sdk::cty::{Type, Value};
@@ -13,13 +11,9 @@ use crate::sdk::{Context, Diagnostic};
 
 use crate::defentry::attr;
 use crate::defentry::client::{Secret, Token};
+use crate::defentry::time::rfc3339;
 
 use super::credentials::LoginArgs;
-
-/// Formats a time as RFC 3339 with seconds precision.
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// The computed attributes of a token (`id`, `token_id`, `token`, `authorization_header`),
 /// shared by every object that logs in; `token_id` describes the identifier for that object.
@@ -142,7 +136,7 @@ impl SessionModel {
         self.token_id = Maybe::Known(token.id().to_string());
         self.token = Maybe::Known(token.secret().clone());
         self.authorization_header = Maybe::Known(token.authorization_header());
-        self.issued_at = Maybe::Known(rfc3339(ctx.now()));
+        self.issued_at = Maybe::Known(rfc3339::format(ctx.now()));
         Ok(to_value(&self, &session_schema("").block.implied_type())?)
     }
 }
