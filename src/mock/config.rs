@@ -177,7 +177,7 @@ pub struct MockConfig {
     pub allow_totp_reuse: bool,
     /// Entries kept in the request log (oldest dropped first).
     pub request_log_limit: usize,
-    /// Time source; [`crate::mock::ManualClock`] in tests.
+    /// Time source; [`crate::ManualClock`] in tests.
     pub clock: Clock,
     /// Add the response fields the vendor page does not document (`two_factor_required` at
     /// login, `enabled`/`secret`/`otpauth_url` at 2FA setup, `verified` at verify). Off by

@@ -25,7 +25,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use terraform_provider_defentry::mock::{spawn, MockConfig};
+//! use defentry_mock::{spawn, MockConfig};
 //! let server = spawn(MockConfig::default()).await?;
 //! let login = format!("{}/api/v1/crm/auth/login", server.base_url());
 //! // ... point the client at `login`, then inspect `/_mock/sessions` ...

@@ -52,7 +52,7 @@ impl MockState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::MockUser;
+    use crate::MockUser;
 
     #[test]
     fn a_zero_rate_limit_window_is_rejected() {

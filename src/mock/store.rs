@@ -644,9 +644,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::mock::clock::ManualClock;
-    use crate::mock::config::*;
-    use crate::mock::secrets::totp_code;
+    use crate::clock::ManualClock;
+    use crate::config::*;
+    use crate::secrets::totp_code;
 
     const SVC: &str = DEFAULT_SERVICE_ACCOUNT;
     const SVC_PW: &str = DEFAULT_SERVICE_ACCOUNT_PASSWORD;

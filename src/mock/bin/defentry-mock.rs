@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use terraform_provider_defentry::mock::{self, parse_duration, MockConfig, MockState, MockUser};
+use defentry_mock::{self as mock, parse_duration, MockConfig, MockState, MockUser};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
