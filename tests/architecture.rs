@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use syn::visit::Visit;
 
 /// Every library `.rs` file under `dir`, with the module path it defines
-/// (`src/sdk/server/mod.rs` -> `["sdk", "server"]`). Binaries (`main.rs`, `src/bin`) are crates
-/// of their own and are left out.
+/// (`src/sdk/server/mod.rs` -> `["sdk", "server"]`). Binaries (`main.rs`, `src/bin`) and
+/// folders with a `Cargo.toml` (workspace members such as `src/mock`) are crates of their own,
+/// whose walls the compiler keeps, and are left out.
 fn modules(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<String>, PathBuf>) {
     let mut entries: Vec<_> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
@@ -29,6 +30,9 @@ fn modules(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<String>, PathBuf>) {
             continue;
         }
         if p.is_dir() {
+            if p.join("Cargo.toml").is_file() {
+                continue;
+            }
             modules(root, &p, out);
         } else if p.extension().is_some_and(|e| e == "rs") {
             let rel = p.strip_prefix(root).expect("under src");

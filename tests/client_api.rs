@@ -5,11 +5,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use defentry_mock::{spawn, MockConfig, MockServer, MockUser};
 use serde_json::{json, Value};
 use terraform_provider_defentry::defentry::client::{
     ApiDomain, ApiError, Client, ClientConfig, LogoutOutcome, Secret,
 };
-use terraform_provider_defentry::mock::{spawn, MockConfig, MockServer, MockUser};
 
 const SVC: &str = "acme-backend-integration@partner.com";
 const SVC_PW: &str = "your_service_account_password";

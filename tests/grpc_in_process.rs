@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::TokioIo;
-use terraform_provider_defentry::defentry::DefentryProvider;
-use terraform_provider_defentry::mock::{
-    self, faults::FaultSpec, MockConfig, MockServer, DEFAULT_SERVICE_ACCOUNT,
+use defentry_mock::{
+    self as mock, faults::FaultSpec, MockConfig, MockServer, DEFAULT_SERVICE_ACCOUNT,
     DEFAULT_SERVICE_ACCOUNT_PASSWORD,
 };
+use hyper_util::rt::TokioIo;
+use terraform_provider_defentry::defentry::DefentryProvider;
 use terraform_provider_defentry::sdk::cty::{from_msgpack, to_msgpack, Type, Value};
 use terraform_provider_defentry::sdk::proto::tfplugin6 as pb;
 use terraform_provider_defentry::sdk::ProviderServer;

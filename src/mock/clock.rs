@@ -44,7 +44,7 @@ impl ManualClock {
         *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
     }
 
-    /// This clock as a [`Clock`] for [`crate::mock::MockConfig::clock`].
+    /// This clock as a [`Clock`] for [`crate::MockConfig::clock`].
     pub fn clock(&self) -> Clock {
         let this = self.clone();
         Arc::new(move || this.now())

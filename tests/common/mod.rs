@@ -78,9 +78,17 @@ pub fn provider_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-defentry"))
 }
 
-/// The mock binary cargo built for this test run.
+/// The mock binary: the `defentry-mock` crate's, built into the same target directory as the
+/// provider (`cargo build --bins` or a workspace `cargo test` builds it).
 pub fn mock_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_defentry-mock"))
+    let name = format!("defentry-mock{}", std::env::consts::EXE_SUFFIX);
+    let path = provider_binary().with_file_name(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --bins` first",
+        path.display()
+    );
+    path
 }
 
 /// Quote a string for HCL (JSON string escapes are valid HCL escapes).
