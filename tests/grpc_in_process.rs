@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use defentry_mock::{
-    self as mock, faults::FaultSpec, MockConfig, MockServer, DEFAULT_SERVICE_ACCOUNT,
+    self as mock, faults::Fault, MockConfig, MockServer, DEFAULT_SERVICE_ACCOUNT,
     DEFAULT_SERVICE_ACCOUNT_PASSWORD,
 };
 use hyper_util::rt::TokioIo;
@@ -1367,7 +1367,7 @@ async fn faults_taken<T>(mock: &MockServer, apply: &tokio::task::JoinHandle<T>) 
 
 fn login_hold(mock: &MockServer, hold: Duration) {
     mock.state().with_store(|s| {
-        s.faults.add(FaultSpec {
+        s.faults.add(Fault {
             path: "/api/v1/crm/auth/login".into(),
             method: Some("POST".into()),
             status: None,
@@ -1376,6 +1376,7 @@ fn login_hold(mock: &MockServer, hold: Duration) {
             retry_after: None,
             body: None,
             content_type: None,
+            ..Fault::default()
         })
     });
 }
@@ -1438,7 +1439,7 @@ async fn stop_provider_finishes_a_sent_login_starts_no_retry_and_later_calls_run
 
     // A retry is not started once Terraform stops: the backoff wait (60 s asked) ends at once.
     mock.state().with_store(|s| {
-        s.faults.add(FaultSpec {
+        s.faults.add(Fault {
             path: "/api/v1/crm/auth/login".into(),
             method: Some("POST".into()),
             status: Some(503),
@@ -1447,6 +1448,7 @@ async fn stop_provider_finishes_a_sent_login_starts_no_retry_and_later_calls_run
             retry_after: Some("60".into()),
             body: None,
             content_type: None,
+            ..Fault::default()
         })
     });
     let mut c2 = c.clone();

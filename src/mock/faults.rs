@@ -13,18 +13,21 @@ use super::error::{default_message, ValidationErrors};
 /// Longest accepted delay, so a typo cannot hang a test suite for hours.
 pub const MAX_DELAY_MS: u64 = 10 * 60 * 1000;
 
-/// A fault as requested through `POST /_mock/faults`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FaultSpec {
+/// A fault: as requested through `POST /_mock/faults` (or built in a test), then as registered
+/// and listed, with its id and the uses it has left.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Fault {
+    /// Registration order, starting at 1; given by [`FaultSet::add`] (0 before).
+    pub id: u64,
     /// Exact request path (no query string), e.g. `/api/v1/crm/auth/login`.
     pub path: String,
-    /// Upper-case method; `None` matches any method.
+    /// Upper-case method; `None` (`null`) matches any method.
     pub method: Option<String>,
-    /// Status to answer; `None` = only delay, then handle normally.
+    /// Status to answer; `None` (`null`) = only delay, then handle normally.
     pub status: Option<u16>,
-    /// How many matching requests get the fault.
+    /// How many matching requests get the fault (once registered: how many remain).
     pub count: u32,
-    /// Delay before answering (or before normal handling).
+    /// Delay in milliseconds before answering (or before normal handling).
     pub delay_ms: u64,
     /// `Retry-After` header value.
     pub retry_after: Option<String>,
@@ -46,7 +49,7 @@ pub const SPEC_KEYS: [&str; 8] = [
     "content_type",
 ];
 
-impl FaultSpec {
+impl Fault {
     /// Validates a request body, collecting Laravel-style field errors. Unknown keys are
     /// errors too, named in the answer.
     pub fn from_json(body: &Map<String, Value>) -> Result<Self, ValidationErrors> {
@@ -119,6 +122,7 @@ impl FaultSpec {
             return Err(errors);
         }
         Ok(Self {
+            id: 0,
             path,
             method,
             status,
@@ -185,29 +189,6 @@ fn optional_int(
     }
 }
 
-/// A registered fault; `count` is what remains.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Fault {
-    /// Registration order, starting at 1.
-    pub id: u64,
-    /// Matched path.
-    pub path: String,
-    /// Matched method, `null` = any.
-    pub method: Option<String>,
-    /// Status answered, `null` = delay only.
-    pub status: Option<u16>,
-    /// Remaining matching requests that will get this fault.
-    pub count: u32,
-    /// Delay in milliseconds.
-    pub delay_ms: u64,
-    /// `Retry-After` value.
-    pub retry_after: Option<String>,
-    /// Raw body.
-    pub body: Option<String>,
-    /// Body content type.
-    pub content_type: Option<String>,
-}
-
 impl Fault {
     /// The delay to wait before answering.
     pub fn delay(&self) -> Duration {
@@ -255,19 +236,12 @@ pub struct FaultSet {
 }
 
 impl FaultSet {
-    /// Registers a fault and returns it.
-    pub fn add(&mut self, spec: FaultSpec) -> Fault {
+    /// Registers a fault under the next id and returns it.
+    pub fn add(&mut self, fault: Fault) -> Fault {
         self.next_id += 1;
         let fault = Fault {
             id: self.next_id,
-            path: spec.path,
-            method: spec.method,
-            status: spec.status,
-            count: spec.count,
-            delay_ms: spec.delay_ms,
-            retry_after: spec.retry_after,
-            body: spec.body,
-            content_type: spec.content_type,
+            ..fault
         };
         self.faults.push(fault.clone());
         fault
@@ -305,9 +279,9 @@ impl FaultSet {
 mod tests {
     use super::*;
 
-    fn spec(json: Value) -> Result<FaultSpec, ValidationErrors> {
+    fn spec(json: Value) -> Result<Fault, ValidationErrors> {
         match json {
-            Value::Object(map) => FaultSpec::from_json(&map),
+            Value::Object(map) => Fault::from_json(&map),
             _ => unreachable!(),
         }
     }

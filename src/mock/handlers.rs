@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ValidationErrors};
-use super::faults::FaultSpec;
+use super::faults::Fault;
 use super::state::MockState;
 use super::store::{Authenticated, SetupOutcome, StoreError};
 
@@ -424,7 +424,7 @@ pub async fn add_fault(
     State(state): State<MockState>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let spec = FaultSpec::from_json(&body).map_err(ApiError::Validation)?;
+    let spec = Fault::from_json(&body).map_err(ApiError::Validation)?;
     let fault = state.store().faults.add(spec);
     Ok((StatusCode::CREATED, Json(json!(fault))).into_response())
 }
