@@ -2,13 +2,14 @@
 //! handshake line, AutoMTLS with a Terraform-shaped client certificate, plaintext, signals,
 //! Shutdown, and debug (reattach) mode.
 
-mod common_plugin;
+pub mod common_plugin;
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 
 use common_plugin::{
-    health_check, terraform_client_identity, Handshake, Plugin, MAGIC_COOKIE, SERVING,
+    health_check, terraform_client_identity, Handshake, Plugin, MAGIC_COOKIE, MAGIC_COOKIE_KEY,
+    SERVING,
 };
 use terraform_provider_defentry::sdk::proto::plugin::grpc_broker_client::GrpcBrokerClient;
 use terraform_provider_defentry::sdk::proto::plugin::grpc_controller_client::GrpcControllerClient;
@@ -63,7 +64,7 @@ async fn run_by_hand_exits_1_with_an_explanation() {
     );
     assert!(stderr.contains("--debug"), "{stderr}");
 
-    let plugin = Plugin::spawn(&[("TF_PLUGIN_MAGIC_COOKIE", "wrong")], &[]);
+    let plugin = Plugin::spawn(&[(MAGIC_COOKIE_KEY, "wrong")], &[]);
     let (status, stdout, stderr) = plugin.wait().await;
     assert_eq!(status.code(), Some(1));
     assert_eq!(stdout, "");
@@ -74,7 +75,7 @@ async fn run_by_hand_exits_1_with_an_explanation() {
 async fn protocol_5_only_exits_1_naming_the_offer() {
     let plugin = Plugin::spawn(
         &[
-            ("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE),
+            (MAGIC_COOKIE_KEY, MAGIC_COOKIE),
             ("PLUGIN_PROTOCOL_VERSIONS", "5"),
         ],
         &[],
@@ -85,7 +86,7 @@ async fn protocol_5_only_exits_1_naming_the_offer() {
     assert!(stderr.contains("PLUGIN_PROTOCOL_VERSIONS=5"), "{stderr}");
     assert!(stderr.contains("protocol 6"), "{stderr}");
 
-    let plugin = Plugin::spawn(&[("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE)], &[]);
+    let plugin = Plugin::spawn(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE)], &[]);
     let (status, stdout, stderr) = plugin.wait().await;
     assert_eq!(status.code(), Some(1));
     assert_eq!(stdout, "");

@@ -7,7 +7,7 @@
 //! Deterministic: each test interrupts once the mock's request log shows enough finished
 //! logins (or logouts) that the run is certainly under way, never after a blind sleep.
 
-mod common;
+pub mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -17,8 +17,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::json;
 
-const LOGIN_PATH: &str = "/api/v1/crm/auth/login";
-const LOGOUT_PATH: &str = "/api/v1/crm/logout";
 /// What a slow CRM adds to every login or logout.
 const LATENCY_MS: u64 = 300;
 /// Finished requests after which a run of 50 (or 30) is certainly mid-way.
@@ -137,9 +135,7 @@ fn plan_opening_sessions(tf: &Terraform) -> (Mock, Workspace, GroupJob) {
 
 /// 1 and 4: a signal mid-apply of 50 tokens leaves every active session in state.
 fn interrupt_apply(sig: Sig) {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write("main.tf", &tokens_config(50));
         slow(&mock, LOGIN_PATH);
 
@@ -179,9 +175,7 @@ fn interrupt_apply(sig: Sig) {
 
 /// 2 and 4: a signal mid-destroy leaves only valid tokens in state.
 fn interrupt_destroy(sig: Sig) {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write("main.tf", &tokens_config(50));
         ws.apply();
         slow(&mock, LOGOUT_PATH);
@@ -201,12 +195,7 @@ fn interrupt_destroy(sig: Sig) {
             sig.name()
         );
         for (id, token) in &left {
-            assert_eq!(
-                mock.whoami_status(token),
-                200,
-                "{tf}: token {id} is still in state after SIG{} mid-destroy but was logged out\n{out}",
-                sig.name()
-            );
+            mock.assert_live(token, format_args!("{tf}: token {id} is still in state after SIG{} mid-destroy but was logged out\n{out}", sig.name()));
         }
         let in_state: BTreeSet<String> = left.into_iter().map(|(id, _)| id).collect();
         assert_eq!(active_ids(&mock), in_state, "{tf}: {out}");
@@ -298,9 +287,7 @@ fn sigkill_of_terraform_ends_the_provider_and_its_sessions() {
 /// 6: far-past and far-future anchors keep a schedule; an oversized period is refused.
 #[test]
 fn far_anchors_schedule_and_oversized_periods_are_refused_at_validate() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write(
             "main.tf",
             &format!(

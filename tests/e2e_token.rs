@@ -4,16 +4,14 @@
 //! write-only passwords, failed destroys that a later run completes, bad input, no secret
 //! in logs, and scale. Every test runs with the Terraforms of `terraforms()`.
 
-mod common;
+pub mod common;
 
 use common::*;
 use serde_json::json;
 
 #[test]
 fn data_source_returns_a_token_the_api_accepts() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write(
             "main.tf",
             &config(
@@ -36,7 +34,7 @@ output "header" {
         let out = ws.output_json();
         let token = s(&out["token"]["value"]);
         assert_eq!(out["token"]["sensitive"], true, "{tf}");
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}: token rejected");
+        mock.assert_live(&token, format_args!("{tf}: token rejected"));
         assert!(
             token.starts_with(&format!("{}|", s(&out["token_id"]["value"]))),
             "{tf}"
@@ -51,15 +49,13 @@ output "header" {
 
 #[test]
 fn token_applies_converges_and_is_sensitive() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write("main.tf", &config(r#"resource "defentry_token" "ci" {}"#));
         ws.apply();
         let r = token_of(&ws, "defentry_token.ci");
         let v = &r["values"];
         let token = s(&v["token"]);
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        mock.assert_live(&token, &tf);
         assert_eq!(v["id"], v["token_id"], "{tf}");
         assert!(
             token.starts_with(&format!("{}|", s(&v["token_id"]))),
@@ -92,11 +88,7 @@ fn token_applies_converges_and_is_sensitive() {
         assert_eq!(mock.active_sessions(), 1, "{tf}");
 
         ws.destroy();
-        assert_eq!(
-            mock.whoami_status(&token),
-            401,
-            "{tf}: destroy must log out"
-        );
+        mock.assert_revoked(&token, format_args!("{tf}: destroy must log out"));
         assert_eq!(
             mock.active_sessions(),
             0,
@@ -106,9 +98,7 @@ fn token_applies_converges_and_is_sensitive() {
 }
 
 fn replacement_by_triggers(create_before_destroy: bool) {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         let write = |generation: u32| {
             let lifecycle = if create_before_destroy {
                 "lifecycle {\n    create_before_destroy = true\n  }"
@@ -162,15 +152,10 @@ resource "terraform_data" "consumer" {{
         }
         let new = values_of(&ws, "defentry_token.ci");
         assert_ne!(old["token_id"], new["token_id"], "{tf}");
-        assert_eq!(
-            mock.whoami_status(&s(&new["token"])),
-            200,
-            "{tf}: new token"
-        );
-        assert_eq!(
-            mock.whoami_status(&s(&old["token"])),
-            401,
-            "{tf}: old token still valid"
+        mock.assert_live(&s(&new["token"]), format_args!("{tf}: new token"));
+        mock.assert_revoked(
+            &s(&old["token"]),
+            format_args!("{tf}: old token still valid"),
         );
         assert_eq!(mock.active_sessions(), 1, "{tf}: exactly one session");
         let consumer_new = values_of(&ws, "terraform_data.consumer");
@@ -197,9 +182,7 @@ fn trigger_change_with_create_before_destroy() {
 
 #[test]
 fn scheduled_rotation_through_plan_and_apply() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write(
             "main.tf",
             &config(
@@ -239,12 +222,11 @@ resource "defentry_token" "ci" {
         ws.apply();
         let new = values_of(&ws, "defentry_token.ci");
         assert_ne!(new["token_id"], old["token_id"], "{tf}: not rotated");
-        assert_eq!(
-            mock.whoami_status(&s(&old["token"])),
-            401,
-            "{tf}: old token not revoked"
+        mock.assert_revoked(
+            &s(&old["token"]),
+            format_args!("{tf}: old token not revoked"),
         );
-        assert_eq!(mock.whoami_status(&s(&new["token"])), 200, "{tf}");
+        mock.assert_live(&s(&new["token"]), &tf);
         assert_eq!(mock.active_sessions(), 1, "{tf}");
         let next = parse_rfc3339(&s(&new["rotate_at"]));
         assert_eq!(next - parse_rfc3339(&s(&new["created_at"])), 20.0, "{tf}");
@@ -255,9 +237,7 @@ resource "defentry_token" "ci" {
 
 #[test]
 fn saved_plan_applies_as_planned_across_the_rotation_boundary() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write(
             "main.tf",
             &config(
@@ -315,9 +295,7 @@ resource "defentry_token" "ci" {
 
 #[test]
 fn ephemeral_session_reaches_consumers_and_never_state() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         // The provisioner proves the token worked while the run was open.
         ws.write(
             "probe.py",
@@ -376,11 +354,7 @@ resource "terraform_data" "consumer" {{
             "{tf}: every session closed: {sessions}"
         );
         assert_eq!(mock.active_sessions(), 0, "{tf}");
-        assert_eq!(
-            mock.whoami_status(&token),
-            401,
-            "{tf}: closed session still valid"
-        );
+        mock.assert_revoked(&token, format_args!("{tf}: closed session still valid"));
         let secret = token.split('|').nth(1).unwrap_or_default();
         assert!(!ws.state_text().contains(secret), "{tf}: token in state");
         let plan_json = ws.ok(&["show", "-json", "tfplan"]).stdout;
@@ -390,9 +364,7 @@ resource "terraform_data" "consumer" {{
 
 #[test]
 fn write_only_password_is_used_and_never_stored() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, mut ws } in setups() {
         ws.unset_env("DEFENTRY_PASSWORD");
         ws.env("TF_VAR_pw", SERVICE_PASSWORD);
         let write = |version: &str| {
@@ -432,7 +404,7 @@ resource "defentry_token" "ci" {{
         let plan_json = ws.ok(&["show", "-json", "tfplan"]).stdout;
         ws.ok(&["apply", "-input=false", "tfplan"]);
         let first = values_of(&ws, "defentry_token.ci");
-        assert_eq!(mock.whoami_status(&s(&first["token"])), 200, "{tf}");
+        mock.assert_live(&s(&first["token"]), &tf);
         assert!(first["password_wo"].is_null(), "{tf}");
         assert!(
             !ws.state_text().contains(SERVICE_PASSWORD),
@@ -461,9 +433,7 @@ resource "defentry_token" "ci" {{
 
 #[test]
 fn destroy_survives_a_503_storm_and_completes_later() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write(
             "main.tf",
             &config(
@@ -478,7 +448,7 @@ resource "defentry_token" "ci" {}
         );
         ws.apply();
         let token = s(&values_of(&ws, "defentry_token.ci")["token"]);
-        mock.fault(json!({"path": "/api/v1/crm/logout", "status": 503, "count": 1000}));
+        mock.fault(json!({"path": LOGOUT_PATH, "status": 503, "count": 1000}));
         let args = ["destroy", "-auto-approve", "-input=false"];
         let out = ws.run(&args);
         assert_ne!(out.code, 0, "{tf}: destroy should fail during the outage");
@@ -494,11 +464,11 @@ resource "defentry_token" "ci" {}
             1,
             "{tf}: a failed delete keeps the resource"
         );
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        mock.assert_live(&token, &tf);
         mock.clear_faults();
         ws.destroy();
         assert!(ws.resources().is_empty(), "{tf}");
-        assert_eq!(mock.whoami_status(&token), 401, "{tf}");
+        mock.assert_revoked(&token, &tf);
         assert_eq!(mock.active_sessions(), 0, "{tf}");
     }
 }
@@ -567,9 +537,7 @@ fn bad_configuration_fails_at_validate_with_the_attribute() {
 
 #[test]
 fn an_empty_write_only_password_is_refused_at_validate() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write(
             "main.tf",
             &config(r#"resource "defentry_token" "t" { password_wo = "" }"#),
@@ -599,9 +567,7 @@ fn an_empty_write_only_password_is_refused_at_validate() {
 
 #[test]
 fn api_failures_explain_themselves() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, mut ws } in setups() {
         let body = config(r#"resource "defentry_token" "t" {}"#);
         ws.write("main.tf", &body);
 
@@ -621,7 +587,7 @@ fn api_failures_explain_themselves() {
         );
         ws.env("DEFENTRY_PASSWORD", SERVICE_PASSWORD);
 
-        mock.fault(json!({"path": "/api/v1/crm/auth/login", "status": 422,
+        mock.fault(json!({"path": LOGIN_PATH, "status": 422,
             "body": r#"{"message":"The username format is invalid.","errors":{"username":["The username format is invalid."]}}"#,
             "content_type": "application/json"}));
         let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
@@ -631,7 +597,7 @@ fn api_failures_explain_themselves() {
             "{tf}: {text}"
         );
 
-        mock.fault(json!({"path": "/api/v1/crm/auth/login", "status": 200,
+        mock.fault(json!({"path": LOGIN_PATH, "status": 200,
             "body": "<html><body>Maintenance</body></html>", "content_type": "text/html"}));
         let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
         assert!(
@@ -684,9 +650,12 @@ fn api_failures_explain_themselves() {
 
 #[test]
 fn import_is_refused_with_a_reason() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup {
+        tf,
+        mock: _mock,
+        ws,
+    } in setups()
+    {
         ws.write("main.tf", &config(r#"resource "defentry_token" "t" {}"#));
         let text = fails(&ws, &["import", "-input=false", "defentry_token.t", "7"]);
         assert!(text.contains("cannot be imported"), "{tf}: {text}");
@@ -696,9 +665,12 @@ fn import_is_refused_with_a_reason() {
 
 #[test]
 fn trace_logs_never_contain_secrets() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup {
+        tf,
+        mock: _mock,
+        mut ws,
+    } in setups()
+    {
         ws.env("TF_LOG", "trace");
         let write = |g: &str| {
             ws.write(
@@ -733,9 +705,7 @@ fn trace_logs_never_contain_secrets() {
 
 #[test]
 fn two_hundred_tokens_apply_converge_and_destroy() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write(
             "main.tf",
             &config(
@@ -757,9 +727,12 @@ resource "defentry_token" "fleet" {
 
 #[test]
 fn schedule_changes_update_rotate_at_in_place() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup {
+        tf,
+        mock: _mock,
+        ws,
+    } in setups()
+    {
         let write = |schedule: &str| {
             ws.write(
                 "main.tf",
