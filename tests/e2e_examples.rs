@@ -169,8 +169,7 @@ fn scheduled_rotation_runs_as_the_ci_samples_run_it() {
         let first = output_str(&ws, "token_id");
         let first_token = raw_output_token(&ws);
         assert_eq!(output_str(&ws, "rotate_at"), anchor, "{tf}");
-        let out = ws.run(&ci_plan);
-        assert_eq!(out.code, 0, "{}", ws.failure(&ci_plan, &out));
+        ws.ok(&ci_plan);
 
         // Wait for the clock to pass rotate_at (a deadline, not a guess about a server).
         let due = chrono::DateTime::parse_from_rfc3339(&anchor)
@@ -194,8 +193,7 @@ fn scheduled_rotation_runs_as_the_ci_samples_run_it() {
         assert_eq!(output_str(&ws, "rotate_at"), next, "{tf}: off the grid");
         mock.assert_revoked(&first_token, format_args!("{tf}: old token alive"));
         assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
-        let out = ws.run(&ci_plan);
-        assert_eq!(out.code, 0, "{}", ws.failure(&ci_plan, &out));
+        ws.ok(&ci_plan);
         ws.destroy();
         assert_no_sessions_left(&mock, &tf, "scheduled-rotation");
     }
@@ -455,8 +453,7 @@ fn action_snippets_do_what_they_say() {
 fn terraform_test_suite_passes_against_the_mock() {
     for Setup { tf, mock, ws } in setups() {
         copy_example(&ws, "tests/terraform");
-        let out = ws.run(&["test"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["test"], &out));
+        let out = ws.ok(&["test"]);
         let stdout = &out.stdout;
         assert!(
             stdout.contains("6 passed, 0 failed"),

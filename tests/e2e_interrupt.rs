@@ -119,6 +119,14 @@ fn sessions_config(n: usize) -> String {
     format!("{REQUIRED_PROVIDERS}\nephemeral \"defentry_session\" \"s\" {{\n  count = {n}\n}}\n")
 }
 
+/// Runs `terraform <args>` as a shell job and returns it once `path` has answered `MIDWAY`
+/// requests (`what` names them in a failure).
+fn started_midway(ws: &Workspace, mock: &Mock, args: &[&str], path: &str, what: &str) -> GroupJob {
+    let mut run = GroupJob::start(ws, args);
+    run.wait_for(what, LIMIT, || finished(mock, path) >= MIDWAY);
+    run
+}
+
 /// A `plan` of 30 ephemeral sessions on a slow CRM, caught while it is opening them.
 /// Ephemeral resources need Terraform 1.10 or later.
 fn plan_opening_sessions(tf: &Terraform) -> (Mock, Workspace, GroupJob) {
@@ -126,10 +134,13 @@ fn plan_opening_sessions(tf: &Terraform) -> (Mock, Workspace, GroupJob) {
     let ws = Workspace::new(tf, &mock);
     ws.write("main.tf", &sessions_config(30));
     slow(&mock, LOGIN_PATH);
-    let mut run = GroupJob::start(&ws, &["plan", "-input=false"]);
-    run.wait_for("sessions opening", LIMIT, || {
-        finished(&mock, LOGIN_PATH) >= MIDWAY
-    });
+    let run = started_midway(
+        &ws,
+        &mock,
+        &["plan", "-input=false"],
+        LOGIN_PATH,
+        "sessions opening",
+    );
     (mock, ws, run)
 }
 
@@ -139,10 +150,8 @@ fn interrupt_apply(sig: Sig) {
         ws.write("main.tf", &tokens_config(50));
         slow(&mock, LOGIN_PATH);
 
-        let mut run = GroupJob::start(&ws, &["apply", "-auto-approve", "-input=false"]);
-        run.wait_for("logins under way", LIMIT, || {
-            finished(&mock, LOGIN_PATH) >= MIDWAY
-        });
+        let args = ["apply", "-auto-approve", "-input=false"];
+        let mut run = started_midway(&ws, &mock, &args, LOGIN_PATH, "logins under way");
         run.signal(sig.name());
         run.wait(LIMIT, &tf.label());
         let out = run.output();
@@ -180,10 +189,8 @@ fn interrupt_destroy(sig: Sig) {
         ws.apply();
         slow(&mock, LOGOUT_PATH);
 
-        let mut run = GroupJob::start(&ws, &["destroy", "-auto-approve", "-input=false"]);
-        run.wait_for("logouts under way", LIMIT, || {
-            finished(&mock, LOGOUT_PATH) >= MIDWAY
-        });
+        let args = ["destroy", "-auto-approve", "-input=false"];
+        let mut run = started_midway(&ws, &mock, &args, LOGOUT_PATH, "logouts under way");
         run.signal(sig.name());
         run.wait(LIMIT, &tf.label());
         let out = run.output();

@@ -52,16 +52,13 @@ fn assert_in_place(tf: &Terraform, plan: &Output) {
 #[test]
 fn scheduled_rotation_keeps_the_previous_token_until_revoke_at() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
+        ws.write_config(
+            r#"
 resource "defentry_token" "t" {
   rotation_period = "50s"
   overlap         = "20s"
 }
 "#,
-            ),
         );
         ws.apply();
         let first = values_of(&ws, "defentry_token.t");
@@ -253,15 +250,13 @@ fn saved_plan_applies_as_planned_across_previous_revoke_at() {
 
         // Plan a few seconds before the boundary, apply the saved plan after it.
         wait_until(revoke_at - 8.0);
-        let out = ws.run(&["plan", "-detailed-exitcode", "-out=tfplan", "-input=false"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
+        ws.ok(&["plan", "-detailed-exitcode", "-out=tfplan", "-input=false"]);
         assert!(
             unix_now() < revoke_at,
             "{tf}: the plan took too long to test the boundary"
         );
         wait_until(revoke_at + 1.0);
-        let applied = ws.run(&["apply", "-input=false", "tfplan"]);
-        assert_eq!(applied.code, 0, "{}", ws.failure(&["apply"], &applied));
+        ws.ok(&["apply", "-input=false", "tfplan"]);
         assert_eq!(
             values_of(&ws, "defentry_token.t"),
             before,
@@ -275,8 +270,7 @@ fn saved_plan_applies_as_planned_across_previous_revoke_at() {
         // The next plan revokes, and its saved plan applies as planned.
         let out = ws.run(&["plan", "-detailed-exitcode", "-out=tfplan2", "-input=false"]);
         assert_eq!(out.code, 2, "{}", ws.failure(&["plan"], &out));
-        let applied = ws.run(&["apply", "-input=false", "tfplan2"]);
-        assert_eq!(applied.code, 0, "{}", ws.failure(&["apply"], &applied));
+        let applied = ws.ok(&["apply", "-input=false", "tfplan2"]);
         assert!(!applied.combined().contains("inconsistent"), "{tf}");
         let after = values_of(&ws, "defentry_token.t");
         assert!(after["previous_token"].is_null(), "{tf}: {after}");
@@ -416,7 +410,7 @@ fn trace_logs_never_contain_either_token() {
 #[test]
 fn state_from_before_overlap_needs_no_action() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write("main.tf", &config(r#"resource "defentry_token" "t" {}"#));
+        ws.write_config(r#"resource "defentry_token" "t" {}"#);
         ws.apply();
         let before = values_of(&ws, "defentry_token.t");
         // Rewrite the state as provider 0.1 wrote it: no overlap or previous_* attributes.
@@ -475,7 +469,7 @@ fn overlap_is_validated_at_the_attribute() {
             ),
         ];
         for (body, hint) in cases {
-            ws.write("main.tf", &config(body));
+            ws.write_config(body);
             let out = ws.run(&["validate", "-no-color"]);
             assert_ne!(out.code, 0, "{tf}: {body}");
             let text = out.combined();

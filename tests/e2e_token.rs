@@ -12,10 +12,8 @@ use serde_json::json;
 #[test]
 fn data_source_returns_a_token_the_api_accepts() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
+        ws.write_config(
+            r#"
 data "defentry_session" "s" {}
 
 output "token" {
@@ -28,7 +26,6 @@ output "header" {
   sensitive = true
 }
 "#,
-            ),
         );
         ws.apply();
         let out = ws.output_json();
@@ -50,7 +47,7 @@ output "header" {
 #[test]
 fn token_applies_converges_and_is_sensitive() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write("main.tf", &config(r#"resource "defentry_token" "ci" {}"#));
+        ws.write_config(r#"resource "defentry_token" "ci" {}"#);
         ws.apply();
         let r = token_of(&ws, "defentry_token.ci");
         let v = &r["values"];
@@ -105,10 +102,8 @@ fn replacement_by_triggers(create_before_destroy: bool) {
             } else {
                 ""
             };
-            ws.write(
-                "main.tf",
-                &config(&format!(
-                    r#"
+            ws.write_config(&format!(
+                r#"
 resource "defentry_token" "ci" {{
   triggers = {{ generation = "{generation}" }}
   {lifecycle}
@@ -121,8 +116,7 @@ resource "terraform_data" "consumer" {{
   }}
 }}
 "#
-                )),
-            );
+            ));
         };
         write(1);
         ws.apply();
@@ -183,15 +177,12 @@ fn trigger_change_with_create_before_destroy() {
 #[test]
 fn scheduled_rotation_through_plan_and_apply() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
+        ws.write_config(
+            r#"
 resource "defentry_token" "ci" {
   rotation_period = "20s"
 }
 "#,
-            ),
         );
         ws.apply();
         let old = values_of(&ws, "defentry_token.ci");
@@ -238,35 +229,25 @@ resource "defentry_token" "ci" {
 #[test]
 fn saved_plan_applies_as_planned_across_the_rotation_boundary() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
+        ws.write_config(
+            r#"
 resource "defentry_token" "ci" {
   rotation_period = "15s"
 }
 "#,
-            ),
         );
         ws.apply();
         let before = values_of(&ws, "defentry_token.ci");
         let rotate_at = parse_rfc3339(&s(&before["rotate_at"]));
         // Plan a few seconds before the boundary, apply the saved plan after it.
         wait_until(rotate_at - 6.0);
-        let out = ws.run(&["plan", "-detailed-exitcode", "-out=tfplan", "-input=false"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
+        ws.ok(&["plan", "-detailed-exitcode", "-out=tfplan", "-input=false"]);
         assert!(
             unix_now() < rotate_at,
             "{tf}: the plan took too long to test the boundary"
         );
         wait_until(rotate_at + 1.0);
-        let applied = ws.run(&["apply", "-input=false", "tfplan"]);
-        assert_eq!(
-            applied.code,
-            0,
-            "{}",
-            ws.failure(&["apply", "tfplan"], &applied)
-        );
+        let applied = ws.ok(&["apply", "-input=false", "tfplan"]);
         assert!(!applied.combined().contains("inconsistent"), "{tf}");
         let after = values_of(&ws, "defentry_token.ci");
         assert_eq!(
@@ -277,15 +258,8 @@ resource "defentry_token" "ci" {
         assert_eq!(ws.plan_exit_code(), 2, "{tf}: rotation now due");
 
         // And a saved plan that includes the rotation applies after the boundary too.
-        let out = ws.run(&["plan", "-out=tfplan2", "-input=false"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
-        let applied = ws.run(&["apply", "-input=false", "tfplan2"]);
-        assert_eq!(
-            applied.code,
-            0,
-            "{}",
-            ws.failure(&["apply", "tfplan2"], &applied)
-        );
+        ws.ok(&["plan", "-out=tfplan2", "-input=false"]);
+        ws.ok(&["apply", "-input=false", "tfplan2"]);
         let rotated = values_of(&ws, "defentry_token.ci");
         assert_ne!(rotated["token_id"], before["token_id"], "{tf}");
         assert_eq!(mock.active_sessions(), 1, "{tf}");
@@ -309,10 +283,8 @@ open("status.txt", "w").write(str(status))
 open("token.txt", "w").write(os.environ["TOKEN"])
 "#,
         );
-        ws.write(
-            "main.tf",
-            &config(&format!(
-                r#"
+        ws.write_config(&format!(
+            r#"
 ephemeral "defentry_session" "s" {{}}
 
 resource "terraform_data" "consumer" {{
@@ -325,18 +297,15 @@ resource "terraform_data" "consumer" {{
   }}
 }}
 "#,
-                url = hcl_str(&mock.url)
-            )),
-        );
+            url = hcl_str(&mock.url)
+        ));
         if !tf.at_least(1, 10) {
             ws.refused(&["plan", "-input=false"], NO_EPHEMERAL_BLOCKS);
             assert_eq!(mock.sessions()["logins"], 0, "{tf}");
             continue;
         }
-        let out = ws.run(&["plan", "-out=tfplan", "-input=false"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
-        let applied = ws.run(&["apply", "-input=false", "tfplan"]);
-        assert_eq!(applied.code, 0, "{}", ws.failure(&["apply"], &applied));
+        ws.ok(&["plan", "-out=tfplan", "-input=false"]);
+        ws.ok(&["apply", "-input=false", "tfplan"]);
         assert_eq!(
             ws.read("status.txt"),
             "200",
@@ -368,10 +337,8 @@ fn write_only_password_is_used_and_never_stored() {
         ws.unset_env("DEFENTRY_PASSWORD");
         ws.env("TF_VAR_pw", SERVICE_PASSWORD);
         let write = |version: &str| {
-            ws.write(
-                "main.tf",
-                &config(&format!(
-                    r#"
+            ws.write_config(&format!(
+                r#"
 variable "pw" {{
   type      = string
   sensitive = true
@@ -383,8 +350,7 @@ resource "defentry_token" "ci" {{
   password_wo_version = "{version}"
 }}
 "#
-                )),
-            );
+            ));
         };
         write("1");
         if !tf.at_least(1, 11) {
@@ -399,8 +365,7 @@ resource "defentry_token" "ci" {{
             assert_eq!(mock.sessions()["logins"], 0, "{tf}");
             continue;
         }
-        let out = ws.run(&["plan", "-out=tfplan", "-input=false"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
+        ws.ok(&["plan", "-out=tfplan", "-input=false"]);
         let plan_json = ws.ok(&["show", "-json", "tfplan"]).stdout;
         ws.ok(&["apply", "-input=false", "tfplan"]);
         let first = values_of(&ws, "defentry_token.ci");
@@ -434,17 +399,14 @@ resource "defentry_token" "ci" {{
 #[test]
 fn destroy_survives_a_503_storm_and_completes_later() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
+        ws.write_config(
+            r#"
 provider "defentry" {
   max_retries = 1
 }
 
 resource "defentry_token" "ci" {}
 "#,
-            ),
         );
         ws.apply();
         let token = s(&values_of(&ws, "defentry_token.ci")["token"]);
@@ -522,7 +484,7 @@ fn bad_configuration_fails_at_validate_with_the_attribute() {
             ),
         ];
         for (body, summary, hint) in cases {
-            ws.write("main.tf", &config(body));
+            ws.write_config(body);
             let text = fails(&ws, &["validate"]);
             assert!(text.contains(summary), "{tf}: {body}\n{text}");
             assert!(text.contains(hint), "{tf}: {body}\n{text}");
@@ -538,10 +500,7 @@ fn bad_configuration_fails_at_validate_with_the_attribute() {
 #[test]
 fn an_empty_write_only_password_is_refused_at_validate() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write(
-            "main.tf",
-            &config(r#"resource "defentry_token" "t" { password_wo = "" }"#),
-        );
+        ws.write_config(r#"resource "defentry_token" "t" { password_wo = "" }"#);
         let text = fails(&ws, &["validate"]);
         if tf.at_least(1, 11) {
             assert!(text.contains("Empty password_wo"), "{tf}: {text}");
@@ -607,7 +566,9 @@ fn api_failures_explain_themselves() {
         assert!(!text.contains("Maintenance"), "{tf}: body echoed: {text}");
 
         ws.env("DEFENTRY_API_DOMAIN", "http://127.0.0.1:9");
-        ws.write("main.tf", &config("provider \"defentry\" {\n  max_retries = 0\n}\nresource \"defentry_token\" \"t\" {}"));
+        ws.write_config(
+            "provider \"defentry\" {\n  max_retries = 0\n}\nresource \"defentry_token\" \"t\" {}",
+        );
         let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
         assert!(text.contains("Cannot reach Defentry"), "{tf}: {text}");
         assert!(text.contains("127.0.0.1:9"), "{tf}: host named: {text}");
@@ -656,7 +617,7 @@ fn import_is_refused_with_a_reason() {
         ws,
     } in setups()
     {
-        ws.write("main.tf", &config(r#"resource "defentry_token" "t" {}"#));
+        ws.write_config(r#"resource "defentry_token" "t" {}"#);
         let text = fails(&ws, &["import", "-input=false", "defentry_token.t", "7"]);
         assert!(text.contains("cannot be imported"), "{tf}: {text}");
         assert!(text.contains("secret"), "{tf}: {text}");
@@ -673,12 +634,9 @@ fn trace_logs_never_contain_secrets() {
     {
         ws.env("TF_LOG", "trace");
         let write = |g: &str| {
-            ws.write(
-                "main.tf",
-                &config(&format!(
+            ws.write_config(&format!(
                     "resource \"defentry_token\" \"t\" {{\n  triggers = {{ g = \"{g}\" }}\n}}\ndata \"defentry_session\" \"s\" {{}}\n"
-                )),
-            )
+                ))
         };
         write("1");
         let mut logs = ws.apply().combined();
@@ -706,16 +664,13 @@ fn trace_logs_never_contain_secrets() {
 #[test]
 fn two_hundred_tokens_apply_converge_and_destroy() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
+        ws.write_config(
+            r#"
 resource "defentry_token" "fleet" {
   count    = 200
   triggers = { index = tostring(count.index) }
 }
 "#,
-            ),
         );
         ws.apply();
         assert_eq!(mock.active_sessions(), 200, "{tf}");
@@ -734,12 +689,9 @@ fn schedule_changes_update_rotate_at_in_place() {
     } in setups()
     {
         let write = |schedule: &str| {
-            ws.write(
-                "main.tf",
-                &config(&format!(
-                    "resource \"defentry_token\" \"t\" {{\n{schedule}\n}}\n"
-                )),
-            )
+            ws.write_config(&format!(
+                "resource \"defentry_token\" \"t\" {{\n{schedule}\n}}\n"
+            ))
         };
         write("  rotation_period = \"720h\"");
         ws.apply();

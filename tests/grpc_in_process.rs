@@ -1091,140 +1091,83 @@ async fn write_only_needs_client_support() {
     assert_no_diags("no write-only values", &r.diagnostics);
 }
 
+/// ValidateResourceConfig of a `defentry_token` with `set` (a client with write-only support).
+async fn validate_token(c: &mut Client, t: &Types, set: &[(&str, Value)]) -> Vec<pb::Diagnostic> {
+    ok(
+        "ValidateResourceConfig",
+        c.validate_resource_config(pb::validate_resource_config::Request {
+            type_name: TOKEN.into(),
+            config: dv(&obj(&t.token, set), &t.token),
+            client_capabilities: caps(true),
+        })
+        .await,
+    )
+    .diagnostics
+}
+
+/// ValidateProviderConfig with `set`.
+async fn validate_provider(
+    c: &mut Client,
+    t: &Types,
+    set: &[(&str, Value)],
+) -> Vec<pb::Diagnostic> {
+    ok(
+        "ValidateProviderConfig",
+        c.validate_provider_config(pb::validate_provider_config::Request {
+            config: dv(&obj(&t.provider, set), &t.provider),
+        })
+        .await,
+    )
+    .diagnostics
+}
+
 #[tokio::test]
 async fn invalid_settings_point_at_their_attribute() {
     let mut c = connect(&[]).await;
     let t = types(&mut c).await;
 
+    // Each bad value: one error, summary "Invalid <attribute>", pointing at the attribute.
     let token_cases = [
-        (
-            "rotation_period",
-            Value::string("soon"),
-            "Invalid rotation_period",
-        ),
-        (
-            "rotation_period",
-            Value::string("-1h"),
-            "Invalid rotation_period",
-        ),
-        (
-            "two_factor_code",
-            Value::string("12"),
-            "Invalid two_factor_code",
-        ),
-        (
-            "totp_secret",
-            Value::string("not base32!"),
-            "Invalid totp_secret",
-        ),
+        ("rotation_period", Value::string("soon")),
+        ("rotation_period", Value::string("-1h")),
+        ("two_factor_code", Value::string("12")),
+        ("totp_secret", Value::string("not base32!")),
     ];
-    for (attr, v, summary) in token_cases {
-        let r = ok(
-            "ValidateResourceConfig",
-            c.validate_resource_config(pb::validate_resource_config::Request {
-                type_name: TOKEN.into(),
-                config: dv(&obj(&t.token, &[(attr, v.clone())]), &t.token),
-                client_capabilities: caps(true),
-            })
-            .await,
-        );
-        assert_one_error(
-            &format!("{attr} = {v:?}"),
-            &r.diagnostics,
-            summary,
-            Some(attr),
-        );
+    for (attr, v) in token_cases {
+        let d = validate_token(&mut c, &t, &[(attr, v.clone())]).await;
+        let summary = format!("Invalid {attr}");
+        assert_one_error(&format!("{attr} = {v:?}"), &d, &summary, Some(attr));
     }
-
     let provider_cases = [
-        (
-            "api_domain",
-            Value::string("ftp://example.com"),
-            "Invalid api_domain",
-        ),
-        (
-            "api_domain",
-            Value::string("not a url"),
-            "Invalid api_domain",
-        ),
-        (
-            "api_domain",
-            Value::string("http://example.com"),
-            "Invalid api_domain",
-        ),
-        (
-            "request_timeout",
-            Value::string("fast"),
-            "Invalid request_timeout",
-        ),
-        ("max_retries", Value::int(99), "Invalid max_retries"),
+        ("api_domain", Value::string("ftp://example.com")),
+        ("api_domain", Value::string("not a url")),
+        ("api_domain", Value::string("http://example.com")),
+        ("request_timeout", Value::string("fast")),
+        ("max_retries", Value::int(99)),
     ];
-    for (attr, v, summary) in provider_cases {
-        let r = ok(
-            "ValidateProviderConfig",
-            c.validate_provider_config(pb::validate_provider_config::Request {
-                config: dv(&obj(&t.provider, &[(attr, v.clone())]), &t.provider),
-            })
-            .await,
-        );
-        assert_one_error(
-            &format!("{attr} = {v:?}"),
-            &r.diagnostics,
-            summary,
-            Some(attr),
-        );
+    for (attr, v) in provider_cases {
+        let d = validate_provider(&mut c, &t, &[(attr, v.clone())]).await;
+        let summary = format!("Invalid {attr}");
+        assert_one_error(&format!("{attr} = {v:?}"), &d, &summary, Some(attr));
     }
 
     // Configuration may hold unknowns at validate time: they are not errors.
-    let r = ok(
-        "ValidateResourceConfig",
-        c.validate_resource_config(pb::validate_resource_config::Request {
-            type_name: TOKEN.into(),
-            config: dv(
-                &obj(
-                    &t.token,
-                    &[
-                        ("rotation_period", Value::unknown()),
-                        ("password_wo", Value::unknown()),
-                    ],
-                ),
-                &t.token,
-            ),
-            client_capabilities: caps(true),
-        })
-        .await,
-    );
-    assert_no_diags("unknown token config", &r.diagnostics);
-    let r = ok(
-        "ValidateProviderConfig",
-        c.validate_provider_config(pb::validate_provider_config::Request {
-            config: dv(
-                &obj(&t.provider, &[("api_domain", Value::unknown())]),
-                &t.provider,
-            ),
-        })
-        .await,
-    );
-    assert_no_diags("unknown provider config", &r.diagnostics);
+    let unknowns = [
+        ("rotation_period", Value::unknown()),
+        ("password_wo", Value::unknown()),
+    ];
+    let d = validate_token(&mut c, &t, &unknowns).await;
+    assert_no_diags("unknown token config", &d);
+    let d = validate_provider(&mut c, &t, &[("api_domain", Value::unknown())]).await;
+    assert_no_diags("unknown provider config", &d);
     // Valid settings pass.
-    let r = ok(
-        "ValidateProviderConfig",
-        c.validate_provider_config(pb::validate_provider_config::Request {
-            config: dv(
-                &obj(
-                    &t.provider,
-                    &[
-                        ("api_domain", Value::string("https://api.example.com")),
-                        ("request_timeout", Value::string("2m")),
-                        ("max_retries", Value::int(3)),
-                    ],
-                ),
-                &t.provider,
-            ),
-        })
-        .await,
-    );
-    assert_no_diags("valid provider config", &r.diagnostics);
+    let valid = [
+        ("api_domain", Value::string("https://api.example.com")),
+        ("request_timeout", Value::string("2m")),
+        ("max_retries", Value::int(3)),
+    ];
+    let d = validate_provider(&mut c, &t, &valid).await;
+    assert_no_diags("valid provider config", &d);
 }
 
 // ------------------------------------------------------------------------------------------

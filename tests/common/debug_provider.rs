@@ -1,13 +1,13 @@
 //! The provider started with `--debug`, for Terraform to attach to through
 //! `TF_REATTACH_PROVIDERS`.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use serde_json::Value;
 use tempfile::{NamedTempFile, TempDir};
 
 use super::mock::Mock;
-use super::process::{await_ready, read_log, scrub_env, watch_stdout};
+use super::process::{clean_command, read_log, start_server};
 use super::{provider_binary, PROVIDER_ADDR};
 
 /// The provider started with `--debug`: Terraform attaches to it through
@@ -33,26 +33,16 @@ impl DebugProvider {
     /// Provider with exactly these extra environment variables (inherited `TF_*`, `DEFENTRY_*`
     /// and `PLUGIN_*` are removed).
     pub fn start_with_env(env: &[(&str, &str)]) -> DebugProvider {
-        let log = NamedTempFile::new().expect("temp file for provider logs");
         let tmp = tempfile::Builder::new()
             .prefix("e2e-plugin-")
             .tempdir()
             .expect("temp dir for the provider");
-        let mut cmd = Command::new(provider_binary());
-        scrub_env(&mut cmd);
-        let mut child = cmd
-            .arg("--debug")
+        let mut cmd = clean_command(provider_binary());
+        cmd.arg("--debug")
             .env("TMPDIR", tmp.path())
             .env("PLUGIN_UNIX_SOCKET_DIR", tmp.path())
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log.reopen().expect("reopen provider log"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", provider_binary().display()));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let rx = watch_stdout(stdout, parse_reattach_line);
-        let reattach = await_ready("provider --debug", &mut child, &rx, &log);
+            .envs(env.iter().copied());
+        let (child, log, reattach) = start_server("provider --debug", cmd, parse_reattach_line);
         let p = DebugProvider {
             reattach,
             child,

@@ -2,7 +2,7 @@
 //! fixtures it starts with (imported from the mock, not retyped).
 
 use std::fmt::Display;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -10,7 +10,7 @@ use tempfile::NamedTempFile;
 use terraform_provider_defentry::defentry::client::LOGIN as LOGIN_PATH;
 use terraform_provider_defentry::mock::{MockConfig, MockUser};
 
-use super::process::{await_ready, read_log, scrub_env, watch_stdout};
+use super::process::{clean_command, read_log, start_server};
 
 pub use terraform_provider_defentry::mock::{
     DEFAULT_ADMIN as ADMIN_USER, DEFAULT_ADMIN_PASSWORD as ADMIN_PASSWORD,
@@ -101,20 +101,9 @@ impl Mock {
 
     /// The mock with extra CLI arguments, e.g. `&["--token-ttl", "2s"]`.
     pub fn start_with(args: &[&str]) -> Mock {
-        let log = NamedTempFile::new().expect("temp file for mock logs");
-        let mut cmd = Command::new(mock_binary());
-        scrub_env(&mut cmd);
-        let mut child = cmd
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log.reopen().expect("reopen mock log"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", mock_binary().display()));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let rx = watch_stdout(stdout, |l| Some(l.to_string()));
-        let url = await_ready("defentry-mock", &mut child, &rx, &log);
+        let mut cmd = clean_command(mock_binary());
+        cmd.args(["--listen", "127.0.0.1:0"]).args(args);
+        let (child, log, url) = start_server("defentry-mock", cmd, |l| Some(l.to_string()));
         let mock = Mock {
             url,
             child,
@@ -155,16 +144,6 @@ impl Mock {
             .unwrap_or_else(|e| panic!("{}{path}: {e}", self.url))
     }
 
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, String) {
-        self.http.send(method, self.url_of(path), bearer, body)
-    }
-
     /// One HTTP request; returns the status and the body (JSON `null` if empty or not JSON).
     pub fn http(
         &self,
@@ -173,7 +152,7 @@ impl Mock {
         bearer: Option<&str>,
         body: Option<&Value>,
     ) -> (u16, Value) {
-        let (status, text) = self.request(method, path, bearer, body);
+        let (status, text) = self.http.send(method, self.url_of(path), bearer, body);
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
@@ -186,9 +165,9 @@ impl Mock {
 
     /// A request that must answer `want`.
     fn expect(&self, method: &str, path: &str, body: Option<&Value>, want: u16) {
-        let (status, text) = self.request(method, path, None, body);
+        let (status, answer) = self.http(method, path, None, body);
         let shown = body.map(Value::to_string).unwrap_or_default();
-        assert_eq!(status, want, "{method} {path} {shown}: {text}");
+        assert_eq!(status, want, "{method} {path} {shown}: {answer}");
     }
 
     /// `GET /_mock/sessions`.
@@ -213,7 +192,7 @@ impl Mock {
 
     /// Status of `GET /_mock/whoami` with this bearer token (200 valid, 401 revoked, 403 2FA).
     pub fn whoami_status(&self, token: &str) -> u16 {
-        self.request("GET", "/_mock/whoami", Some(token), None).0
+        self.http("GET", "/_mock/whoami", Some(token), None).0
     }
 
     /// Asserts that the API accepts `token` (`/_mock/whoami` answers 200); `context` leads

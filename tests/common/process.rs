@@ -6,7 +6,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -24,7 +24,34 @@ fn is_foreign_env(key: &OsStr) -> bool {
         .any(|p| k.starts_with(p))
 }
 
-pub(super) fn scrub_env(cmd: &mut Command) {
+/// `program` with the runner's foreign settings removed; the caller adds its own after.
+pub(super) fn clean_command(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    scrub_env(&mut cmd);
+    cmd
+}
+
+/// Starts a server (stdin closed, stderr to a log file) and waits for the first stdout line
+/// `pick` accepts; returns the child, its log and what `pick` made of that line.
+pub(super) fn start_server(
+    what: &str,
+    mut cmd: Command,
+    pick: impl Fn(&str) -> Option<String> + Send + 'static,
+) -> (Child, NamedTempFile, String) {
+    let log = NamedTempFile::new().expect("temp file for server logs");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log.reopen().expect("reopen the server log"))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what} ({:?}): {e}", cmd.get_program()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let rx = watch_stdout(stdout, pick);
+    let ready = await_ready(what, &mut child, &rx, &log);
+    (child, log, ready)
+}
+
+fn scrub_env(cmd: &mut Command) {
     for (k, _) in std::env::vars_os() {
         if is_foreign_env(&k) {
             cmd.env_remove(k);
@@ -38,7 +65,7 @@ pub(super) fn repo_root() -> PathBuf {
 
 /// Drain a child's stdout on a thread; the first line that `pick` accepts is sent back, and
 /// reading goes on (so the child never blocks on a full pipe) until EOF.
-pub(super) fn watch_stdout(
+fn watch_stdout(
     stdout: ChildStdout,
     pick: impl Fn(&str) -> Option<String> + Send + 'static,
 ) -> mpsc::Receiver<Result<String, String>> {
@@ -73,7 +100,7 @@ pub(super) fn read_log(f: &NamedTempFile) -> String {
 }
 
 /// Wait for the readiness value from `watch_stdout`, or panic with everything known.
-pub(super) fn await_ready(
+fn await_ready(
     what: &str,
     child: &mut Child,
     rx: &mpsc::Receiver<Result<String, String>>,

@@ -4,11 +4,11 @@
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 
-use super::process::{repo_root, scrub_env};
+use super::process::{clean_command, repo_root};
 
 /// One Terraform CLI the suite runs against.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,8 +31,7 @@ impl Terraform {
 
     /// Ask the binary itself (`terraform version -json`).
     pub fn probe(path: &Path) -> Terraform {
-        let mut cmd = Command::new(path);
-        scrub_env(&mut cmd);
+        let mut cmd = clean_command(path);
         let out = cmd
             .args(["version", "-json"])
             .env("CHECKPOINT_DISABLE", "1")

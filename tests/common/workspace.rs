@@ -14,9 +14,9 @@ use tempfile::TempDir;
 
 use super::debug_provider::DebugProvider;
 use super::mock::Mock;
-use super::process::scrub_env;
+use super::process::clean_command;
 use super::terraform::Terraform;
-use super::{hcl_str, provider_binary, PROVIDER_ADDR, PROVIDER_SOURCE, PROVIDER_VERSION};
+use super::{config, hcl_str, provider_binary, PROVIDER_ADDR, PROVIDER_SOURCE, PROVIDER_VERSION};
 
 /// Default limit for one Terraform command (override with `E2E_TF_TIMEOUT_SECS`).
 const TF_TIMEOUT_SECS: u64 = 600;
@@ -126,6 +126,11 @@ impl Workspace {
         fs::write(&p, contents).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
     }
 
+    /// Write `main.tf`: the `required_providers` block, then `body`.
+    pub fn write_config(&self, body: &str) {
+        self.write("main.tf", &config(body));
+    }
+
     /// Read a file of the working directory ("" if absent).
     pub fn read(&self, name: &str) -> String {
         fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
@@ -154,8 +159,7 @@ impl Workspace {
     /// `terraform <args>` set up like `run` does (working directory, environment, no stdin),
     /// for tests that manage the process themselves (e.g. to interrupt it).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.tf.path);
-        scrub_env(&mut cmd);
+        let mut cmd = clean_command(&self.tf.path);
         cmd.args(args)
             .envs(&self.env)
             .current_dir(self.dir.path())
@@ -176,8 +180,7 @@ impl Workspace {
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut dirs = vec![bin];
         dirs.extend(std::env::split_paths(&path));
-        let mut cmd = Command::new("bash");
-        scrub_env(&mut cmd);
+        let mut cmd = clean_command("bash");
         cmd.args(["-c", script])
             .envs(&self.env)
             .env("PATH", std::env::join_paths(dirs).expect("PATH"))
