@@ -119,12 +119,29 @@ fn sessions_config(n: usize) -> String {
     format!("{REQUIRED_PROVIDERS}\nephemeral \"defentry_session\" \"s\" {{\n  count = {n}\n}}\n")
 }
 
-/// Runs `terraform <args>` as a shell job and returns it once `path` has answered `MIDWAY`
-/// requests (`what` names them in a failure).
+/// Makes `path` slow, runs `terraform <args>` as a shell job and returns it once `path` has
+/// answered `MIDWAY` requests (`what` names them in a failure).
 fn started_midway(ws: &Workspace, mock: &Mock, args: &[&str], path: &str, what: &str) -> GroupJob {
+    slow(mock, path);
     let mut run = GroupJob::start(ws, args);
     run.wait_for(what, LIMIT, || finished(mock, path) >= MIDWAY);
     run
+}
+
+/// `started_midway`, then `sig` to the job; its output once Terraform has exited.
+fn interrupted_midway(
+    ws: &Workspace,
+    mock: &Mock,
+    args: &[&str],
+    path: &str,
+    sig: Sig,
+    tf: &Terraform,
+) -> String {
+    let what = format!("requests to {path} under way");
+    let mut run = started_midway(ws, mock, args, path, &what);
+    run.signal(sig.name());
+    run.wait(LIMIT, &tf.label());
+    run.output()
 }
 
 /// A `plan` of 30 ephemeral sessions on a slow CRM, caught while it is opening them.
@@ -133,7 +150,6 @@ fn plan_opening_sessions(tf: &Terraform) -> (Mock, Workspace, GroupJob) {
     let mock = Mock::start();
     let ws = Workspace::new(tf, &mock);
     ws.write("main.tf", &sessions_config(30));
-    slow(&mock, LOGIN_PATH);
     let run = started_midway(
         &ws,
         &mock,
@@ -148,13 +164,9 @@ fn plan_opening_sessions(tf: &Terraform) -> (Mock, Workspace, GroupJob) {
 fn interrupt_apply(sig: Sig) {
     for Setup { tf, mock, ws } in setups() {
         ws.write("main.tf", &tokens_config(50));
-        slow(&mock, LOGIN_PATH);
 
         let args = ["apply", "-auto-approve", "-input=false"];
-        let mut run = started_midway(&ws, &mock, &args, LOGIN_PATH, "logins under way");
-        run.signal(sig.name());
-        run.wait(LIMIT, &tf.label());
-        let out = run.output();
+        let out = interrupted_midway(&ws, &mock, &args, LOGIN_PATH, sig, &tf);
         assert!(
             out.contains("Interrupt received") || out.contains("Stopping operation"),
             "{tf}: Terraform did not see SIG{}:\n{out}",
@@ -187,13 +199,9 @@ fn interrupt_destroy(sig: Sig) {
     for Setup { tf, mock, ws } in setups() {
         ws.write("main.tf", &tokens_config(50));
         ws.apply();
-        slow(&mock, LOGOUT_PATH);
 
         let args = ["destroy", "-auto-approve", "-input=false"];
-        let mut run = started_midway(&ws, &mock, &args, LOGOUT_PATH, "logouts under way");
-        run.signal(sig.name());
-        run.wait(LIMIT, &tf.label());
-        let out = run.output();
+        let out = interrupted_midway(&ws, &mock, &args, LOGOUT_PATH, sig, &tf);
 
         let left = state_tokens(&ws);
         assert!(

@@ -174,20 +174,23 @@ fn trigger_change_with_create_before_destroy() {
     replacement_by_triggers(true);
 }
 
+/// Applies one `defentry_token.ci` rotating every `period`; its values and its `rotate_at`
+/// in seconds since the epoch.
+fn apply_rotating(ws: &Workspace, period: &str) -> (serde_json::Value, f64) {
+    ws.write_config(&format!(
+        "resource \"defentry_token\" \"ci\" {{\n  rotation_period = \"{period}\"\n}}\n"
+    ));
+    ws.apply();
+    let v = values_of(ws, "defentry_token.ci");
+    let rotate_at = parse_rfc3339(&s(&v["rotate_at"]));
+    (v, rotate_at)
+}
+
 #[test]
 fn scheduled_rotation_through_plan_and_apply() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write_config(
-            r#"
-resource "defentry_token" "ci" {
-  rotation_period = "20s"
-}
-"#,
-        );
-        ws.apply();
-        let old = values_of(&ws, "defentry_token.ci");
+        let (old, rotate_at) = apply_rotating(&ws, "20s");
         let created = parse_rfc3339(&s(&old["created_at"]));
-        let rotate_at = parse_rfc3339(&s(&old["rotate_at"]));
         assert_eq!(
             rotate_at - created,
             20.0,
@@ -229,16 +232,7 @@ resource "defentry_token" "ci" {
 #[test]
 fn saved_plan_applies_as_planned_across_the_rotation_boundary() {
     for Setup { tf, mock, ws } in setups() {
-        ws.write_config(
-            r#"
-resource "defentry_token" "ci" {
-  rotation_period = "15s"
-}
-"#,
-        );
-        ws.apply();
-        let before = values_of(&ws, "defentry_token.ci");
-        let rotate_at = parse_rfc3339(&s(&before["rotate_at"]));
+        let (before, rotate_at) = apply_rotating(&ws, "15s");
         // Plan a few seconds before the boundary, apply the saved plan after it.
         wait_until(rotate_at - 6.0);
         ws.ok(&["plan", "-detailed-exitcode", "-out=tfplan", "-input=false"]);

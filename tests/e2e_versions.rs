@@ -154,7 +154,7 @@ fn lifecycle(tf: &Terraform) {
     ws.write("main.tf", &token_config(tf, 1));
     ws.apply();
     let first = values_of(&ws, "defentry_token.t");
-    mock.assert_live(&s(&first["token"]), &tf);
+    mock.assert_live(&s(&first["token"]), tf);
     let state = ws.state_text();
     assert!(!state.contains(SERVICE_PASSWORD), "{tf}: password in state");
     if tf.at_least(1, 10) {

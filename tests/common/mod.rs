@@ -90,8 +90,12 @@ pub struct Setup {
     pub ws: Workspace,
 }
 
-/// One [`Setup`] per Terraform of [`terraforms()`], oldest first, each set up only when the loop
-/// reaches it (the loop most e2e tests open with): `for Setup { tf, mock, ws } in setups() { ... }`.
+/// One [`Setup`] per Terraform of [`terraforms()`], oldest first, each set up only when the
+/// loop reaches it. The loop most e2e tests open with:
+///
+/// ```text
+/// for Setup { tf, mock, ws } in setups() { ... }
+/// ```
 pub fn setups() -> impl Iterator<Item = Setup> {
     setups_on(terraforms())
 }
