@@ -34,24 +34,21 @@ pub fn default_user(username: &str) -> MockUser {
         .unwrap_or_else(|| panic!("{username} is not one of the mock's default users"))
 }
 
-/// A blocking reqwest client: its own single-thread runtime, so synchronous tests need none.
-/// Like `reqwest::blocking`, it must not be called from inside an async runtime.
+/// A blocking HTTP client for synchronous and async tests alike: each request runs on a
+/// thread of its own with a single-thread runtime, so it neither needs a runtime nor nests in
+/// the caller's. No pooled connections, since each runtime ends with its request.
 struct Http {
-    rt: tokio::runtime::Runtime,
     client: reqwest::Client,
 }
 
 impl Http {
     fn new() -> Http {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime for the mock's HTTP client");
         let client = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
+            .pool_max_idle_per_host(0)
             .build()
             .expect("an HTTP client");
-        Http { rt, client }
+        Http { client }
     }
 
     /// One request; the status and the body text.
@@ -74,13 +71,24 @@ impl Http {
         if let Some(b) = body {
             req = req.json(b);
         }
-        self.rt
-            .block_on(async {
-                let resp = req.send().await?;
-                let status = resp.status().as_u16();
-                Ok::<_, reqwest::Error>((status, resp.text().await?))
-            })
-            .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+        let exchange = async {
+            let resp = req.send().await?;
+            let status = resp.status().as_u16();
+            Ok::<_, reqwest::Error>((status, resp.text().await?))
+        };
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime for one request")
+                        .block_on(exchange)
+                })
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
     }
 }
 
@@ -283,6 +291,15 @@ mod tests {
         let (status, body) = mock.http("POST", "/_mock/reset", None, None);
         assert_eq!((status, body), (204, Value::Null));
         mock.assert_revoked(&token, "after reset");
+    }
+
+    /// The helpers also work inside an async test (their requests run on a thread of their own).
+    #[tokio::test]
+    async fn works_inside_an_async_runtime() {
+        let mock = Mock::start();
+        let token = mock.login(SERVICE_USER, SERVICE_PASSWORD);
+        mock.assert_live(&token, "inside a runtime");
+        assert_eq!(mock.active_sessions(), 1);
     }
 
     /// A username with `@` and spaces reaches the mock's filter intact.
