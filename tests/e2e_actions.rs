@@ -6,7 +6,7 @@
 //! there is none; older Terraform is covered by a test asserting that the rest of the provider
 //! still works there.
 
-mod common;
+pub mod common;
 
 use common::*;
 use serde_json::{json, Value};
@@ -133,8 +133,7 @@ fn outbox_to(mock: &Mock, to: &str) -> Vec<Value> {
 
 fn login_status(mock: &Mock, username: &str, password: &str) -> u16 {
     let body = json!({"username": username, "password": password});
-    mock.http("POST", "/api/v1/crm/auth/login", None, Some(&body))
-        .0
+    mock.http("POST", LOGIN_PATH, None, Some(&body)).0
 }
 
 #[test]
@@ -163,8 +162,8 @@ fn logout_action_revokes_only_that_session_and_reports_progress() {
             "{tf}: unexpected warning:\n{text}"
         );
 
-        assert_eq!(mock.whoami_status(&leaked), 401, "{tf}: still valid");
-        assert_eq!(mock.whoami_status(&other), 200, "{tf}: other session hit");
+        mock.assert_revoked(&leaked, format_args!("{tf}: still valid"));
+        mock.assert_live(&other, format_args!("{tf}: other session hit"));
         let s = mock.sessions_of(SERVICE_USER);
         assert_eq!(
             (s["active"].as_u64(), s["logouts"].as_u64()),
@@ -190,7 +189,7 @@ fn logout_action_revokes_only_that_session_and_reports_progress() {
             )),
             "{tf}:\n{text}"
         );
-        assert_eq!(mock.whoami_status(&other), 200, "{tf}");
+        mock.assert_live(&other, &tf);
     }
 }
 
@@ -303,7 +302,7 @@ fn password_reset_action_changes_the_password() {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        mock.assert_live(&token, &tf);
 
         // A reset token works once.
         let out = invoke_err(&ws, addr);
@@ -356,9 +355,7 @@ output "ci" {
   sensitive = true
 }
 "#;
-    for tf in action_terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, mut ws } in setups_on(action_terraforms()) {
         ws.write("main.tf", &format!("{REQUIRED_PROVIDERS}{TF}"));
         let by_hand = mock.login(SERVICE_USER, SERVICE_PASSWORD);
         ws.env("TF_VAR_previous_token", &by_hand);
@@ -378,12 +375,8 @@ output "ci" {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        assert_eq!(mock.whoami_status(&by_hand), 401, "{tf}: not logged out");
-        assert_eq!(
-            mock.whoami_status(&first),
-            200,
-            "{tf}: managed token broken"
-        );
+        mock.assert_revoked(&by_hand, format_args!("{tf}: not logged out"));
+        mock.assert_live(&first, format_args!("{tf}: managed token broken"));
 
         // No change to the resource: nothing is triggered, even with another token configured.
         let bystander = mock.login(SERVICE_USER, SERVICE_PASSWORD);
@@ -394,7 +387,7 @@ output "ci" {
             "{tf}:\n{}",
             out.stdout
         );
-        assert_eq!(mock.whoami_status(&bystander), 200, "{tf}");
+        mock.assert_live(&bystander, &tf);
 
         // Replacement (a trigger changed) creates a new token, so the action runs again.
         ws.env("TF_VAR_generation", "2");
@@ -413,13 +406,9 @@ output "ci" {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        assert_eq!(mock.whoami_status(&bystander), 401, "{tf}: not logged out");
-        assert_eq!(
-            mock.whoami_status(&first),
-            401,
-            "{tf}: replaced token alive"
-        );
-        assert_eq!(mock.whoami_status(&second), 200, "{tf}: new token broken");
+        mock.assert_revoked(&bystander, format_args!("{tf}: not logged out"));
+        mock.assert_revoked(&first, format_args!("{tf}: replaced token alive"));
+        mock.assert_live(&second, format_args!("{tf}: new token broken"));
         assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
     }
 }
@@ -585,7 +574,7 @@ fn inputs_defentry_rejects_give_clear_diagnostics() {
         // A weak password: Defentry's 422 names the rule and the attribute.
         mock.http(
             "POST",
-            "/api/v1/crm/auth/password/forgot",
+            PASSWORD_FORGOT_PATH,
             None,
             Some(&json!({"email": ADMIN_USER})),
         );
@@ -609,7 +598,7 @@ fn inputs_defentry_rejects_give_clear_diagnostics() {
         // that disagrees can produce one): still attributed to `password`.
         let msg = "The password field confirmation does not match.";
         mock.fault(json!({
-            "path": "/api/v1/crm/auth/password/reset",
+            "path": PASSWORD_RESET_PATH,
             "status": 422,
             "content_type": "application/json",
             "body": json!({"message": msg, "errors": {"password": [msg]}}).to_string(),
@@ -665,7 +654,7 @@ fn trace_logs_of_actions_hold_no_secret() {
             logs.contains("[TRACE]") && logs.contains("InvokeAction"),
             "{tf}: TF_LOG=trace had no effect"
         );
-        assert_eq!(mock.whoami_status(&leaked), 401, "{tf}");
+        mock.assert_revoked(&leaked, &tf);
         assert_eq!(login_status(&mock, USER, NEW), 200, "{tf}");
         let secret_part = leaked.split_once('|').map_or("", |(_, s)| s);
         for (what, secret) in [
@@ -710,9 +699,7 @@ output "d" {
   sensitive = true
 }
 "#;
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         // The provider advertises actions; Terraform without them must still use it.
         // Ephemeral resources need 1.10 (checked in e2e_token); keep the rest runnable.
         let rest = if tf.at_least(1, 10) {
@@ -725,7 +712,7 @@ output "d" {
         let outputs = ws.output_json();
         for name in ["t", "d"] {
             let token = outputs[name]["value"].as_str().unwrap_or_default();
-            assert_eq!(mock.whoami_status(token), 200, "{tf}: output {name}");
+            mock.assert_live(token, format_args!("{tf}: output {name}"));
         }
         // Data source session + managed token stay; the ephemeral one was logged out.
         assert_eq!(mock.active_sessions(), 2, "{tf}: {}", mock.sessions());

@@ -3,7 +3,7 @@
 //! destroyed against defentry-mock with no session left behind. The Vault, AWS and Kubernetes
 //! examples need providers that cannot be installed offline, so they get `fmt` only.
 
-mod common;
+pub mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -81,9 +81,6 @@ fn request_log(mock: &Mock) -> Vec<(String, u64)> {
         .collect()
 }
 
-const LOGIN: &str = "/api/v1/crm/auth/login";
-const LOGOUT: &str = "/api/v1/crm/logout";
-
 #[test]
 fn examples_and_the_test_suite_are_formatted() {
     for tf in terraforms() {
@@ -139,9 +136,7 @@ fn readme_example_is_formatted() {
 
 #[test]
 fn quickstart_issues_a_working_token_and_destroy_logs_it_out() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         copy_example(&ws, "examples/quickstart");
         ws.apply();
         let token_id = output_str(&ws, "token_id");
@@ -149,10 +144,10 @@ fn quickstart_issues_a_working_token_and_destroy_logs_it_out() {
         assert!(!output_str(&ws, "rotate_at").is_empty(), "{tf}");
         let token = raw_output(&ws, "token");
         assert!(token.starts_with(&format!("{token_id}|")), "{tf}");
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}: token not accepted");
+        mock.assert_live(&token, format_args!("{tf}: token not accepted"));
         assert_eq!(ws.plan_exit_code(), 0, "{tf}: not converged after apply");
         ws.destroy();
-        assert_eq!(mock.whoami_status(&token), 401, "{tf}: token still valid");
+        mock.assert_revoked(&token, format_args!("{tf}: token still valid"));
         assert_no_sessions_left(&mock, &tf, "quickstart");
     }
 }
@@ -163,9 +158,7 @@ fn quickstart_issues_a_working_token_and_destroy_logs_it_out() {
 #[test]
 fn scheduled_rotation_runs_as_the_ci_samples_run_it() {
     let ci_plan = ["plan", "-detailed-exitcode", "-out=tfplan"];
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, mut ws } in setups() {
         copy_example(&ws, "examples/scheduled-rotation");
         // A grid point shortly after creation is the first rotation; the example's 24h period
         // puts the next one a day later. The margin covers a slow apply and plan.
@@ -176,8 +169,7 @@ fn scheduled_rotation_runs_as_the_ci_samples_run_it() {
         let first = output_str(&ws, "token_id");
         let first_token = raw_output_token(&ws);
         assert_eq!(output_str(&ws, "rotate_at"), anchor, "{tf}");
-        let out = ws.run(&ci_plan);
-        assert_eq!(out.code, 0, "{}", ws.failure(&ci_plan, &out));
+        ws.ok(&ci_plan);
 
         // Wait for the clock to pass rotate_at (a deadline, not a guess about a server).
         let due = chrono::DateTime::parse_from_rfc3339(&anchor)
@@ -199,14 +191,9 @@ fn scheduled_rotation_runs_as_the_ci_samples_run_it() {
         let next =
             (due + chrono::Duration::hours(24)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         assert_eq!(output_str(&ws, "rotate_at"), next, "{tf}: off the grid");
-        assert_eq!(
-            mock.whoami_status(&first_token),
-            401,
-            "{tf}: old token alive"
-        );
+        mock.assert_revoked(&first_token, format_args!("{tf}: old token alive"));
         assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
-        let out = ws.run(&ci_plan);
-        assert_eq!(out.code, 0, "{}", ws.failure(&ci_plan, &out));
+        ws.ok(&ci_plan);
         ws.destroy();
         assert_no_sessions_left(&mock, &tf, "scheduled-rotation");
     }
@@ -223,9 +210,7 @@ fn raw_output_token(ws: &Workspace) -> String {
 
 #[test]
 fn zero_downtime_rotation_logs_in_before_it_logs_out() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         copy_example(&ws, "examples/zero-downtime-rotation");
         ws.apply();
         let first = output_str(&ws, "token_id");
@@ -238,20 +223,15 @@ fn zero_downtime_rotation_logs_in_before_it_logs_out() {
         let second = output_str(&ws, "token_id");
         assert_ne!(first, second, "{tf}: not rotated");
         assert_eq!(output_str(&ws, "release_token_id"), second, "{tf}");
-        assert_eq!(
-            mock.whoami_status(&first_token),
-            401,
-            "{tf}: old token alive"
-        );
-        assert_eq!(
-            mock.whoami_status(&raw_output_token(&ws)),
-            200,
-            "{tf}: new token rejected"
+        mock.assert_revoked(&first_token, format_args!("{tf}: old token alive"));
+        mock.assert_live(
+            &raw_output_token(&ws),
+            format_args!("{tf}: new token rejected"),
         );
         assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
         let log = request_log(&mock).split_off(before);
-        let login = log.iter().position(|(p, s)| p == LOGIN && *s == 200);
-        let logout = log.iter().position(|(p, s)| p == LOGOUT && *s == 200);
+        let login = log.iter().position(|(p, s)| p == LOGIN_PATH && *s == 200);
+        let logout = log.iter().position(|(p, s)| p == LOGOUT_PATH && *s == 200);
         match (login, logout) {
             (Some(i), Some(o)) => assert!(i < o, "{tf}: logged out before logging in: {log:?}"),
             _ => panic!("{tf}: no login and logout during the rotation: {log:?}"),
@@ -263,9 +243,7 @@ fn zero_downtime_rotation_logs_in_before_it_logs_out() {
 
 #[test]
 fn local_exec_hands_the_token_to_a_command_through_the_environment() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, mut ws } in setups() {
         copy_example(&ws, "examples/local-exec");
         ws.env(
             "TF_VAR_publish_command",
@@ -274,7 +252,7 @@ fn local_exec_hands_the_token_to_a_command_through_the_environment() {
         let out = ws.apply();
         let published = ws.read("published-token");
         assert!(!published.is_empty(), "{tf}: the command did not run");
-        assert_eq!(mock.whoami_status(&published), 200, "{tf}");
+        mock.assert_live(&published, &tf);
         assert!(
             !out.combined().contains(&published),
             "{tf}: the token appeared in Terraform's output"
@@ -286,9 +264,7 @@ fn local_exec_hands_the_token_to_a_command_through_the_environment() {
 
 #[test]
 fn interactive_login_example_answers_the_2fa_challenge_and_logs_out() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, mut ws } in setups() {
         copy_example(&ws, "examples/interactive-login");
         ws.env("TF_VAR_admin_password", ADMIN_PASSWORD);
         ws.env("TF_VAR_admin_totp_secret", ADMIN_TOTP_SECRET);
@@ -308,7 +284,7 @@ fn interactive_login_example_answers_the_2fa_challenge_and_logs_out() {
         let log = request_log(&mock);
         assert!(
             log.iter()
-                .any(|(p, s)| p == "/api/v1/2fa/verify" && *s == 200),
+                .any(|(p, s)| p == TWO_FACTOR_VERIFY_PATH && *s == 200),
             "{tf}: no successful 2FA verification: {log:?}"
         );
         let admin = mock.sessions_of(ADMIN_USER);
@@ -409,7 +385,7 @@ fn invoke(ws: &Workspace, action: &str) -> Output {
 /// Actions need Terraform 1.14; older versions must refuse the snippets cleanly.
 #[test]
 fn action_snippets_do_what_they_say() {
-    let admin_email = "admin@partner.com";
+    let admin_email = ADMIN_USER;
     for tf in terraforms() {
         let mock = Mock::start();
         if !tf.at_least(1, 14) {
@@ -440,7 +416,7 @@ fn action_snippets_do_what_they_say() {
         let mut ws = snippet_workspace(&tf, &mock, "examples/actions/defentry_logout");
         ws.env("TF_VAR_leaked_token", &token);
         invoke(&ws, "defentry_logout.leaked");
-        assert_eq!(mock.whoami_status(&token), 401, "{tf}: token still valid");
+        mock.assert_revoked(&token, format_args!("{tf}: token still valid"));
 
         // defentry_password_forgot sends the recovery mail.
         let ws = snippet_workspace(&tf, &mock, "examples/actions/defentry_password_forgot");
@@ -466,7 +442,7 @@ fn action_snippets_do_what_they_say() {
         );
         let login = |password: &str| {
             let body = serde_json::json!({"username": ADMIN_USER, "password": password});
-            mock.http("POST", LOGIN, None, Some(&body)).0
+            mock.http("POST", LOGIN_PATH, None, Some(&body)).0
         };
         assert_eq!(login(ADMIN_PASSWORD), 401, "{tf}: old password still works");
         assert_eq!(login(new_password), 200, "{tf}: new password rejected");
@@ -475,12 +451,9 @@ fn action_snippets_do_what_they_say() {
 
 #[test]
 fn terraform_test_suite_passes_against_the_mock() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         copy_example(&ws, "tests/terraform");
-        let out = ws.run(&["test"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["test"], &out));
+        let out = ws.ok(&["test"]);
         let stdout = &out.stdout;
         assert!(
             stdout.contains("6 passed, 0 failed"),

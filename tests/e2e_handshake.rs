@@ -2,13 +2,14 @@
 //! handshake line, AutoMTLS with a Terraform-shaped client certificate, plaintext, signals,
 //! Shutdown, and debug (reattach) mode.
 
-mod common_plugin;
+pub mod common_plugin;
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 
 use common_plugin::{
-    health_check, terraform_client_identity, Handshake, Plugin, MAGIC_COOKIE, SERVING,
+    health_check, terraform_client_identity, Handshake, Plugin, MAGIC_COOKIE, MAGIC_COOKIE_KEY,
+    SERVING,
 };
 use terraform_provider_defentry::sdk::proto::plugin::grpc_broker_client::GrpcBrokerClient;
 use terraform_provider_defentry::sdk::proto::plugin::grpc_controller_client::GrpcControllerClient;
@@ -50,12 +51,18 @@ async fn schema_resource_types(channel: Channel) -> Vec<String> {
     types
 }
 
-#[tokio::test]
-async fn run_by_hand_exits_1_with_an_explanation() {
-    let plugin = Plugin::spawn(&[], &[]);
-    let (status, stdout, stderr) = plugin.wait().await;
+/// Starts the provider with exactly `env`, which must make it exit 1 without printing a
+/// handshake; returns its stderr.
+async fn refused_with(env: &[(&str, &str)]) -> String {
+    let (status, stdout, stderr) = Plugin::spawn(env, &[]).wait().await;
     assert_eq!(status.code(), Some(1));
     assert_eq!(stdout, "");
+    stderr
+}
+
+#[tokio::test]
+async fn run_by_hand_exits_1_with_an_explanation() {
+    let stderr = refused_with(&[]).await;
     assert!(stderr.contains("Terraform provider plugin"), "{stderr}");
     assert!(
         stderr.contains("not meant to be executed directly"),
@@ -63,32 +70,21 @@ async fn run_by_hand_exits_1_with_an_explanation() {
     );
     assert!(stderr.contains("--debug"), "{stderr}");
 
-    let plugin = Plugin::spawn(&[("TF_PLUGIN_MAGIC_COOKIE", "wrong")], &[]);
-    let (status, stdout, stderr) = plugin.wait().await;
-    assert_eq!(status.code(), Some(1));
-    assert_eq!(stdout, "");
+    let stderr = refused_with(&[(MAGIC_COOKIE_KEY, "wrong")]).await;
     assert!(stderr.contains("--debug"), "{stderr}");
 }
 
 #[tokio::test]
 async fn protocol_5_only_exits_1_naming_the_offer() {
-    let plugin = Plugin::spawn(
-        &[
-            ("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE),
-            ("PLUGIN_PROTOCOL_VERSIONS", "5"),
-        ],
-        &[],
-    );
-    let (status, stdout, stderr) = plugin.wait().await;
-    assert_eq!(status.code(), Some(1));
-    assert_eq!(stdout, "");
+    let stderr = refused_with(&[
+        (MAGIC_COOKIE_KEY, MAGIC_COOKIE),
+        ("PLUGIN_PROTOCOL_VERSIONS", "5"),
+    ])
+    .await;
     assert!(stderr.contains("PLUGIN_PROTOCOL_VERSIONS=5"), "{stderr}");
     assert!(stderr.contains("protocol 6"), "{stderr}");
 
-    let plugin = Plugin::spawn(&[("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE)], &[]);
-    let (status, stdout, stderr) = plugin.wait().await;
-    assert_eq!(status.code(), Some(1));
-    assert_eq!(stdout, "");
+    let stderr = refused_with(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE)]).await;
     assert!(stderr.contains("PLUGIN_PROTOCOL_VERSIONS"), "{stderr}");
 }
 

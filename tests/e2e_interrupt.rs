@@ -7,7 +7,7 @@
 //! Deterministic: each test interrupts once the mock's request log shows enough finished
 //! logins (or logouts) that the run is certainly under way, never after a blind sleep.
 
-mod common;
+pub mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -17,8 +17,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::json;
 
-const LOGIN_PATH: &str = "/api/v1/crm/auth/login";
-const LOGOUT_PATH: &str = "/api/v1/crm/logout";
 /// What a slow CRM adds to every login or logout.
 const LATENCY_MS: u64 = 300;
 /// Finished requests after which a run of 50 (or 30) is certainly mid-way.
@@ -121,35 +119,54 @@ fn sessions_config(n: usize) -> String {
     format!("{REQUIRED_PROVIDERS}\nephemeral \"defentry_session\" \"s\" {{\n  count = {n}\n}}\n")
 }
 
+/// Makes `path` slow, runs `terraform <args>` as a shell job and returns it once `path` has
+/// answered `MIDWAY` requests (`what` names them in a failure).
+fn started_midway(ws: &Workspace, mock: &Mock, args: &[&str], path: &str, what: &str) -> GroupJob {
+    slow(mock, path);
+    let mut run = GroupJob::start(ws, args);
+    run.wait_for(what, LIMIT, || finished(mock, path) >= MIDWAY);
+    run
+}
+
+/// `started_midway`, then `sig` to the job; its output once Terraform has exited.
+fn interrupted_midway(
+    ws: &Workspace,
+    mock: &Mock,
+    args: &[&str],
+    path: &str,
+    sig: Sig,
+    tf: &Terraform,
+) -> String {
+    let what = format!("requests to {path} under way");
+    let mut run = started_midway(ws, mock, args, path, &what);
+    run.signal(sig.name());
+    run.wait(LIMIT, &tf.label());
+    run.output()
+}
+
 /// A `plan` of 30 ephemeral sessions on a slow CRM, caught while it is opening them.
 /// Ephemeral resources need Terraform 1.10 or later.
 fn plan_opening_sessions(tf: &Terraform) -> (Mock, Workspace, GroupJob) {
     let mock = Mock::start();
     let ws = Workspace::new(tf, &mock);
     ws.write("main.tf", &sessions_config(30));
-    slow(&mock, LOGIN_PATH);
-    let mut run = GroupJob::start(&ws, &["plan", "-input=false"]);
-    run.wait_for("sessions opening", LIMIT, || {
-        finished(&mock, LOGIN_PATH) >= MIDWAY
-    });
+    let run = started_midway(
+        &ws,
+        &mock,
+        &["plan", "-input=false"],
+        LOGIN_PATH,
+        "sessions opening",
+    );
     (mock, ws, run)
 }
 
 /// 1 and 4: a signal mid-apply of 50 tokens leaves every active session in state.
 fn interrupt_apply(sig: Sig) {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write("main.tf", &tokens_config(50));
-        slow(&mock, LOGIN_PATH);
 
-        let mut run = GroupJob::start(&ws, &["apply", "-auto-approve", "-input=false"]);
-        run.wait_for("logins under way", LIMIT, || {
-            finished(&mock, LOGIN_PATH) >= MIDWAY
-        });
-        run.signal(sig.name());
-        run.wait(LIMIT, &tf.label());
-        let out = run.output();
+        let args = ["apply", "-auto-approve", "-input=false"];
+        let out = interrupted_midway(&ws, &mock, &args, LOGIN_PATH, sig, &tf);
         assert!(
             out.contains("Interrupt received") || out.contains("Stopping operation"),
             "{tf}: Terraform did not see SIG{}:\n{out}",
@@ -179,20 +196,12 @@ fn interrupt_apply(sig: Sig) {
 
 /// 2 and 4: a signal mid-destroy leaves only valid tokens in state.
 fn interrupt_destroy(sig: Sig) {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write("main.tf", &tokens_config(50));
         ws.apply();
-        slow(&mock, LOGOUT_PATH);
 
-        let mut run = GroupJob::start(&ws, &["destroy", "-auto-approve", "-input=false"]);
-        run.wait_for("logouts under way", LIMIT, || {
-            finished(&mock, LOGOUT_PATH) >= MIDWAY
-        });
-        run.signal(sig.name());
-        run.wait(LIMIT, &tf.label());
-        let out = run.output();
+        let args = ["destroy", "-auto-approve", "-input=false"];
+        let out = interrupted_midway(&ws, &mock, &args, LOGOUT_PATH, sig, &tf);
 
         let left = state_tokens(&ws);
         assert!(
@@ -201,12 +210,7 @@ fn interrupt_destroy(sig: Sig) {
             sig.name()
         );
         for (id, token) in &left {
-            assert_eq!(
-                mock.whoami_status(token),
-                200,
-                "{tf}: token {id} is still in state after SIG{} mid-destroy but was logged out\n{out}",
-                sig.name()
-            );
+            mock.assert_live(token, format_args!("{tf}: token {id} is still in state after SIG{} mid-destroy but was logged out\n{out}", sig.name()));
         }
         let in_state: BTreeSet<String> = left.into_iter().map(|(id, _)| id).collect();
         assert_eq!(active_ids(&mock), in_state, "{tf}: {out}");
@@ -298,9 +302,7 @@ fn sigkill_of_terraform_ends_the_provider_and_its_sessions() {
 /// 6: far-past and far-future anchors keep a schedule; an oversized period is refused.
 #[test]
 fn far_anchors_schedule_and_oversized_periods_are_refused_at_validate() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         ws.write(
             "main.tf",
             &format!(

@@ -7,15 +7,13 @@
 //! AutoMTLS being configured, the provider's own `tls=true` listening line, and how each plugin
 //! process exited.
 
-mod common;
+pub mod common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
-
-const LOGIN_PATH: &str = "/api/v1/crm/auth/login";
 
 /// `terraform { required_providers { ... } }` for the provider (any version).
 fn required_providers(version: Option<&str>) -> String {
@@ -345,14 +343,14 @@ fn filesystem_mirror_init_apply_destroy() {
         assert_auto_mtls(&tf, &out.stderr);
         assert_clean_plugin_exits(&tf, &out.stderr);
         let token = state_token(&tf, &ws);
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}: token not valid");
+        mock.assert_live(&token, format_args!("{tf}: token not valid"));
         assert_eq!(mock.active_sessions(), 1, "{tf}");
         assert_eq!(ws.plan_exit_code(), 0, "{tf}: not converged after apply");
 
         let out = ws.destroy();
         assert_clean_plugin_exits(&tf, &out.stderr);
         assert!(ws.resources().is_empty(), "{tf}: left in state");
-        assert_eq!(mock.whoami_status(&token), 401, "{tf}: token not revoked");
+        mock.assert_revoked(&token, format_args!("{tf}: token not revoked"));
         assert_eq!(mock.active_sessions(), 0, "{tf}: {}", mock.sessions());
     }
 }
@@ -395,7 +393,7 @@ fn debug_reattach_applies_and_destroys() {
         );
         assert!(provider_pids(&out.stderr).is_empty(), "{tf}");
         let token = state_token(&tf, &ws);
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        mock.assert_live(&token, &tf);
         assert!(
             provider.logs().contains("defentry_token created"),
             "{tf}: the debug provider did not serve the apply:\n{}",
@@ -403,7 +401,7 @@ fn debug_reattach_applies_and_destroys() {
         );
 
         ws.destroy();
-        assert_eq!(mock.whoami_status(&token), 401, "{tf}");
+        mock.assert_revoked(&token, &tf);
         assert_eq!(mock.active_sessions(), 0, "{tf}");
         // Terraform never stops a provider it attached to.
         assert!(alive(provider.pid()), "{tf}: debug provider exited");
@@ -416,9 +414,7 @@ fn ctrl_c_during_a_long_login_finishes_it_without_killing_the_provider() {
     // the provider starts nothing new, but a login that reached the CRM is finished and its
     // token recorded in state, so no session exists that Terraform does not know.
     const HOLD: Duration = Duration::from_secs(4);
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, mut ws } in setups() {
         ws.env("TF_LOG", "debug");
         ws.write(
             "main.tf",
@@ -464,13 +460,13 @@ fn ctrl_c_during_a_long_login_finishes_it_without_killing_the_provider() {
         // State is consistent: the finished login is recorded, is the one session, the lock
         // is free, and a new apply has nothing to do.
         let token = state_token(&tf, &ws);
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        mock.assert_live(&token, &tf);
         assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
         ws.unset_env("TF_LOG");
         ws.apply();
         assert_eq!(state_token(&tf, &ws), token, "{tf}: the token was replaced");
         ws.destroy();
-        assert_eq!(mock.whoami_status(&token), 401, "{tf}");
+        mock.assert_revoked(&token, &tf);
         assert_eq!(mock.active_sessions(), 0, "{tf}: {}", mock.sessions());
     }
 }

@@ -5,7 +5,7 @@
 //! no token in trace logs, and state written before `overlap` existed needs no action. Every
 //! test runs with every Terraform the harness finds.
 
-mod common;
+pub mod common;
 
 use common::*;
 use serde_json::{json, Value};
@@ -51,19 +51,14 @@ fn assert_in_place(tf: &Terraform, plan: &Output) {
 
 #[test]
 fn scheduled_rotation_keeps_the_previous_token_until_revoke_at() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
+    for Setup { tf, mock, ws } in setups() {
+        ws.write_config(
+            r#"
 resource "defentry_token" "t" {
   rotation_period = "50s"
   overlap         = "20s"
 }
 "#,
-            ),
         );
         ws.apply();
         let first = values_of(&ws, "defentry_token.t");
@@ -88,11 +83,10 @@ resource "defentry_token" "t" {
             50.0,
             "{tf}"
         );
-        assert_eq!(mock.whoami_status(&s(&second["token"])), 200, "{tf}: new");
-        assert_eq!(
-            mock.whoami_status(&s(&first["token"])),
-            200,
-            "{tf}: the previous token must stay valid during the overlap"
+        mock.assert_live(&s(&second["token"]), format_args!("{tf}: new"));
+        mock.assert_live(
+            &s(&first["token"]),
+            format_args!("{tf}: the previous token must stay valid during the overlap"),
         );
         assert_eq!(mock.active_sessions(), 2, "{tf}");
         assert!(
@@ -118,8 +112,8 @@ resource "defentry_token" "t" {
         assert!(third["previous_token"].is_null(), "{tf}: {third}");
         assert!(third["previous_token_id"].is_null(), "{tf}");
         assert!(third["previous_revoke_at"].is_null(), "{tf}");
-        assert_eq!(mock.whoami_status(&s(&first["token"])), 401, "{tf}");
-        assert_eq!(mock.whoami_status(&s(&second["token"])), 200, "{tf}");
+        mock.assert_revoked(&s(&first["token"]), &tf);
+        mock.assert_live(&s(&second["token"]), &tf);
         assert_eq!(mock.active_sessions(), 1, "{tf}: exactly one session");
         assert_eq!(ws.plan_exit_code(), 0, "{tf}");
         ws.destroy();
@@ -129,9 +123,7 @@ resource "defentry_token" "t" {
 
 #[test]
 fn trigger_rotations_never_leave_more_than_two_sessions() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         let mut tokens = Vec::new();
         for generation in 1..=3 {
             ws.write("main.tf", &trigger_config("1h", generation));
@@ -146,8 +138,8 @@ fn trigger_rotations_never_leave_more_than_two_sessions() {
                 .map(|r| r[logged..].iter().map(|c| s(&c["path"])).collect())
                 .unwrap_or_default();
             let expected: &[&str] = match generation {
-                3 => &["/api/v1/crm/logout", "/api/v1/crm/auth/login"],
-                _ => &["/api/v1/crm/auth/login"],
+                3 => &[LOGOUT_PATH, LOGIN_PATH],
+                _ => &[LOGIN_PATH],
             };
             assert_eq!(calls, expected, "{tf}: generation {generation}");
             let v = values_of(&ws, "defentry_token.t");
@@ -170,16 +162,14 @@ fn trigger_rotations_never_leave_more_than_two_sessions() {
 
 #[test]
 fn failed_rotations_keep_what_happened_and_the_next_run_finishes() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         let apply_args = ["apply", "-auto-approve", "-input=false", "-no-color"];
         rotate_once(&ws, "1h");
         let before = values_of(&ws, "defentry_token.t");
 
         // The previous token cannot be logged out: nothing else happens.
         ws.write("main.tf", &trigger_config("1h", 3));
-        mock.fault(json!({"path": "/api/v1/crm/logout", "status": 503, "count": 1000}));
+        mock.fault(json!({"path": LOGOUT_PATH, "status": 503, "count": 1000}));
         let out = ws.run(&apply_args);
         assert_ne!(out.code, 0, "{tf}: rotation should fail during the outage");
         assert!(out.combined().contains("503"), "{tf}: {}", out.combined());
@@ -192,7 +182,7 @@ fn failed_rotations_keep_what_happened_and_the_next_run_finishes() {
         mock.clear_faults();
 
         // The previous token is logged out but the login fails: state says so.
-        mock.fault(json!({"path": "/api/v1/crm/auth/login", "status": 503, "count": 1000}));
+        mock.fault(json!({"path": LOGIN_PATH, "status": 503, "count": 1000}));
         let out = ws.run(&apply_args);
         assert_ne!(out.code, 0, "{tf}: rotation should fail during the outage");
         let half = values_of(&ws, "defentry_token.t");
@@ -201,11 +191,7 @@ fn failed_rotations_keep_what_happened_and_the_next_run_finishes() {
             half["previous_token"].is_null(),
             "{tf}: the logged-out previous token must leave state: {half}"
         );
-        assert_eq!(
-            mock.whoami_status(&s(&before["previous_token"])),
-            401,
-            "{tf}"
-        );
+        mock.assert_revoked(&s(&before["previous_token"]), &tf);
         assert_eq!(mock.active_sessions(), 1, "{tf}");
         mock.clear_faults();
 
@@ -224,15 +210,13 @@ fn failed_rotations_keep_what_happened_and_the_next_run_finishes() {
 
 #[test]
 fn destroy_logs_out_both_tokens_and_survives_a_503_storm() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         rotate_once(&ws, "1h");
         let v = values_of(&ws, "defentry_token.t");
         let (current, previous) = (s(&v["token"]), s(&v["previous_token"]));
         assert_eq!(mock.active_sessions(), 2, "{tf}");
 
-        mock.fault(json!({"path": "/api/v1/crm/logout", "status": 503, "count": 1000}));
+        mock.fault(json!({"path": LOGOUT_PATH, "status": 503, "count": 1000}));
         let out = ws.run(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
         assert_ne!(out.code, 0, "{tf}: destroy should fail during the outage");
         assert!(
@@ -245,63 +229,53 @@ fn destroy_logs_out_both_tokens_and_survives_a_503_storm() {
             1,
             "{tf}: a failed destroy keeps state"
         );
-        assert_eq!(mock.whoami_status(&current), 200, "{tf}");
-        assert_eq!(mock.whoami_status(&previous), 200, "{tf}");
+        mock.assert_live(&current, &tf);
+        mock.assert_live(&previous, &tf);
 
         mock.clear_faults();
         ws.destroy();
         assert!(ws.resources().is_empty(), "{tf}");
-        assert_eq!(mock.whoami_status(&current), 401, "{tf}");
-        assert_eq!(mock.whoami_status(&previous), 401, "{tf}");
+        mock.assert_revoked(&current, &tf);
+        mock.assert_revoked(&previous, &tf);
         assert_eq!(mock.active_sessions(), 0, "{tf}: sessions left");
     }
 }
 
 #[test]
 fn saved_plan_applies_as_planned_across_previous_revoke_at() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         rotate_once(&ws, "20s");
         let before = values_of(&ws, "defentry_token.t");
         let revoke_at = parse_rfc3339(&s(&before["previous_revoke_at"]));
 
         // Plan a few seconds before the boundary, apply the saved plan after it.
         wait_until(revoke_at - 8.0);
-        let out = ws.run(&["plan", "-detailed-exitcode", "-out=tfplan", "-input=false"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
+        ws.ok(&["plan", "-detailed-exitcode", "-out=tfplan", "-input=false"]);
         assert!(
             unix_now() < revoke_at,
             "{tf}: the plan took too long to test the boundary"
         );
         wait_until(revoke_at + 1.0);
-        let applied = ws.run(&["apply", "-input=false", "tfplan"]);
-        assert_eq!(applied.code, 0, "{}", ws.failure(&["apply"], &applied));
+        ws.ok(&["apply", "-input=false", "tfplan"]);
         assert_eq!(
             values_of(&ws, "defentry_token.t"),
             before,
             "{tf}: plan said no change"
         );
-        assert_eq!(
-            mock.whoami_status(&s(&before["previous_token"])),
-            200,
-            "{tf}: revoked although the saved plan said no change"
+        mock.assert_live(
+            &s(&before["previous_token"]),
+            format_args!("{tf}: revoked although the saved plan said no change"),
         );
 
         // The next plan revokes, and its saved plan applies as planned.
         let out = ws.run(&["plan", "-detailed-exitcode", "-out=tfplan2", "-input=false"]);
         assert_eq!(out.code, 2, "{}", ws.failure(&["plan"], &out));
-        let applied = ws.run(&["apply", "-input=false", "tfplan2"]);
-        assert_eq!(applied.code, 0, "{}", ws.failure(&["apply"], &applied));
+        let applied = ws.ok(&["apply", "-input=false", "tfplan2"]);
         assert!(!applied.combined().contains("inconsistent"), "{tf}");
         let after = values_of(&ws, "defentry_token.t");
         assert!(after["previous_token"].is_null(), "{tf}: {after}");
         assert_eq!(after["token_id"], before["token_id"], "{tf}");
-        assert_eq!(
-            mock.whoami_status(&s(&before["previous_token"])),
-            401,
-            "{tf}"
-        );
+        mock.assert_revoked(&s(&before["previous_token"]), &tf);
         assert_eq!(mock.active_sessions(), 1, "{tf}");
         ws.destroy();
     }
@@ -309,9 +283,7 @@ fn saved_plan_applies_as_planned_across_previous_revoke_at() {
 
 #[test]
 fn consumers_are_replaced_and_receive_the_new_token_on_each_rotation() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         let write = |overlap: &str, generation: u32| {
             ws.write(
                 "main.tf",
@@ -404,9 +376,7 @@ resource "terraform_data" "secret_store" {
 
 #[test]
 fn trace_logs_never_contain_either_token() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, mut ws } in setups() {
         ws.env("TF_LOG", "trace");
         ws.write("main.tf", &trigger_config("1h", 1));
         let mut logs = ws.apply().combined();
@@ -423,7 +393,7 @@ fn trace_logs_never_contain_either_token() {
             values_of(&ws, "defentry_token.t")["previous_token"].is_null(),
             "{tf}"
         );
-        assert_eq!(mock.whoami_status(&s(&v["previous_token"])), 401, "{tf}");
+        mock.assert_revoked(&s(&v["previous_token"]), &tf);
         logs += &ws.destroy().combined();
         assert!(logs.contains("provider"), "{tf}: no provider logs captured");
         assert!(logs.contains("previous defentry_token logged out"), "{tf}");
@@ -439,10 +409,8 @@ fn trace_logs_never_contain_either_token() {
 
 #[test]
 fn state_from_before_overlap_needs_no_action() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write("main.tf", &config(r#"resource "defentry_token" "t" {}"#));
+    for Setup { tf, mock, ws } in setups() {
+        ws.write_config(r#"resource "defentry_token" "t" {}"#);
         ws.apply();
         let before = values_of(&ws, "defentry_token.t");
         // Rewrite the state as provider 0.1 wrote it: no overlap or previous_* attributes.
@@ -473,7 +441,7 @@ fn state_from_before_overlap_needs_no_action() {
         let after = values_of(&ws, "defentry_token.t");
         assert_ne!(after["token_id"], before["token_id"], "{tf}");
         assert_eq!(after["previous_token"], before["token"], "{tf}");
-        assert_eq!(mock.whoami_status(&s(&before["token"])), 200, "{tf}");
+        mock.assert_live(&s(&before["token"]), &tf);
         ws.destroy();
         assert_eq!(mock.active_sessions(), 0, "{tf}");
     }
@@ -501,7 +469,7 @@ fn overlap_is_validated_at_the_attribute() {
             ),
         ];
         for (body, hint) in cases {
-            ws.write("main.tf", &config(body));
+            ws.write_config(body);
             let out = ws.run(&["validate", "-no-color"]);
             assert_ne!(out.code, 0, "{tf}: {body}");
             let text = out.combined();

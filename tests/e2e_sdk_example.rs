@@ -1,7 +1,7 @@
 //! The SDK serves a provider that is not Defentry: `examples/sdk-hello` under the real
 //! Terraform CLI (oldest and newest), through `dev_overrides`, from plan to destroy.
 
-mod common;
+pub mod common;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! through, child processes start, the environment is isolated, and the provider mirror layout
 //! installs offline. No provider behaviour here.
 
-mod common;
+pub mod common;
 
 use common::*;
 

@@ -3,7 +3,7 @@
 //! provider through `dev_overrides`): they work, and they leave no mock process and no session
 //! behind.
 
-mod common;
+pub mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -4,20 +4,16 @@
 //! write-only passwords, failed destroys that a later run completes, bad input, no secret
 //! in logs, and scale. Every test runs with the Terraforms of `terraforms()`.
 
-mod common;
+pub mod common;
 
 use common::*;
 use serde_json::json;
 
 #[test]
 fn data_source_returns_a_token_the_api_accepts() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
+    for Setup { tf, mock, ws } in setups() {
+        ws.write_config(
+            r#"
 data "defentry_session" "s" {}
 
 output "token" {
@@ -30,13 +26,12 @@ output "header" {
   sensitive = true
 }
 "#,
-            ),
         );
         ws.apply();
         let out = ws.output_json();
         let token = s(&out["token"]["value"]);
         assert_eq!(out["token"]["sensitive"], true, "{tf}");
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}: token rejected");
+        mock.assert_live(&token, format_args!("{tf}: token rejected"));
         assert!(
             token.starts_with(&format!("{}|", s(&out["token_id"]["value"]))),
             "{tf}"
@@ -51,15 +46,13 @@ output "header" {
 
 #[test]
 fn token_applies_converges_and_is_sensitive() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write("main.tf", &config(r#"resource "defentry_token" "ci" {}"#));
+    for Setup { tf, mock, ws } in setups() {
+        ws.write_config(r#"resource "defentry_token" "ci" {}"#);
         ws.apply();
         let r = token_of(&ws, "defentry_token.ci");
         let v = &r["values"];
         let token = s(&v["token"]);
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        mock.assert_live(&token, &tf);
         assert_eq!(v["id"], v["token_id"], "{tf}");
         assert!(
             token.starts_with(&format!("{}|", s(&v["token_id"]))),
@@ -92,11 +85,7 @@ fn token_applies_converges_and_is_sensitive() {
         assert_eq!(mock.active_sessions(), 1, "{tf}");
 
         ws.destroy();
-        assert_eq!(
-            mock.whoami_status(&token),
-            401,
-            "{tf}: destroy must log out"
-        );
+        mock.assert_revoked(&token, format_args!("{tf}: destroy must log out"));
         assert_eq!(
             mock.active_sessions(),
             0,
@@ -106,19 +95,15 @@ fn token_applies_converges_and_is_sensitive() {
 }
 
 fn replacement_by_triggers(create_before_destroy: bool) {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         let write = |generation: u32| {
             let lifecycle = if create_before_destroy {
                 "lifecycle {\n    create_before_destroy = true\n  }"
             } else {
                 ""
             };
-            ws.write(
-                "main.tf",
-                &config(&format!(
-                    r#"
+            ws.write_config(&format!(
+                r#"
 resource "defentry_token" "ci" {{
   triggers = {{ generation = "{generation}" }}
   {lifecycle}
@@ -131,8 +116,7 @@ resource "terraform_data" "consumer" {{
   }}
 }}
 "#
-                )),
-            );
+            ));
         };
         write(1);
         ws.apply();
@@ -162,15 +146,10 @@ resource "terraform_data" "consumer" {{
         }
         let new = values_of(&ws, "defentry_token.ci");
         assert_ne!(old["token_id"], new["token_id"], "{tf}");
-        assert_eq!(
-            mock.whoami_status(&s(&new["token"])),
-            200,
-            "{tf}: new token"
-        );
-        assert_eq!(
-            mock.whoami_status(&s(&old["token"])),
-            401,
-            "{tf}: old token still valid"
+        mock.assert_live(&s(&new["token"]), format_args!("{tf}: new token"));
+        mock.assert_revoked(
+            &s(&old["token"]),
+            format_args!("{tf}: old token still valid"),
         );
         assert_eq!(mock.active_sessions(), 1, "{tf}: exactly one session");
         let consumer_new = values_of(&ws, "terraform_data.consumer");
@@ -195,25 +174,23 @@ fn trigger_change_with_create_before_destroy() {
     replacement_by_triggers(true);
 }
 
+/// Applies one `defentry_token.ci` rotating every `period`; its values and its `rotate_at`
+/// in seconds since the epoch.
+fn apply_rotating(ws: &Workspace, period: &str) -> (serde_json::Value, f64) {
+    ws.write_config(&format!(
+        "resource \"defentry_token\" \"ci\" {{\n  rotation_period = \"{period}\"\n}}\n"
+    ));
+    ws.apply();
+    let v = values_of(ws, "defentry_token.ci");
+    let rotate_at = parse_rfc3339(&s(&v["rotate_at"]));
+    (v, rotate_at)
+}
+
 #[test]
 fn scheduled_rotation_through_plan_and_apply() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
-resource "defentry_token" "ci" {
-  rotation_period = "20s"
-}
-"#,
-            ),
-        );
-        ws.apply();
-        let old = values_of(&ws, "defentry_token.ci");
+    for Setup { tf, mock, ws } in setups() {
+        let (old, rotate_at) = apply_rotating(&ws, "20s");
         let created = parse_rfc3339(&s(&old["created_at"]));
-        let rotate_at = parse_rfc3339(&s(&old["rotate_at"]));
         assert_eq!(
             rotate_at - created,
             20.0,
@@ -239,12 +216,11 @@ resource "defentry_token" "ci" {
         ws.apply();
         let new = values_of(&ws, "defentry_token.ci");
         assert_ne!(new["token_id"], old["token_id"], "{tf}: not rotated");
-        assert_eq!(
-            mock.whoami_status(&s(&old["token"])),
-            401,
-            "{tf}: old token not revoked"
+        mock.assert_revoked(
+            &s(&old["token"]),
+            format_args!("{tf}: old token not revoked"),
         );
-        assert_eq!(mock.whoami_status(&s(&new["token"])), 200, "{tf}");
+        mock.assert_live(&s(&new["token"]), &tf);
         assert_eq!(mock.active_sessions(), 1, "{tf}");
         let next = parse_rfc3339(&s(&new["rotate_at"]));
         assert_eq!(next - parse_rfc3339(&s(&new["created_at"])), 20.0, "{tf}");
@@ -255,38 +231,17 @@ resource "defentry_token" "ci" {
 
 #[test]
 fn saved_plan_applies_as_planned_across_the_rotation_boundary() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
-resource "defentry_token" "ci" {
-  rotation_period = "15s"
-}
-"#,
-            ),
-        );
-        ws.apply();
-        let before = values_of(&ws, "defentry_token.ci");
-        let rotate_at = parse_rfc3339(&s(&before["rotate_at"]));
+    for Setup { tf, mock, ws } in setups() {
+        let (before, rotate_at) = apply_rotating(&ws, "15s");
         // Plan a few seconds before the boundary, apply the saved plan after it.
         wait_until(rotate_at - 6.0);
-        let out = ws.run(&["plan", "-detailed-exitcode", "-out=tfplan", "-input=false"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
+        ws.ok(&["plan", "-detailed-exitcode", "-out=tfplan", "-input=false"]);
         assert!(
             unix_now() < rotate_at,
             "{tf}: the plan took too long to test the boundary"
         );
         wait_until(rotate_at + 1.0);
-        let applied = ws.run(&["apply", "-input=false", "tfplan"]);
-        assert_eq!(
-            applied.code,
-            0,
-            "{}",
-            ws.failure(&["apply", "tfplan"], &applied)
-        );
+        let applied = ws.ok(&["apply", "-input=false", "tfplan"]);
         assert!(!applied.combined().contains("inconsistent"), "{tf}");
         let after = values_of(&ws, "defentry_token.ci");
         assert_eq!(
@@ -297,15 +252,8 @@ resource "defentry_token" "ci" {
         assert_eq!(ws.plan_exit_code(), 2, "{tf}: rotation now due");
 
         // And a saved plan that includes the rotation applies after the boundary too.
-        let out = ws.run(&["plan", "-out=tfplan2", "-input=false"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
-        let applied = ws.run(&["apply", "-input=false", "tfplan2"]);
-        assert_eq!(
-            applied.code,
-            0,
-            "{}",
-            ws.failure(&["apply", "tfplan2"], &applied)
-        );
+        ws.ok(&["plan", "-out=tfplan2", "-input=false"]);
+        ws.ok(&["apply", "-input=false", "tfplan2"]);
         let rotated = values_of(&ws, "defentry_token.ci");
         assert_ne!(rotated["token_id"], before["token_id"], "{tf}");
         assert_eq!(mock.active_sessions(), 1, "{tf}");
@@ -315,9 +263,7 @@ resource "defentry_token" "ci" {
 
 #[test]
 fn ephemeral_session_reaches_consumers_and_never_state() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, ws } in setups() {
         // The provisioner proves the token worked while the run was open.
         ws.write(
             "probe.py",
@@ -331,10 +277,8 @@ open("status.txt", "w").write(str(status))
 open("token.txt", "w").write(os.environ["TOKEN"])
 "#,
         );
-        ws.write(
-            "main.tf",
-            &config(&format!(
-                r#"
+        ws.write_config(&format!(
+            r#"
 ephemeral "defentry_session" "s" {{}}
 
 resource "terraform_data" "consumer" {{
@@ -347,18 +291,15 @@ resource "terraform_data" "consumer" {{
   }}
 }}
 "#,
-                url = hcl_str(&mock.url)
-            )),
-        );
+            url = hcl_str(&mock.url)
+        ));
         if !tf.at_least(1, 10) {
             ws.refused(&["plan", "-input=false"], NO_EPHEMERAL_BLOCKS);
             assert_eq!(mock.sessions()["logins"], 0, "{tf}");
             continue;
         }
-        let out = ws.run(&["plan", "-out=tfplan", "-input=false"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
-        let applied = ws.run(&["apply", "-input=false", "tfplan"]);
-        assert_eq!(applied.code, 0, "{}", ws.failure(&["apply"], &applied));
+        ws.ok(&["plan", "-out=tfplan", "-input=false"]);
+        ws.ok(&["apply", "-input=false", "tfplan"]);
         assert_eq!(
             ws.read("status.txt"),
             "200",
@@ -376,11 +317,7 @@ resource "terraform_data" "consumer" {{
             "{tf}: every session closed: {sessions}"
         );
         assert_eq!(mock.active_sessions(), 0, "{tf}");
-        assert_eq!(
-            mock.whoami_status(&token),
-            401,
-            "{tf}: closed session still valid"
-        );
+        mock.assert_revoked(&token, format_args!("{tf}: closed session still valid"));
         let secret = token.split('|').nth(1).unwrap_or_default();
         assert!(!ws.state_text().contains(secret), "{tf}: token in state");
         let plan_json = ws.ok(&["show", "-json", "tfplan"]).stdout;
@@ -390,16 +327,12 @@ resource "terraform_data" "consumer" {{
 
 #[test]
 fn write_only_password_is_used_and_never_stored() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, mut ws } in setups() {
         ws.unset_env("DEFENTRY_PASSWORD");
         ws.env("TF_VAR_pw", SERVICE_PASSWORD);
         let write = |version: &str| {
-            ws.write(
-                "main.tf",
-                &config(&format!(
-                    r#"
+            ws.write_config(&format!(
+                r#"
 variable "pw" {{
   type      = string
   sensitive = true
@@ -411,8 +344,7 @@ resource "defentry_token" "ci" {{
   password_wo_version = "{version}"
 }}
 "#
-                )),
-            );
+            ));
         };
         write("1");
         if !tf.at_least(1, 11) {
@@ -427,12 +359,11 @@ resource "defentry_token" "ci" {{
             assert_eq!(mock.sessions()["logins"], 0, "{tf}");
             continue;
         }
-        let out = ws.run(&["plan", "-out=tfplan", "-input=false"]);
-        assert_eq!(out.code, 0, "{}", ws.failure(&["plan"], &out));
+        ws.ok(&["plan", "-out=tfplan", "-input=false"]);
         let plan_json = ws.ok(&["show", "-json", "tfplan"]).stdout;
         ws.ok(&["apply", "-input=false", "tfplan"]);
         let first = values_of(&ws, "defentry_token.ci");
-        assert_eq!(mock.whoami_status(&s(&first["token"])), 200, "{tf}");
+        mock.assert_live(&s(&first["token"]), &tf);
         assert!(first["password_wo"].is_null(), "{tf}");
         assert!(
             !ws.state_text().contains(SERVICE_PASSWORD),
@@ -461,24 +392,19 @@ resource "defentry_token" "ci" {{
 
 #[test]
 fn destroy_survives_a_503_storm_and_completes_later() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
+    for Setup { tf, mock, ws } in setups() {
+        ws.write_config(
+            r#"
 provider "defentry" {
   max_retries = 1
 }
 
 resource "defentry_token" "ci" {}
 "#,
-            ),
         );
         ws.apply();
         let token = s(&values_of(&ws, "defentry_token.ci")["token"]);
-        mock.fault(json!({"path": "/api/v1/crm/logout", "status": 503, "count": 1000}));
+        mock.fault(json!({"path": LOGOUT_PATH, "status": 503, "count": 1000}));
         let args = ["destroy", "-auto-approve", "-input=false"];
         let out = ws.run(&args);
         assert_ne!(out.code, 0, "{tf}: destroy should fail during the outage");
@@ -494,11 +420,11 @@ resource "defentry_token" "ci" {}
             1,
             "{tf}: a failed delete keeps the resource"
         );
-        assert_eq!(mock.whoami_status(&token), 200, "{tf}");
+        mock.assert_live(&token, &tf);
         mock.clear_faults();
         ws.destroy();
         assert!(ws.resources().is_empty(), "{tf}");
-        assert_eq!(mock.whoami_status(&token), 401, "{tf}");
+        mock.assert_revoked(&token, &tf);
         assert_eq!(mock.active_sessions(), 0, "{tf}");
     }
 }
@@ -552,7 +478,7 @@ fn bad_configuration_fails_at_validate_with_the_attribute() {
             ),
         ];
         for (body, summary, hint) in cases {
-            ws.write("main.tf", &config(body));
+            ws.write_config(body);
             let text = fails(&ws, &["validate"]);
             assert!(text.contains(summary), "{tf}: {body}\n{text}");
             assert!(text.contains(hint), "{tf}: {body}\n{text}");
@@ -567,13 +493,8 @@ fn bad_configuration_fails_at_validate_with_the_attribute() {
 
 #[test]
 fn an_empty_write_only_password_is_refused_at_validate() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write(
-            "main.tf",
-            &config(r#"resource "defentry_token" "t" { password_wo = "" }"#),
-        );
+    for Setup { tf, mock, ws } in setups() {
+        ws.write_config(r#"resource "defentry_token" "t" { password_wo = "" }"#);
         let text = fails(&ws, &["validate"]);
         if tf.at_least(1, 11) {
             assert!(text.contains("Empty password_wo"), "{tf}: {text}");
@@ -599,9 +520,7 @@ fn an_empty_write_only_password_is_refused_at_validate() {
 
 #[test]
 fn api_failures_explain_themselves() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup { tf, mock, mut ws } in setups() {
         let body = config(r#"resource "defentry_token" "t" {}"#);
         ws.write("main.tf", &body);
 
@@ -621,7 +540,7 @@ fn api_failures_explain_themselves() {
         );
         ws.env("DEFENTRY_PASSWORD", SERVICE_PASSWORD);
 
-        mock.fault(json!({"path": "/api/v1/crm/auth/login", "status": 422,
+        mock.fault(json!({"path": LOGIN_PATH, "status": 422,
             "body": r#"{"message":"The username format is invalid.","errors":{"username":["The username format is invalid."]}}"#,
             "content_type": "application/json"}));
         let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
@@ -631,7 +550,7 @@ fn api_failures_explain_themselves() {
             "{tf}: {text}"
         );
 
-        mock.fault(json!({"path": "/api/v1/crm/auth/login", "status": 200,
+        mock.fault(json!({"path": LOGIN_PATH, "status": 200,
             "body": "<html><body>Maintenance</body></html>", "content_type": "text/html"}));
         let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
         assert!(
@@ -641,7 +560,9 @@ fn api_failures_explain_themselves() {
         assert!(!text.contains("Maintenance"), "{tf}: body echoed: {text}");
 
         ws.env("DEFENTRY_API_DOMAIN", "http://127.0.0.1:9");
-        ws.write("main.tf", &config("provider \"defentry\" {\n  max_retries = 0\n}\nresource \"defentry_token\" \"t\" {}"));
+        ws.write_config(
+            "provider \"defentry\" {\n  max_retries = 0\n}\nresource \"defentry_token\" \"t\" {}",
+        );
         let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
         assert!(text.contains("Cannot reach Defentry"), "{tf}: {text}");
         assert!(text.contains("127.0.0.1:9"), "{tf}: host named: {text}");
@@ -684,10 +605,13 @@ fn api_failures_explain_themselves() {
 
 #[test]
 fn import_is_refused_with_a_reason() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write("main.tf", &config(r#"resource "defentry_token" "t" {}"#));
+    for Setup {
+        tf,
+        mock: _mock,
+        ws,
+    } in setups()
+    {
+        ws.write_config(r#"resource "defentry_token" "t" {}"#);
         let text = fails(&ws, &["import", "-input=false", "defentry_token.t", "7"]);
         assert!(text.contains("cannot be imported"), "{tf}: {text}");
         assert!(text.contains("secret"), "{tf}: {text}");
@@ -696,17 +620,17 @@ fn import_is_refused_with_a_reason() {
 
 #[test]
 fn trace_logs_never_contain_secrets() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let mut ws = Workspace::new(&tf, &mock);
+    for Setup {
+        tf,
+        mock: _mock,
+        mut ws,
+    } in setups()
+    {
         ws.env("TF_LOG", "trace");
         let write = |g: &str| {
-            ws.write(
-                "main.tf",
-                &config(&format!(
+            ws.write_config(&format!(
                     "resource \"defentry_token\" \"t\" {{\n  triggers = {{ g = \"{g}\" }}\n}}\ndata \"defentry_session\" \"s\" {{}}\n"
-                )),
-            )
+                ))
         };
         write("1");
         let mut logs = ws.apply().combined();
@@ -733,19 +657,14 @@ fn trace_logs_never_contain_secrets() {
 
 #[test]
 fn two_hundred_tokens_apply_converge_and_destroy() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write(
-            "main.tf",
-            &config(
-                r#"
+    for Setup { tf, mock, ws } in setups() {
+        ws.write_config(
+            r#"
 resource "defentry_token" "fleet" {
   count    = 200
   triggers = { index = tostring(count.index) }
 }
 "#,
-            ),
         );
         ws.apply();
         assert_eq!(mock.active_sessions(), 200, "{tf}");
@@ -757,16 +676,16 @@ resource "defentry_token" "fleet" {
 
 #[test]
 fn schedule_changes_update_rotate_at_in_place() {
-    for tf in terraforms() {
-        let mock = Mock::start();
-        let ws = Workspace::new(&tf, &mock);
+    for Setup {
+        tf,
+        mock: _mock,
+        ws,
+    } in setups()
+    {
         let write = |schedule: &str| {
-            ws.write(
-                "main.tf",
-                &config(&format!(
-                    "resource \"defentry_token\" \"t\" {{\n{schedule}\n}}\n"
-                )),
-            )
+            ws.write_config(&format!(
+                "resource \"defentry_token\" \"t\" {{\n{schedule}\n}}\n"
+            ))
         };
         write("  rotation_period = \"720h\"");
         ws.apply();

@@ -11,7 +11,7 @@
 //! `totp_secret` and `two_factor_code` of `defentry_token` need 1.11. Older versions test the
 //! same behaviour through the data source and provider-level credentials.
 
-mod common;
+pub mod common;
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -53,7 +53,7 @@ fn admin_objects(block: &str, password: &str, outputs: Option<(&str, &str)>) -> 
         ("with_code", "two_factor_code = var.code"),
     ] {
         hcl += &format!(
-            "\n{block} \"{name}\" {{\n  username = \"admin@partner.com\"\n  {password} = var.admin_password\n  {answer}\n}}\n"
+            "\n{block} \"{name}\" {{\n  username = \"{ADMIN_USER}\"\n  {password} = var.admin_password\n  {answer}\n}}\n"
         );
         if let Some((prefix, address)) = outputs {
             hcl += &format!(
@@ -104,9 +104,6 @@ output "token" {
   sensitive = true
 }
 "#;
-
-const SETUP: &str = "/api/v1/2fa/setup";
-const VERIFY: &str = "/api/v1/2fa/verify";
 
 /// How the mock answers.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -250,10 +247,9 @@ fn assert_verified(at: &str, mock: &Mock, name: &str, token: &str) {
         session["two_factor_verified"], true,
         "{at}: {name}: the mock does not report a verified session: {session}"
     );
-    assert_eq!(
-        mock.whoami_status(token),
-        200,
-        "{at}: {name}: a CRM call refused the token"
+    mock.assert_live(
+        token,
+        format_args!("{at}: {name}: a CRM call refused the token"),
     );
 }
 
@@ -346,8 +342,16 @@ fn enrolled_admin_with_totp_secret_or_code_holds_verified_tokens() {
         assert_no_pending_session(&at, &mock);
         // Every login ran the challenge, whether or not the login response hinted at it.
         let logins = outputs.len() + opened;
-        assert_eq!(statuses(&mock, SETUP), vec![200; logins], "{at}");
-        assert_eq!(statuses(&mock, VERIFY), vec![200; logins], "{at}");
+        assert_eq!(
+            statuses(&mock, TWO_FACTOR_SETUP_PATH),
+            vec![200; logins],
+            "{at}"
+        );
+        assert_eq!(
+            statuses(&mock, TWO_FACTOR_VERIFY_PATH),
+            vec![200; logins],
+            "{at}"
+        );
     }
 }
 
@@ -430,7 +434,11 @@ fn wrong_totp_secret_or_code_is_rejected_and_the_pending_session_logged_out() {
         );
         assert_no_session_left(&at, &mock, ADMIN_USER);
         // The secret was tried with the current and the previous code, the code once.
-        assert_eq!(statuses(&mock, VERIFY), vec![422; 3], "{at}");
+        assert_eq!(
+            statuses(&mock, TWO_FACTOR_VERIFY_PATH),
+            vec![422; 3],
+            "{at}"
+        );
 
         if tf.at_least(1, 11) {
             mock.reset();
@@ -517,14 +525,14 @@ resource "defentry_token" "service" {
                     &out,
                     &[
                         "Error: Account not enrolled in two-factor authentication",
-                        "acme-backend-integration@partner.com is not enrolled in two-factor authentication",
+                        &format!("{SERVICE_USER} is not enrolled in two-factor authentication"),
                         "Service accounts are never enrolled",
                         "Remove `totp_secret`",
                         "The pending session was logged out.",
                     ],
                 );
                 assert!(
-                    statuses(&mock, VERIFY).is_empty(),
+                    statuses(&mock, TWO_FACTOR_VERIFY_PATH).is_empty(),
                     "{at}: verify was called"
                 );
             }
@@ -540,7 +548,7 @@ resource "defentry_token" "service" {
                         "The pending session was logged out.",
                     ],
                 );
-                let verify = statuses(&mock, VERIFY);
+                let verify = statuses(&mock, TWO_FACTOR_VERIFY_PATH);
                 assert!(
                     !verify.is_empty() && verify.iter().all(|s| *s == 422),
                     "{at}: {verify:?}"
@@ -559,11 +567,7 @@ resource "defentry_token" "service" {
             &format!("{REQUIRED_PROVIDERS}data \"defentry_session\" \"plain\" {{}}\noutput \"t\" {{\n  value     = data.defentry_session.plain.token\n  sensitive = true\n}}\n"),
         );
         apply(&at, &ws);
-        assert_eq!(
-            mock.whoami_status(&output_token(&at, &ws, "t")),
-            200,
-            "{at}"
-        );
+        mock.assert_live(&output_token(&at, &ws, "t"), format_args!("{at}"));
     }
 }
 
@@ -668,8 +672,8 @@ output "token" {
             }
         }
         // No challenge was started without 2FA credentials.
-        assert!(statuses(&mock, SETUP).is_empty(), "{at}");
-        assert!(statuses(&mock, VERIFY).is_empty(), "{at}");
+        assert!(statuses(&mock, TWO_FACTOR_SETUP_PATH).is_empty(), "{at}");
+        assert!(statuses(&mock, TWO_FACTOR_VERIFY_PATH).is_empty(), "{at}");
     }
 }
 
@@ -867,7 +871,7 @@ fn trace_logs_of_2fa_logins_hold_no_secret() {
         }
         for name in outputs {
             let token = output_token(&at, &ws, name);
-            assert_eq!(mock.whoami_status(&token), 200, "{at}: {name}");
+            mock.assert_live(&token, format_args!("{at}: {name}"));
             let secret = token.split_once('|').map(|(_, s)| s.to_string());
             secrets.push(("token", token));
             secrets.push(("token secret", secret.unwrap_or_default()));
@@ -903,7 +907,7 @@ fn ctrl_c_during_the_challenge_logs_the_pending_session_out() {
         let mock = mode.start();
         let mut ws = admin_workspace(&tf, &mock, PROVIDER_TOTP_SECRET_TOKEN);
         ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
-        mock.fault(json!({"path": SETUP, "method": "POST", "delay_ms": HOLD.as_millis() as u64}));
+        mock.fault(json!({"path": TWO_FACTOR_SETUP_PATH, "method": "POST", "delay_ms": HOLD.as_millis() as u64}));
         let mut job = GroupJob::start(&ws, &["apply", "-auto-approve", "-input=false"]);
         job.wait_for_faults_taken(&mock, &at, "setup");
         assert_eq!(mock.sessions_of(ADMIN_USER)["active"], 1, "{at}");
@@ -918,9 +922,11 @@ fn ctrl_c_during_the_challenge_logs_the_pending_session_out() {
         ] {
             assert!(text.contains(needle), "{at}: missing {needle:?}:\n{}", output());
         }
-        let verifies = mock.requests()["requests"]
-            .as_array()
-            .map_or(0, |r| r.iter().filter(|c| c["path"] == VERIFY).count());
+        let verifies = mock.requests()["requests"].as_array().map_or(0, |r| {
+            r.iter()
+                .filter(|c| c["path"] == TWO_FACTOR_VERIFY_PATH)
+                .count()
+        });
         assert_eq!(verifies, 0, "{at}: verify was sent after the stop");
         assert_no_session_left(&at, &mock, ADMIN_USER);
         assert!(
@@ -929,7 +935,7 @@ fn ctrl_c_during_the_challenge_logs_the_pending_session_out() {
         );
 
         // Ctrl-C while verify is in flight: it completes and the token is kept.
-        mock.fault(json!({"path": VERIFY, "method": "POST", "delay_ms": HOLD.as_millis() as u64}));
+        mock.fault(json!({"path": TWO_FACTOR_VERIFY_PATH, "method": "POST", "delay_ms": HOLD.as_millis() as u64}));
         let mut job = GroupJob::start(&ws, &["apply", "-auto-approve", "-input=false"]);
         job.wait_for_faults_taken(&mock, &at, "verify");
         let (status, _) = job.interrupt(HOLD + Duration::from_secs(60), &at);
@@ -945,10 +951,9 @@ fn ctrl_c_during_the_challenge_logs_the_pending_session_out() {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        assert_eq!(
-            mock.whoami_status(&token),
-            200,
-            "{at}: the recorded token is not verified"
+        mock.assert_live(
+            &token,
+            format_args!("{at}: the recorded token is not verified"),
         );
         assert_eq!(mock.sessions_of(ADMIN_USER)["active"], 1, "{at}");
         assert_no_pending_session(&at, &mock);

@@ -3,7 +3,7 @@
 //! clearly, by Terraform itself or (write-only arguments) by the provider, never by a crash.
 //! The full suites (the other e2e_*.rs) run on the oldest and the newest only.
 
-mod common;
+pub mod common;
 
 use std::sync::Mutex;
 use std::thread;
@@ -113,7 +113,7 @@ fn lifecycle(tf: &Terraform) {
     ws.write("main.tf", &format!("{REQUIRED_PROVIDERS}{DATA_TF}"));
     ws.apply();
     let data_token = s(&ws.output_json()["data_token"]["value"]);
-    assert_eq!(mock.whoami_status(&data_token), 200, "{tf}: data source");
+    mock.assert_live(&data_token, format_args!("{tf}: data source"));
     assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
 
     // The data source never logs its session out (documented): an action can.
@@ -144,24 +144,24 @@ fn lifecycle(tf: &Terraform) {
                 r#"Blocks of type "action" are not expected here."#,
             );
         }
-        let (status, body) = mock.http("POST", "/api/v1/crm/logout", Some(&data_token), None);
+        let (status, body) = mock.http("POST", LOGOUT_PATH, Some(&data_token), None);
         assert!(status < 300, "{tf}: logout by hand: {status} {body}");
     }
-    assert_eq!(mock.whoami_status(&data_token), 401, "{tf}: still valid");
+    mock.assert_revoked(&data_token, format_args!("{tf}: still valid"));
     assert_eq!(mock.active_sessions(), 0, "{tf}: {}", mock.sessions());
 
     ws.env("TF_VAR_pw", SERVICE_PASSWORD);
     ws.write("main.tf", &token_config(tf, 1));
     ws.apply();
     let first = values_of(&ws, "defentry_token.t");
-    assert_eq!(mock.whoami_status(&s(&first["token"])), 200, "{tf}");
+    mock.assert_live(&s(&first["token"]), tf);
     let state = ws.state_text();
     assert!(!state.contains(SERVICE_PASSWORD), "{tf}: password in state");
     if tf.at_least(1, 10) {
         let eph = ws.read("ephemeral-token.txt");
         let eph = eph.trim();
         assert!(eph.contains('|'), "{tf}: ephemeral token {eph:?}");
-        assert_eq!(mock.whoami_status(eph), 401, "{tf}: ephemeral not closed");
+        mock.assert_revoked(eph, format_args!("{tf}: ephemeral not closed"));
         let secret = eph.split('|').nth(1).unwrap_or_default();
         assert!(!state.contains(secret), "{tf}: ephemeral token in state");
     } else {
@@ -183,25 +183,13 @@ fn lifecycle(tf: &Terraform) {
     ws.apply();
     let second = values_of(&ws, "defentry_token.t");
     assert_ne!(second["token_id"], first["token_id"], "{tf}: not rotated");
-    assert_eq!(
-        mock.whoami_status(&s(&first["token"])),
-        401,
-        "{tf}: old token"
-    );
-    assert_eq!(
-        mock.whoami_status(&s(&second["token"])),
-        200,
-        "{tf}: new token"
-    );
+    mock.assert_revoked(&s(&first["token"]), format_args!("{tf}: old token"));
+    mock.assert_live(&s(&second["token"]), format_args!("{tf}: new token"));
     assert_eq!(ws.plan_exit_code(), 0, "{tf}: not converged after rotation");
 
     ws.destroy();
     assert!(ws.resources().is_empty(), "{tf}: resources left");
-    assert_eq!(
-        mock.whoami_status(&s(&second["token"])),
-        401,
-        "{tf}: destroy"
-    );
+    mock.assert_revoked(&s(&second["token"]), format_args!("{tf}: destroy"));
     assert_eq!(mock.active_sessions(), 0, "{tf}: {}", mock.sessions());
 }
 

@@ -393,66 +393,75 @@ async fn schema_follows_the_protocol() {
 
 // ------------------------------------------------------------------------------------------
 // Every RPC answers OK
+//
+// Every RPC Terraform 1.11–1.15 may call answers OK; unknown type names and unsupported
+// features come back as error diagnostics, never as a gRPC error or a crash.
 
-/// Every RPC Terraform 1.11–1.15 may call answers OK; unknown type names and unsupported
-/// features come back as error diagnostics, never as a gRPC error or a crash.
+/// One RPC that must answer OK with exactly one error diagnostic containing `$summary`.
+macro_rules! check {
+    ($what:expr, $call:expr, $summary:expr) => {{
+        let r = ok($what, $call.await);
+        assert_one_error($what, &r.diagnostics, $summary, None);
+        r
+    }};
+}
+
+const UNKNOWN: &str = "Unknown";
+const UNSUPPORTED: &str = "not supported";
+
+/// A `DynamicValue` that is null of an empty object: the configuration of a type the
+/// provider does not know.
+fn null_config() -> Option<pb::DynamicValue> {
+    dv(&Value::Null, &Type::Object(BTreeMap::new()))
+}
+
+/// The server still answers after the errors a test provoked.
+async fn assert_still_serving(c: &mut Client) {
+    ok(
+        "GetProviderSchema",
+        c.get_provider_schema(pb::get_provider_schema::Request {})
+            .await,
+    );
+}
+
+/// Every RPC naming a type the provider does not have answers OK with one error
+/// diagnostic (streams: in their one event), never a gRPC error.
 #[tokio::test]
-async fn every_rpc_answers_ok_with_error_diagnostics() {
+async fn rpcs_on_an_unknown_type_answer_ok_with_an_error() {
     let mut c = connect(&[]).await;
-    let t = types(&mut c).await;
-    let cfg = || dv(&Value::Null, &Type::Object(BTreeMap::new()));
-    let unknown = "Unknown";
-    let unsupported = "not supported";
-
-    macro_rules! check {
-        ($what:expr, $call:expr, $summary:expr) => {{
-            let r = ok($what, $call.await);
-            assert_one_error($what, &r.diagnostics, $summary, None);
-            r
-        }};
-    }
 
     check!(
         "ValidateResourceConfig",
         c.validate_resource_config(pb::validate_resource_config::Request {
             type_name: NOPE.into(),
-            config: cfg(),
+            config: null_config(),
             client_capabilities: caps(true),
         }),
-        unknown
+        UNKNOWN
     );
     check!(
         "ValidateDataResourceConfig",
         c.validate_data_resource_config(pb::validate_data_resource_config::Request {
             type_name: NOPE.into(),
-            config: cfg(),
+            config: null_config(),
         }),
-        unknown
+        UNKNOWN
     );
     check!(
         "ValidateEphemeralResourceConfig",
         c.validate_ephemeral_resource_config(pb::validate_ephemeral_resource_config::Request {
             type_name: NOPE.into(),
-            config: cfg(),
+            config: null_config(),
         }),
-        unknown
+        UNKNOWN
     );
     check!(
         "ValidateActionConfig",
         c.validate_action_config(pb::validate_action_config::Request {
             type_name: NOPE.into(),
-            config: cfg(),
+            config: null_config(),
         }),
-        unknown
-    );
-    check!(
-        "ValidateListResourceConfig",
-        c.validate_list_resource_config(pb::validate_list_resource_config::Request {
-            type_name: NOPE.into(),
-            config: cfg(),
-            ..Default::default()
-        }),
-        unsupported
+        UNKNOWN
     );
     let r = check!(
         "UpgradeResourceState",
@@ -464,35 +473,27 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
                 flatmap: HashMap::new(),
             }),
         }),
-        unknown
+        UNKNOWN
     );
     assert!(r.upgraded_state.is_none());
-    check!(
-        "UpgradeResourceIdentity",
-        c.upgrade_resource_identity(pb::upgrade_resource_identity::Request {
-            type_name: TOKEN.into(),
-            ..Default::default()
-        }),
-        unsupported
-    );
     check!(
         "ReadResource",
         c.read_resource(pb::read_resource::Request {
             type_name: NOPE.into(),
-            current_state: cfg(),
+            current_state: null_config(),
             ..Default::default()
         }),
-        unknown
+        UNKNOWN
     );
     let r = check!(
         "PlanResourceChange",
         c.plan_resource_change(pb::plan_resource_change::Request {
             type_name: NOPE.into(),
-            config: cfg(),
-            proposed_new_state: cfg(),
+            config: null_config(),
+            proposed_new_state: null_config(),
             ..Default::default()
         }),
-        unknown
+        UNKNOWN
     );
     assert!(!r.legacy_type_system);
     check!(
@@ -501,7 +502,7 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
             type_name: NOPE.into(),
             ..Default::default()
         }),
-        unknown
+        UNKNOWN
     );
     let r = check!(
         "ImportResourceState",
@@ -510,43 +511,27 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
             id: "x".into(),
             ..Default::default()
         }),
-        unknown
+        UNKNOWN
     );
     assert!(r.imported_resources.is_empty());
-    check!(
-        "MoveResourceState",
-        c.move_resource_state(pb::move_resource_state::Request {
-            target_type_name: TOKEN.into(),
-            ..Default::default()
-        }),
-        unsupported
-    );
-    check!(
-        "GenerateResourceConfig",
-        c.generate_resource_config(pb::generate_resource_config::Request {
-            type_name: TOKEN.into(),
-            ..Default::default()
-        }),
-        unsupported
-    );
     let r = check!(
         "ReadDataSource",
         c.read_data_source(pb::read_data_source::Request {
             type_name: NOPE.into(),
-            config: cfg(),
+            config: null_config(),
             ..Default::default()
         }),
-        unknown
+        UNKNOWN
     );
     assert!(r.state.is_none());
     check!(
         "OpenEphemeralResource",
         c.open_ephemeral_resource(pb::open_ephemeral_resource::Request {
             type_name: NOPE.into(),
-            config: cfg(),
+            config: null_config(),
             ..Default::default()
         }),
-        unknown
+        UNKNOWN
     );
     check!(
         "RenewEphemeralResource",
@@ -554,7 +539,7 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
             type_name: NOPE.into(),
             private: None,
         }),
-        unknown
+        UNKNOWN
     );
     check!(
         "CloseEphemeralResource",
@@ -562,19 +547,81 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
             type_name: NOPE.into(),
             private: None,
         }),
-        unknown
+        UNKNOWN
     );
     check!(
         "PlanAction",
         c.plan_action(pb::plan_action::Request {
             action_type: NOPE.into(),
-            config: cfg(),
+            config: null_config(),
             ..Default::default()
         }),
-        unknown
+        UNKNOWN
     );
 
-    // Streams: one event carrying the diagnostics.
+    let mut s = ok(
+        "InvokeAction",
+        c.invoke_action(pb::invoke_action::Request {
+            action_type: NOPE.into(),
+            config: null_config(),
+            ..Default::default()
+        })
+        .await,
+    );
+    let ev = s
+        .message()
+        .await
+        .expect("InvokeAction stream")
+        .expect("an event");
+    match ev.r#type {
+        Some(pb::invoke_action::event::Type::Completed(done)) => {
+            assert_one_error("InvokeAction", &done.diagnostics, UNKNOWN, None)
+        }
+        other => panic!("InvokeAction: expected completion, got {other:?}"),
+    }
+    assert!(s.message().await.expect("end of stream").is_none());
+    assert_still_serving(&mut c).await;
+}
+
+/// List resources, resource identity, moves and config generation are not offered: OK with
+/// one "not supported" error (ListResource in its one event).
+#[tokio::test]
+async fn rpcs_the_provider_does_not_offer_answer_ok_with_an_error() {
+    let mut c = connect(&[]).await;
+
+    check!(
+        "ValidateListResourceConfig",
+        c.validate_list_resource_config(pb::validate_list_resource_config::Request {
+            type_name: NOPE.into(),
+            config: null_config(),
+            ..Default::default()
+        }),
+        UNSUPPORTED
+    );
+    check!(
+        "UpgradeResourceIdentity",
+        c.upgrade_resource_identity(pb::upgrade_resource_identity::Request {
+            type_name: TOKEN.into(),
+            ..Default::default()
+        }),
+        UNSUPPORTED
+    );
+    check!(
+        "MoveResourceState",
+        c.move_resource_state(pb::move_resource_state::Request {
+            target_type_name: TOKEN.into(),
+            ..Default::default()
+        }),
+        UNSUPPORTED
+    );
+    check!(
+        "GenerateResourceConfig",
+        c.generate_resource_config(pb::generate_resource_config::Request {
+            type_name: TOKEN.into(),
+            ..Default::default()
+        }),
+        UNSUPPORTED
+    );
     let mut s = ok(
         "ListResource",
         c.list_resource(pb::list_resource::Request {
@@ -588,32 +635,16 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
         .await
         .expect("ListResource stream")
         .expect("an event");
-    assert_one_error("ListResource", &ev.diagnostic, unsupported, None);
+    assert_one_error("ListResource", &ev.diagnostic, UNSUPPORTED, None);
     assert!(s.message().await.expect("end of stream").is_none());
+    assert_still_serving(&mut c).await;
+}
 
-    let mut s = ok(
-        "InvokeAction",
-        c.invoke_action(pb::invoke_action::Request {
-            action_type: NOPE.into(),
-            config: cfg(),
-            ..Default::default()
-        })
-        .await,
-    );
-    let ev = s
-        .message()
-        .await
-        .expect("InvokeAction stream")
-        .expect("an event");
-    match ev.r#type {
-        Some(pb::invoke_action::event::Type::Completed(done)) => {
-            assert_one_error("InvokeAction", &done.diagnostics, unknown, None)
-        }
-        other => panic!("InvokeAction: expected completion, got {other:?}"),
-    }
-    assert!(s.message().await.expect("end of stream").is_none());
+/// No provider functions: an empty list, and a call is a function error naming it.
+#[tokio::test]
+async fn no_functions_are_offered() {
+    let mut c = connect(&[]).await;
 
-    // Functions: none offered, so a call is a function error.
     let f = ok(
         "GetFunctions",
         c.get_functions(pb::get_functions::Request {}).await,
@@ -630,15 +661,21 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
     );
     assert!(r.result.is_none());
     assert!(r.error.is_some_and(|e| e.text.contains("nope")));
+    assert_still_serving(&mut c).await;
+}
 
-    // State storage is not offered.
+/// The state-store RPCs answer OK with one "not supported" error.
+#[tokio::test]
+async fn state_storage_is_not_offered() {
+    let mut c = connect(&[]).await;
+
     check!(
         "ValidateStateStoreConfig",
         c.validate_state_store_config(pb::validate_state_store::Request {
             type_name: NOPE.into(),
-            config: cfg(),
+            config: null_config(),
         }),
-        unsupported
+        UNSUPPORTED
     );
     check!(
         "ConfigureStateStore",
@@ -646,7 +683,7 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
             type_name: NOPE.into(),
             ..Default::default()
         }),
-        unsupported
+        UNSUPPORTED
     );
     let mut s = ok(
         "ReadStateBytes",
@@ -657,7 +694,7 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
         .await,
     );
     let chunk = s.message().await.expect("ReadStateBytes").expect("a chunk");
-    assert_one_error("ReadStateBytes", &chunk.diagnostics, unsupported, None);
+    assert_one_error("ReadStateBytes", &chunk.diagnostics, UNSUPPORTED, None);
     check!(
         "WriteStateBytes",
         c.write_state_bytes(tokio_stream::iter([pb::write_state_bytes::RequestChunk {
@@ -665,7 +702,7 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
             total_length: 2,
             ..Default::default()
         }])),
-        unsupported
+        UNSUPPORTED
     );
     check!(
         "LockState",
@@ -673,7 +710,7 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
             type_name: NOPE.into(),
             ..Default::default()
         }),
-        unsupported
+        UNSUPPORTED
     );
     check!(
         "UnlockState",
@@ -681,14 +718,14 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
             type_name: NOPE.into(),
             ..Default::default()
         }),
-        unsupported
+        UNSUPPORTED
     );
     check!(
         "GetStates",
         c.get_states(pb::get_states::Request {
             type_name: NOPE.into(),
         }),
-        unsupported
+        UNSUPPORTED
     );
     check!(
         "DeleteState",
@@ -696,9 +733,17 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
             type_name: NOPE.into(),
             ..Default::default()
         }),
-        unsupported
+        UNSUPPORTED
     );
+    assert_still_serving(&mut c).await;
+}
 
+/// Before ConfigureProvider a plan of a known type is a diagnostic, not a crash, and the
+/// server keeps serving after StopProvider.
+#[tokio::test]
+async fn plan_before_configure_is_a_diagnostic() {
+    let mut c = connect(&[]).await;
+    let t = types(&mut c).await;
     // Known types before ConfigureProvider: a diagnostic, not a crash.
     let config = obj(&t.token, &[]);
     let r = ok(
@@ -713,12 +758,7 @@ async fn every_rpc_answers_ok_with_error_diagnostics() {
         c.stop_provider(pb::stop_provider::Request {}).await,
     );
     assert_eq!(r.error, "");
-    // The server is still serving after all that.
-    ok(
-        "GetProviderSchema",
-        c.get_provider_schema(pb::get_provider_schema::Request {})
-            .await,
-    );
+    assert_still_serving(&mut c).await;
 }
 
 /// Sanity check of the harness: an RPC the service does not have is Unimplemented, so the
@@ -1051,140 +1091,83 @@ async fn write_only_needs_client_support() {
     assert_no_diags("no write-only values", &r.diagnostics);
 }
 
+/// ValidateResourceConfig of a `defentry_token` with `set` (a client with write-only support).
+async fn validate_token(c: &mut Client, t: &Types, set: &[(&str, Value)]) -> Vec<pb::Diagnostic> {
+    ok(
+        "ValidateResourceConfig",
+        c.validate_resource_config(pb::validate_resource_config::Request {
+            type_name: TOKEN.into(),
+            config: dv(&obj(&t.token, set), &t.token),
+            client_capabilities: caps(true),
+        })
+        .await,
+    )
+    .diagnostics
+}
+
+/// ValidateProviderConfig with `set`.
+async fn validate_provider(
+    c: &mut Client,
+    t: &Types,
+    set: &[(&str, Value)],
+) -> Vec<pb::Diagnostic> {
+    ok(
+        "ValidateProviderConfig",
+        c.validate_provider_config(pb::validate_provider_config::Request {
+            config: dv(&obj(&t.provider, set), &t.provider),
+        })
+        .await,
+    )
+    .diagnostics
+}
+
 #[tokio::test]
 async fn invalid_settings_point_at_their_attribute() {
     let mut c = connect(&[]).await;
     let t = types(&mut c).await;
 
+    // Each bad value: one error, summary "Invalid <attribute>", pointing at the attribute.
     let token_cases = [
-        (
-            "rotation_period",
-            Value::string("soon"),
-            "Invalid rotation_period",
-        ),
-        (
-            "rotation_period",
-            Value::string("-1h"),
-            "Invalid rotation_period",
-        ),
-        (
-            "two_factor_code",
-            Value::string("12"),
-            "Invalid two_factor_code",
-        ),
-        (
-            "totp_secret",
-            Value::string("not base32!"),
-            "Invalid totp_secret",
-        ),
+        ("rotation_period", Value::string("soon")),
+        ("rotation_period", Value::string("-1h")),
+        ("two_factor_code", Value::string("12")),
+        ("totp_secret", Value::string("not base32!")),
     ];
-    for (attr, v, summary) in token_cases {
-        let r = ok(
-            "ValidateResourceConfig",
-            c.validate_resource_config(pb::validate_resource_config::Request {
-                type_name: TOKEN.into(),
-                config: dv(&obj(&t.token, &[(attr, v.clone())]), &t.token),
-                client_capabilities: caps(true),
-            })
-            .await,
-        );
-        assert_one_error(
-            &format!("{attr} = {v:?}"),
-            &r.diagnostics,
-            summary,
-            Some(attr),
-        );
+    for (attr, v) in token_cases {
+        let d = validate_token(&mut c, &t, &[(attr, v.clone())]).await;
+        let summary = format!("Invalid {attr}");
+        assert_one_error(&format!("{attr} = {v:?}"), &d, &summary, Some(attr));
     }
-
     let provider_cases = [
-        (
-            "api_domain",
-            Value::string("ftp://example.com"),
-            "Invalid api_domain",
-        ),
-        (
-            "api_domain",
-            Value::string("not a url"),
-            "Invalid api_domain",
-        ),
-        (
-            "api_domain",
-            Value::string("http://example.com"),
-            "Invalid api_domain",
-        ),
-        (
-            "request_timeout",
-            Value::string("fast"),
-            "Invalid request_timeout",
-        ),
-        ("max_retries", Value::int(99), "Invalid max_retries"),
+        ("api_domain", Value::string("ftp://example.com")),
+        ("api_domain", Value::string("not a url")),
+        ("api_domain", Value::string("http://example.com")),
+        ("request_timeout", Value::string("fast")),
+        ("max_retries", Value::int(99)),
     ];
-    for (attr, v, summary) in provider_cases {
-        let r = ok(
-            "ValidateProviderConfig",
-            c.validate_provider_config(pb::validate_provider_config::Request {
-                config: dv(&obj(&t.provider, &[(attr, v.clone())]), &t.provider),
-            })
-            .await,
-        );
-        assert_one_error(
-            &format!("{attr} = {v:?}"),
-            &r.diagnostics,
-            summary,
-            Some(attr),
-        );
+    for (attr, v) in provider_cases {
+        let d = validate_provider(&mut c, &t, &[(attr, v.clone())]).await;
+        let summary = format!("Invalid {attr}");
+        assert_one_error(&format!("{attr} = {v:?}"), &d, &summary, Some(attr));
     }
 
     // Configuration may hold unknowns at validate time: they are not errors.
-    let r = ok(
-        "ValidateResourceConfig",
-        c.validate_resource_config(pb::validate_resource_config::Request {
-            type_name: TOKEN.into(),
-            config: dv(
-                &obj(
-                    &t.token,
-                    &[
-                        ("rotation_period", Value::unknown()),
-                        ("password_wo", Value::unknown()),
-                    ],
-                ),
-                &t.token,
-            ),
-            client_capabilities: caps(true),
-        })
-        .await,
-    );
-    assert_no_diags("unknown token config", &r.diagnostics);
-    let r = ok(
-        "ValidateProviderConfig",
-        c.validate_provider_config(pb::validate_provider_config::Request {
-            config: dv(
-                &obj(&t.provider, &[("api_domain", Value::unknown())]),
-                &t.provider,
-            ),
-        })
-        .await,
-    );
-    assert_no_diags("unknown provider config", &r.diagnostics);
+    let unknowns = [
+        ("rotation_period", Value::unknown()),
+        ("password_wo", Value::unknown()),
+    ];
+    let d = validate_token(&mut c, &t, &unknowns).await;
+    assert_no_diags("unknown token config", &d);
+    let d = validate_provider(&mut c, &t, &[("api_domain", Value::unknown())]).await;
+    assert_no_diags("unknown provider config", &d);
     // Valid settings pass.
-    let r = ok(
-        "ValidateProviderConfig",
-        c.validate_provider_config(pb::validate_provider_config::Request {
-            config: dv(
-                &obj(
-                    &t.provider,
-                    &[
-                        ("api_domain", Value::string("https://api.example.com")),
-                        ("request_timeout", Value::string("2m")),
-                        ("max_retries", Value::int(3)),
-                    ],
-                ),
-                &t.provider,
-            ),
-        })
-        .await,
-    );
-    assert_no_diags("valid provider config", &r.diagnostics);
+    let valid = [
+        ("api_domain", Value::string("https://api.example.com")),
+        ("request_timeout", Value::string("2m")),
+        ("max_retries", Value::int(3)),
+    ];
+    let d = validate_provider(&mut c, &t, &valid).await;
+    assert_no_diags("valid provider config", &d);
 }
 
 // ------------------------------------------------------------------------------------------

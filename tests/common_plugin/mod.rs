@@ -1,6 +1,8 @@
 //! Test helpers that play Terraform's part of the go-plugin protocol: start the provider
 //! binary, read its handshake, and dial it over unix/TCP with or without AutoMTLS.
-#![allow(dead_code)]
+//!
+//! Declared with `pub mod common_plugin;`, so the helpers a test file leaves unused are not
+//! dead code (see `tests/common/mod.rs`).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+pub use terraform_provider_defentry::sdk::plugin::MAGIC_COOKIE_KEY;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::task::JoinHandle;
@@ -17,14 +20,14 @@ use tonic::transport::{Channel, Endpoint};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-pub const MAGIC_COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub use terraform_provider_defentry::sdk::plugin::MAGIC_COOKIE_VALUE as MAGIC_COOKIE;
 
 /// How long the binary may take to print its handshake or exit; a deadline, not a delay.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Environment the test runner might have that would change the provider's behaviour.
 const INHERITED: &[&str] = &[
-    "TF_PLUGIN_MAGIC_COOKIE",
+    MAGIC_COOKIE_KEY,
     "PLUGIN_PROTOCOL_VERSIONS",
     "PLUGIN_CLIENT_CERT",
     "PLUGIN_UNIX_SOCKET_DIR",
@@ -113,7 +116,7 @@ impl Plugin {
     pub fn spawn_like_terraform(socket_dir: &Path, client_cert_pem: Option<&str>) -> Plugin {
         let dir = socket_dir.to_str().unwrap();
         let mut env = vec![
-            ("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE),
+            (MAGIC_COOKIE_KEY, MAGIC_COOKIE),
             ("PLUGIN_PROTOCOL_VERSIONS", "5,6"),
             ("PLUGIN_MIN_PORT", "10000"),
             ("PLUGIN_MAX_PORT", "25000"),

@@ -38,12 +38,13 @@ pub use secret::Secret;
 use response::{content_type_essence, RawResponse, MAX_BODY_BYTES};
 use retry::{is_retryable_status, parse_retry_after, retry_delay, Replay};
 
-const LOGIN: &str = "/api/v1/crm/auth/login";
-const LOGOUT: &str = "/api/v1/crm/logout";
-const TWO_FACTOR_SETUP: &str = "/api/v1/2fa/setup";
-const TWO_FACTOR_VERIFY: &str = "/api/v1/2fa/verify";
-const PASSWORD_FORGOT: &str = "/api/v1/crm/auth/password/forgot";
-const PASSWORD_RESET: &str = "/api/v1/crm/auth/password/reset";
+// The endpoint paths of the onboarding page; public so tests name them instead of retyping.
+pub const LOGIN: &str = "/api/v1/crm/auth/login";
+pub const LOGOUT: &str = "/api/v1/crm/logout";
+pub const TWO_FACTOR_SETUP: &str = "/api/v1/2fa/setup";
+pub const TWO_FACTOR_VERIFY: &str = "/api/v1/2fa/verify";
+pub const PASSWORD_FORGOT: &str = "/api/v1/crm/auth/password/forgot";
+pub const PASSWORD_RESET: &str = "/api/v1/crm/auth/password/reset";
 /// How long an unused pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 

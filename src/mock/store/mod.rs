@@ -6,68 +6,31 @@
 //! and the TOTP-use record are `crate::limiter` and `crate::totp_use`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fmt;
 use std::net::IpAddr;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::clock::Clock;
 use crate::config::MockConfig;
 use crate::faults::FaultSet;
 use crate::limiter::{Decision, RateLimitView, RateLimiter};
-use crate::secrets::{decode_base32, sha256, Digest256};
+use crate::secrets::{decode_base32, sha256};
 pub use crate::time::rfc3339;
 use crate::time::to_delta;
 use crate::totp_use::TotpUses;
 
 mod observability;
+mod records;
 mod recovery;
 mod sessions;
+mod state;
 mod two_factor;
 
-pub use observability::RequestRecord;
-pub use recovery::OutboxMessage;
-use recovery::ResetToken;
-use sessions::Session;
+pub use records::{OutboxMessage, RequestRecord};
 pub use sessions::{Authenticated, LoginOutcome, SessionView, SessionsView};
+use state::User;
+pub use state::{Settings, Store, StoreError};
 pub use two_factor::SetupOutcome;
-
-/// Why a store operation was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// Token missing, malformed, unknown, expired or revoked.
-    #[error("unauthenticated")]
-    Unauthenticated,
-    /// Unknown user or wrong password.
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    /// Too many login attempts for this username in the last minute.
-    #[error("too many login attempts; retry in {retry_after_secs}s")]
-    RateLimited {
-        /// Seconds until the oldest attempt leaves the window.
-        retry_after_secs: u64,
-    },
-    /// The TOTP code did not match (or there is no secret to match).
-    #[error("invalid two-factor code")]
-    InvalidTwoFactorCode,
-    /// Unknown, used or expired reset token.
-    #[error("invalid password reset token")]
-    InvalidResetToken,
-}
-
-/// A user as the store keeps it: secrets hashed or needed-for-TOTP only.
-#[derive(Clone)]
-pub(super) struct User {
-    /// Numeric id, as a database would give (configuration order, from 1).
-    pub(super) id: u64,
-    pub(super) password_hash: Digest256,
-    pub(super) email: Option<String>,
-    /// Enrolled TOTP secret.
-    pub(super) totp_secret: Option<Vec<u8>>,
-    /// Secret from `/2fa/setup`, enrolled by the next successful verify.
-    pub(super) pending_totp_secret: Option<Vec<u8>>,
-}
 
 /// A user in `GET /_mock/users`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -80,68 +43,6 @@ pub struct UserView {
     pub two_factor_enrolled: bool,
     /// `/2fa/setup` offered a new secret that no verify has confirmed yet (not enrolled).
     pub two_factor_setup_pending: bool,
-}
-
-/// Runtime settings, `GET`/`POST /_mock/settings`.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub struct Settings {
-    /// Undocumented response fields are added (see [`MockConfig::hints`]).
-    pub hints: bool,
-    /// `throttle:api` requests per window; 0 = off (see [`MockConfig::rate_limit`]).
-    pub rate_limit: u32,
-    /// The rate limit's window in seconds (at least 1).
-    pub rate_limit_window_secs: u64,
-    /// A used TOTP code is accepted again (see [`MockConfig::allow_totp_reuse`]).
-    pub allow_totp_reuse: bool,
-}
-
-impl Settings {
-    fn from_config(config: &MockConfig) -> Self {
-        Self {
-            hints: config.hints,
-            rate_limit: config.rate_limit,
-            rate_limit_window_secs: config.rate_limit_window.as_secs().max(1),
-            allow_totp_reuse: config.allow_totp_reuse,
-        }
-    }
-}
-
-/// All mutable mock state.
-pub struct Store {
-    clock: Clock,
-    token_ttl: TimeDelta,
-    keep_logged_ttl: TimeDelta,
-    reset_token_ttl: TimeDelta,
-    login_rate_limit: Option<u32>,
-    request_log_limit: usize,
-    /// Users as configured, restored by [`Store::reset`].
-    initial_users: BTreeMap<String, User>,
-    users: BTreeMap<String, User>,
-    sessions: BTreeMap<u64, Session>,
-    next_token_id: u64,
-    reset_tokens: HashMap<String, ResetToken>,
-    outbox: Vec<OutboxMessage>,
-    requests: VecDeque<RequestRecord>,
-    logins: HashMap<String, u64>,
-    logouts: HashMap<String, u64>,
-    login_attempts: HashMap<String, VecDeque<DateTime<Utc>>>,
-    /// Settings as configured, restored by [`Store::reset`].
-    initial_settings: Settings,
-    settings: Settings,
-    limiter: RateLimiter,
-    totp_uses: TotpUses,
-    /// Registered faults (consulted by the HTTP middleware).
-    pub faults: FaultSet,
-}
-
-impl fmt::Debug for Store {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store")
-            .field("users", &self.users.keys().collect::<Vec<_>>())
-            .field("sessions", &self.sessions.len())
-            .field("next_token_id", &self.next_token_id)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Store {

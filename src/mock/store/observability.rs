@@ -1,21 +1,8 @@
 //! The request log `GET /_mock/requests` shows: method, path, status, time; never bodies or headers.
 
-use serde::Serialize;
-
-use super::{rfc3339, Store};
-
-/// One line of `GET /_mock/requests`: never bodies or headers.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct RequestRecord {
-    /// HTTP method.
-    pub method: String,
-    /// Path without query string.
-    pub path: String,
-    /// Status answered.
-    pub status: u16,
-    /// RFC 3339.
-    pub at: String,
-}
+use super::records::RequestRecord;
+use super::state::Store;
+use crate::time::rfc3339;
 
 impl Store {
     /// Appends to the request log, dropping the oldest entry beyond the limit.

@@ -1,40 +1,10 @@
 //! Password recovery: forgot (a reset token in the outbox) and reset (single use, limited life).
 
-use std::fmt;
-
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-
-use super::{rfc3339, Store, StoreError};
-use crate::secrets::{digest_eq, random_reset_token, sha256, Digest256};
+use super::records::{OutboxMessage, ResetToken};
+use super::state::{Store, StoreError};
+use crate::secrets::{digest_eq, random_reset_token, sha256};
 use crate::time::add;
-
-/// A pending password reset (one per user; a new request replaces it).
-pub(super) struct ResetToken {
-    pub(super) token_hash: Digest256,
-    pub(super) created_at: DateTime<Utc>,
-}
-
-/// A password-reset e-mail. The reset token is in clear: this *is* the e-mail.
-#[derive(Clone, Serialize)]
-pub struct OutboxMessage {
-    /// Recipient.
-    pub to: String,
-    /// Token to pass to `/password/reset`.
-    pub reset_token: String,
-    /// RFC 3339.
-    pub sent_at: String,
-}
-
-impl fmt::Debug for OutboxMessage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OutboxMessage")
-            .field("to", &self.to)
-            .field("reset_token", &"[redacted]")
-            .field("sent_at", &self.sent_at)
-            .finish()
-    }
-}
+use crate::time::rfc3339;
 
 impl Store {
     /// Sends a reset e-mail to a known address (case-insensitive); silently does nothing for

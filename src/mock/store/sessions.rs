@@ -6,25 +6,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::{rfc3339, Store, StoreError};
-use crate::secrets::{
-    digest_eq, parse_token, random_token_secret, sha256, Digest256, SecretString,
-};
+use super::records::Session;
+use super::state::{Store, StoreError};
+use crate::secrets::{digest_eq, parse_token, random_token_secret, sha256, SecretString};
 use crate::time::add;
+use crate::time::rfc3339;
 
 /// Window of the login rate limit.
 const RATE_WINDOW: TimeDelta = TimeDelta::seconds(60);
-
-/// One issued token. Only the SHA-256 of its secret part is kept.
-#[derive(Clone)]
-pub(super) struct Session {
-    pub(super) username: String,
-    pub(super) token_hash: Digest256,
-    pub(super) keep_logged: bool,
-    pub(super) created_at: DateTime<Utc>,
-    pub(super) expires_at: DateTime<Utc>,
-    pub(super) two_factor_verified: bool,
-}
 
 /// The caller identified by a valid bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! TOTP 2FA: setup (a pending secret) and verify (enrols a pending secret, marks the session
 //! verified, refuses a code already used unless reuse is allowed).
 
-use super::{Authenticated, Store, StoreError};
+use super::sessions::Authenticated;
+use super::state::{Store, StoreError};
 use crate::secrets::{encode_base32, otpauth_url, random_totp_secret, totp_step_of, SecretString};
 
 /// Result of `/2fa/setup`.

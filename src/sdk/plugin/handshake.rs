@@ -6,9 +6,9 @@ use base64::Engine as _;
 use super::error::PluginError;
 
 /// Environment variable in which Terraform (and OpenTofu) pass the magic cookie.
-pub(crate) const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
+pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// The cookie value shared by every Terraform provider; a UX check, not a secret.
-pub(crate) const MAGIC_COOKIE_VALUE: &str =
+pub const MAGIC_COOKIE_VALUE: &str =
     "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// Comma-separated plugin protocol versions the client can speak.
 pub(crate) const PROTOCOL_VERSIONS_KEY: &str = "PLUGIN_PROTOCOL_VERSIONS";

@@ -32,6 +32,7 @@ mod signals;
 mod tls;
 
 pub use error::PluginError;
+pub use handshake::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 pub use logging::init_logging;
 pub use opts::{ServeOpts, Shutdown};
 pub use serve::serve;
