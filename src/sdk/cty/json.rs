@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use serde_json::Value as J;
 
 use super::conform::{check_conforms, MAX_DEPTH};
-use super::msgpack::{number_text, parse_number};
+use super::numbers::{number_text, parse_number};
 use super::path::{index_step, AttributePath, PathStep};
 use super::value::{CtyError, Type, Value};
 

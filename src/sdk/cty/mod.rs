@@ -7,6 +7,7 @@
 mod conform;
 mod json;
 mod msgpack;
+mod numbers;
 mod path;
 mod value;
 
