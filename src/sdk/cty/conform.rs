@@ -67,14 +67,17 @@ fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result
             } else {
                 None
             };
-            match misplaced {
-                Some(what) => Err(fail(
+            if let Some(what) = misplaced {
+                return Err(fail(
                     path,
                     format!(
                         "an unknown {} cannot be refined with {what}",
                         ty.friendly_name()
                     ),
-                )),
+                ));
+            }
+            match rf.contradiction() {
+                Some(why) => Err(fail(path, format!("inconsistent refinements: {why}"))),
                 None => Ok(()),
             }
         }
@@ -87,7 +90,7 @@ fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result
             ),
         )),
         (Value::String(_), Type::String)
-        | (Value::Number(_), Type::Number)
+        | (Value::Number(_) | Value::Infinity { .. }, Type::Number)
         | (Value::Bool(_), Type::Bool) => Ok(()),
         (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => each(
             path,

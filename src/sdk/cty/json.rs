@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use serde_json::Value as J;
 
 use super::conform::{check_conforms, MAX_DEPTH};
-use super::numbers::{number_text, parse_number};
+use super::numbers::{number_text, number_value};
 use super::path::{index_step, AttributePath, PathStep};
 use super::value::{CtyError, Type, Value};
 
@@ -44,13 +44,12 @@ impl Decoder {
                 J::Bool(b) => Ok(Value::String(b.to_string())),
                 _ => Err(wrong(self, "string")),
             },
-            // ...and numeric strings given for a number.
+            // ...and numeric strings given for a number, go-cty's `+Inf`/`-Inf` included.
             Type::Number => match j {
-                J::Number(n) => parse_number(n.as_str()),
-                J::String(s) => parse_number(s),
+                J::Number(n) => number_value(n.as_str()),
+                J::String(s) => number_value(s),
                 _ => return Err(wrong(self, "number")),
             }
-            .map(Value::Number)
             .map_err(|e| self.fail(e)),
             // ...and the strings "true"/"1"/"false"/"0" given for a bool.
             Type::Bool => match j {
@@ -228,6 +227,10 @@ impl Encoder {
             (Value::Number(n), Type::Number) => {
                 let text = number_text(n).map_err(|e| self.fail(ty, e))?;
                 self.out.push_str(&text);
+            }
+            // As in go-cty: JSON has no infinity, and a string would change the type.
+            (Value::Infinity { .. }, Type::Number) => {
+                return Err(self.fail(ty, "infinity cannot be encoded as JSON"));
             }
             (Value::Bool(b), Type::Bool) => self.out.push_str(if *b { "true" } else { "false" }),
             (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => {

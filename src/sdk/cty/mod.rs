@@ -14,5 +14,6 @@ mod value;
 pub use bigdecimal::BigDecimal;
 pub use json::{from_json, to_json};
 pub use msgpack::{from_msgpack, to_msgpack};
+pub use numbers::MAX_PLAIN_ZEROS;
 pub use path::{AttributePath, PathStep};
 pub use value::{CtyError, Refinements, Type, Value};

@@ -4,10 +4,16 @@
 use bigdecimal::BigDecimal;
 use num_bigint::{BigInt, Sign};
 
+use super::value::Value;
+
 /// Largest decimal exponent (|scale| after normalising) a number may have. Far beyond
-/// anything Terraform produces (it keeps 512-bit floats), small enough that writing the
-/// number out in plain decimal form, as the wire formats require, stays cheap.
+/// anything Terraform produces (it keeps 512-bit floats).
 pub(super) const MAX_DECIMAL_EXPONENT: i64 = 20_000;
+/// Most zeros written out around a number's significant digits. Beyond this the text
+/// takes the compact `<digits>e<exponent>` form (which go-cty, tftypes and this codec
+/// all parse), so re-encoding never makes a number more than this many bytes longer
+/// than its digits: `1e20000` stays 7 bytes instead of growing to 20,001.
+pub const MAX_PLAIN_ZEROS: usize = 400;
 /// Longest number text accepted, so parsing cannot be made quadratic-slow.
 const MAX_NUMBER_TEXT: usize = 2 * MAX_DECIMAL_EXPONENT as usize + 64;
 
@@ -18,7 +24,7 @@ pub(super) enum WireNumber {
     Int(i64),
     /// Not an integer, and exactly a float64.
     Float(f64),
-    /// Anything else, as plain decimal text.
+    /// Anything else, as decimal text.
     Text(String),
 }
 
@@ -35,10 +41,18 @@ fn normalized_checked(n: &BigDecimal) -> Result<BigDecimal, String> {
     Ok(n)
 }
 
-/// Plain (never scientific) decimal text of `digits × 10^-scale`, like Go's `Text('f', -1)`.
+/// Decimal text of `digits × 10^-scale`: plain like Go's `Text('f', -1)`, unless that
+/// needs more than [`MAX_PLAIN_ZEROS`] zeros; then `<digits>e<exponent>`.
 fn plain_text(digits: &BigInt, scale: i64) -> String {
     let mut s = digits.magnitude().to_string();
-    if scale <= 0 {
+    let zeros = if scale <= 0 {
+        scale.unsigned_abs()
+    } else {
+        (scale.unsigned_abs() + 1).saturating_sub(s.len() as u64)
+    };
+    if zeros > MAX_PLAIN_ZEROS as u64 {
+        s.push_str(&format!("e{}", -scale));
+    } else if scale <= 0 {
         s.extend(std::iter::repeat_n('0', scale.unsigned_abs() as usize));
     } else {
         let scale = scale.unsigned_abs() as usize;
@@ -59,6 +73,35 @@ pub(super) fn number_text(n: &BigDecimal) -> Result<String, String> {
     let n = normalized_checked(n)?;
     let (digits, scale) = n.as_bigint_and_scale();
     Ok(plain_text(&digits, scale))
+}
+
+/// Parses go-cty's text forms of infinity (Go's `big.ParseFloat` spellings `Inf`/`inf`,
+/// optionally signed): `Some(negative)`, or `None` for anything else.
+pub(super) fn parse_infinity(text: &str) -> Option<bool> {
+    let (negative, rest) = match (text.strip_prefix('-'), text.strip_prefix('+')) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        _ => (false, text),
+    };
+    matches!(rest, "Inf" | "inf").then_some(negative)
+}
+
+/// A number value from text: a decimal, or one of the infinity spellings.
+pub(super) fn number_value(text: &str) -> Result<Value, String> {
+    match parse_infinity(text) {
+        Some(negative) => Ok(Value::Infinity { negative }),
+        None => parse_number(text).map(Value::Number),
+    }
+}
+
+/// A number value from a float: exact when finite, ±Infinity when infinite; NaN is an error.
+pub(super) fn number_value_from_f64(f: f64) -> Result<Value, String> {
+    if f.is_infinite() {
+        return Ok(Value::Infinity {
+            negative: f.is_sign_negative(),
+        });
+    }
+    number_from_f64(f).map(Value::Number)
 }
 
 /// Parses a decimal number: `[+-]digits[.digits][(e|E)[+-]digits]` (either side of the

@@ -209,6 +209,26 @@ impl Refinements {
     pub fn is_empty(&self) -> bool {
         *self == Refinements::default()
     }
+
+    /// Why no value could satisfy these refinements, if none could: go-cty panics on
+    /// such refinements, so the codecs refuse them rather than pass them on.
+    pub fn contradiction(&self) -> Option<String> {
+        if let (Some((lo, lo_inc)), Some((hi, hi_inc))) = (&self.number_lower, &self.number_upper) {
+            if lo > hi || (lo == hi && !(*lo_inc && *hi_inc)) {
+                return Some(format!(
+                    "the number range {}{lo}, {hi}{} is empty",
+                    if *lo_inc { "[" } else { "(" },
+                    if *hi_inc { "]" } else { ")" },
+                ));
+            }
+        }
+        match (self.length_min, self.length_max) {
+            (Some(min), Some(max)) if min > max => Some(format!(
+                "the minimum length {min} is above the maximum length {max}"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// A cty value. Its type is given by context (the schema), except under `dynamic`.
@@ -223,6 +243,12 @@ pub enum Value {
     String(String),
     /// A number, exact.
     Number(BigDecimal),
+    /// Positive or negative infinity, the numbers a `BigDecimal` cannot hold (HCL's `1/0`,
+    /// go-cty's `PositiveInfinity` and `NegativeInfinity`).
+    Infinity {
+        /// True for negative infinity.
+        negative: bool,
+    },
     /// A bool.
     Bool(bool),
     /// Elements of a list or a tuple, in order.
@@ -267,7 +293,7 @@ impl Value {
             Value::Null => "null",
             Value::Unknown(_) => "an unknown value",
             Value::String(_) => "a string",
-            Value::Number(_) => "a number",
+            Value::Number(_) | Value::Infinity { .. } => "a number",
             Value::Bool(_) => "a bool",
             Value::List(_) => "a list or tuple",
             Value::Set(_) => "a set",

@@ -111,6 +111,7 @@ impl<'de> De<'de> {
     {
         let pick = |v: &Value| match v {
             Value::Number(n) => Some(to_int::<I>(n)),
+            Value::Infinity { .. } => Some(Err("expected a whole number, found infinity".into())),
             _ => None,
         };
         Ok(self.get("a number", pick)?.unwrap_or_default())
@@ -124,6 +125,12 @@ impl<'de> De<'de> {
                     .filter(|f| f.abs() <= max)
                     .ok_or_else(|| format!("{n} does not fit a floating-point number")),
             ),
+            // A float holds infinity; the model's own checks decide whether it is allowed.
+            Value::Infinity { negative } => Some(Ok(if *negative {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            })),
             _ => None,
         };
         Ok(self.get("a number", pick)?.unwrap_or_default())
@@ -203,7 +210,7 @@ impl<'de> de::Deserializer<'de> for De<'de> {
                 (_, Some(u)) => visitor.visit_u64(u),
                 _ => self.deserialize_f64(visitor),
             },
-            Value::Number(_) => self.deserialize_f64(visitor),
+            Value::Number(_) | Value::Infinity { .. } => self.deserialize_f64(visitor),
             Value::List(_) | Value::Set(_) => self.deserialize_seq(visitor),
             Value::Map(_) => self.deserialize_map(visitor),
             Value::Unknown(_) | Value::Dynamic(_) => {

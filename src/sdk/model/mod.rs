@@ -176,7 +176,7 @@ fn shape(v: &mut Value, ty: &Type, fill: bool) {
 fn implied_type(v: &Value) -> Type {
     match v {
         Value::String(_) => Type::String,
-        Value::Number(_) => Type::Number,
+        Value::Number(_) | Value::Infinity { .. } => Type::Number,
         Value::Bool(_) => Type::Bool,
         Value::List(items) => Type::Tuple(items.iter().map(implied_type).collect()),
         Value::Map(m) => Type::Object(

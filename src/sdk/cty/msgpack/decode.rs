@@ -2,22 +2,21 @@
 
 use std::collections::BTreeMap;
 
-use bigdecimal::BigDecimal;
-
 use super::reader::{utf8, Head, Reader};
 use super::*;
 use crate::sdk::cty::conform::MAX_DEPTH;
-use crate::sdk::cty::numbers::{number_from_f64, parse_number};
+use crate::sdk::cty::numbers::{number_value, number_value_from_f64};
 use crate::sdk::cty::path::{index_step, AttributePath, PathStep};
 use crate::sdk::cty::value::{CtyError, Refinements, Type, Value};
 
-/// A number from any of the encodings go-cty accepts: int, uint, float32/64, or text.
-fn number_from_head(head: Head<'_>) -> Result<BigDecimal, String> {
+/// A number from any of the encodings go-cty accepts: int, uint, float32/64 (±Infinity
+/// included), or text (decimal, or go-cty's `+Inf`/`-Inf`).
+fn number_from_head(head: Head<'_>) -> Result<Value, String> {
     match head {
-        Head::Int(i) => Ok(BigDecimal::from(i)),
-        Head::Uint(u) => Ok(BigDecimal::from(u)),
-        Head::Float(f) => number_from_f64(f),
-        Head::Str(b) | Head::Bin(b) => parse_number(&utf8(b)?),
+        Head::Int(i) => Ok(Value::int(i)),
+        Head::Uint(u) => Ok(Value::Number(u.into())),
+        Head::Float(f) => number_value_from_f64(f),
+        Head::Str(b) | Head::Bin(b) => number_value(&utf8(b)?),
         other => Err(format!("number is required, found {}", other.describe())),
     }
 }
@@ -62,9 +61,7 @@ impl<'a> Decoder<'a> {
                 Head::Str(b) | Head::Bin(b) => utf8(b).map(Value::String).map_err(|e| self.fail(e)),
                 _ => Err(wrong(self, "string")),
             },
-            Type::Number => number_from_head(head)
-                .map(Value::Number)
-                .map_err(|e| self.fail(e)),
+            Type::Number => number_from_head(head).map_err(|e| self.fail(e)),
             Type::Bool => match head {
                 Head::Bool(b) => Ok(Value::Bool(b)),
                 _ => Err(wrong(self, "bool")),
@@ -73,7 +70,9 @@ impl<'a> Decoder<'a> {
                 let Head::Array(n) = head else {
                     return Err(wrong(self, "array"));
                 };
-                let mut out = Vec::new();
+                // Every element takes at least one byte, so this never reserves more
+                // than the input can fill, and the list is never regrown.
+                let mut out = Vec::with_capacity(n.min(self.r.remaining()));
                 for i in 0..n {
                     self.path.push(index_step(i));
                     out.push(self.value(ety, depth + 1)?);
@@ -95,7 +94,7 @@ impl<'a> Decoder<'a> {
                         etys.len()
                     )));
                 }
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(n);
                 for (i, ety) in etys.iter().enumerate() {
                     self.path.push(index_step(i));
                     out.push(self.value(ety, depth + 1)?);
@@ -252,10 +251,17 @@ impl<'a> Decoder<'a> {
                     let Ok(Head::Bool(inclusive)) = r.head() else {
                         return Err(bad(shape));
                     };
+                    // An infinite bound says nothing a Refinements can hold (older go-cty
+                    // writes -Inf/+Inf for "no bound"), so it is dropped: a weaker, still
+                    // true refinement.
+                    let bound = match num {
+                        Value::Number(n) => Some((n, inclusive)),
+                        _ => None,
+                    };
                     if key == REFINE_NUMBER_MIN {
-                        rf.number_lower = Some((num, inclusive));
+                        rf.number_lower = bound;
                     } else {
-                        rf.number_upper = Some((num, inclusive));
+                        rf.number_upper = bound;
                     }
                 }
                 REFINE_LENGTH_MIN | REFINE_LENGTH_MAX => {
@@ -279,6 +285,10 @@ impl<'a> Decoder<'a> {
                 // Unknown keys are reserved for future refinements: skip them.
                 _ => r.skip(0).map_err(|e| bad(&e))?,
             }
+        }
+        // Refinements no value could meet would make go-cty panic: refuse them here.
+        if let Some(why) = rf.contradiction() {
+            return Err(bad(&why));
         }
         // Trailing bytes after the map are ignored, as go-cty does (room for extensions).
         Ok(Value::Unknown(Box::new(rf)))

@@ -129,6 +129,59 @@ fn write_number(out: &mut Vec<u8>, n: &BigDecimal) -> Result<(), String> {
     Ok(())
 }
 
+/// What go-cty's encoder keeps of a string-prefix refinement: up to
+/// [`MAX_PREFIX_BYTES`] as is; a longer one is cut to one byte less and then loses its
+/// last character (which text appended later could combine with) unless that is one
+/// of the delimiters go-cty's `SafeKnownPrefix` trusts to end a grapheme cluster.
+fn weakened_prefix(prefix: &str) -> &str {
+    if prefix.len() <= MAX_PREFIX_BYTES {
+        return prefix;
+    }
+    let cut = truncate_str(prefix, MAX_PREFIX_BYTES - 1);
+    let mut chars = cut.chars();
+    match chars.next_back() {
+        Some(last) if ends_grapheme_cluster(last) => cut,
+        _ => chars.as_str(),
+    }
+}
+
+/// The characters go-cty (`ctystrings.sequenceMustEndGraphemeCluster`) treats as
+/// safe to end a known prefix.
+fn ends_grapheme_cluster(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '_'
+            | ':'
+            | ';'
+            | '/'
+            | '\\'
+            | ','
+            | '.'
+            | '('
+            | ')'
+            | '{'
+            | '}'
+            | '['
+            | ']'
+            | '|'
+            | '?'
+            | '!'
+            | '~'
+            | ' '
+            | '\t'
+            | '@'
+            | '#'
+            | '$'
+            | '%'
+            | '^'
+            | '&'
+            | '*'
+            | '+'
+            | '"'
+            | '\''
+    )
+}
+
 /// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
 fn truncate_str(s: &str, max: usize) -> &str {
     let mut end = s.len().min(max);
@@ -151,14 +204,7 @@ fn refinement_payload(rf: &Refinements, ty: &Type) -> Result<Option<Vec<u8>>, St
     match ty {
         Type::String => {
             if let Some(prefix) = rf.string_prefix.as_deref() {
-                let mut cut = truncate_str(prefix, MAX_PREFIX_BYTES);
-                if cut.len() < prefix.len() {
-                    // The cut may split a character sequence that Unicode normalisation
-                    // would combine with what follows; drop one more char to stay safe.
-                    let mut chars = cut.chars();
-                    chars.next_back();
-                    cut = chars.as_str();
-                }
+                let cut = weakened_prefix(prefix);
                 if !cut.is_empty() {
                     entries += 1;
                     write_int(&mut body, REFINE_STRING_PREFIX);
@@ -247,6 +293,16 @@ impl Encoder {
             }
             (Value::Number(n), Type::Number) => {
                 write_number(&mut self.out, n).map_err(|e| self.fail(ty, e))?;
+            }
+            // go-cty writes infinities as float64.
+            (Value::Infinity { negative }, Type::Number) => {
+                let f = if *negative {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                };
+                self.out.push(0xcb);
+                self.out.extend(f.to_be_bytes());
             }
             (Value::Bool(b), Type::Bool) => self.out.push(if *b { 0xc3 } else { 0xc2 }),
             (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => {

@@ -45,6 +45,11 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
+    /// How many bytes are left to read.
+    pub(super) fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
     pub(super) fn at_end(&self) -> bool {
         self.pos >= self.buf.len()
     }
