@@ -1,8 +1,9 @@
 //! Peak memory of decoding msgpack values, per input byte (Linux only: it reads VmHWM).
 //!
 //! `cargo run --example cty_memory [MiB]` decodes about that many MiB (default 4) of each
-//! shape and prints the peak resident memory the decode added, divided by the input size.
-//! The peak is reset before each case through `/proc/self/clear_refs`.
+//! shape, each in a fresh process of its own (so memory freed by one case cannot hide the
+//! next one's), and prints the peak resident memory the decode added (VmHWM after minus
+//! resident memory before), divided by the input size.
 
 use terraform_provider_defentry::sdk::cty::{from_msgpack, Type};
 
@@ -27,16 +28,19 @@ fn array_of(item: &[u8], n: usize) -> Vec<u8> {
     v
 }
 
-fn main() {
-    let mib: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(4);
-    let size = mib << 20;
+fn cases(size: usize) -> Vec<(&'static str, Type, Vec<u8>)> {
     let object = Type::object([("a", Type::String), ("b", Type::Number)]);
     // {"a": "x", "b": 1}: 8 bytes.
     let object_bytes = [0x82, 0xa1, b'a', 0xa1, b'x', 0xa1, b'b', 0x01];
-    let cases: Vec<(&str, Type, Vec<u8>)> = vec![
+    // Ten levels of single-attribute objects around a null: 31 bytes.
+    let mut nested_ty = Type::String;
+    let mut nested = vec![];
+    for _ in 0..10 {
+        nested_ty = Type::object([("n", nested_ty)]);
+        nested.extend([0x81, 0xa1, b'n']);
+    }
+    nested.push(0xc0);
+    vec![
         ("nulls", Type::list(Type::String), array_of(&[0xc0], size)),
         (
             "short strings (\"abc\")",
@@ -55,25 +59,29 @@ fn main() {
         ),
         (
             "objects {a = \"x\", b = 1}",
-            Type::list(object.clone()),
+            Type::list(object),
             array_of(&object_bytes, size / 8),
         ),
         (
-            "one long string",
-            Type::String,
-            [&[0xdb][..], &(size as u32).to_be_bytes(), &vec![b'x'; size]].concat(),
+            "objects nested 10 deep",
+            Type::list(nested_ty),
+            array_of(&nested, size / nested.len()),
         ),
-    ];
-    println!("| input | bytes in | peak added | per input byte |");
-    println!("|---|---|---|---|");
-    for (name, ty, input) in cases {
-        // "5" resets the peak (VmHWM) to the current resident size.
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
-        let before = status_kib("VmHWM:").unwrap_or(0);
+    ]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let mib: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(4);
+    let size = mib << 20;
+    if let Some(case) = args.get(2).and_then(|a| a.parse::<usize>().ok()) {
+        let Some((name, ty, input)) = cases(size).into_iter().nth(case) else {
+            return;
+        };
+        let before = status_kib("VmRSS:").unwrap_or(0);
         let value = from_msgpack(&input, &ty);
         let after = status_kib("VmHWM:").unwrap_or(0);
         assert!(value.is_ok(), "{name}: {value:?}");
-        drop(value);
         let added = after.saturating_sub(before) * 1024;
         println!(
             "| {name} | {} | {} | {:.1} |",
@@ -81,5 +89,16 @@ fn main() {
             added,
             added as f64 / input.len() as f64
         );
+        return;
+    }
+    println!("| input | bytes in | peak added | per input byte |");
+    println!("|---|---|---|---|");
+    let exe = std::env::current_exe().expect("own path");
+    for case in 0..cases(0).len() {
+        let out = std::process::Command::new(&exe)
+            .args([mib.to_string(), case.to_string()])
+            .output()
+            .expect("run a case");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
     }
 }

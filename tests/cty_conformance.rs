@@ -435,3 +435,65 @@ proptest! {
         prop_assert_eq!(from_json(&out, &Type::Number).unwrap(), v);
     }
 }
+
+/// One nesting limit for both codecs: a value MAX_DEPTH deep travels through msgpack
+/// and JSON alike, one level more is refused by both, and every walk over it (decode,
+/// conformance, encode, clone, compare, format, drop) fits the 2 MiB stack of a tokio
+/// worker even in a debug build, whose frames are several times larger than release's
+/// (there the msgpack decoder needs over 1 MiB at this depth).
+#[test]
+fn one_nesting_limit_for_both_codecs_and_stack_safe() {
+    let run = || {
+        for depth in [MAX_DEPTH, MAX_DEPTH + 1] {
+            // A list nested `depth` deep around a string, so `depth` levels of elements.
+            let mut ty = Type::String;
+            let mut v = Value::string("x");
+            for _ in 0..depth {
+                ty = Type::list(ty);
+                v = Value::List(vec![v]);
+            }
+            let mut bytes = vec![0x91; depth];
+            bytes.extend([0xa1, b'x']);
+            let json = format!("{}\"x\"{}", "[".repeat(depth), "]".repeat(depth));
+            if depth == MAX_DEPTH {
+                assert_eq!(from_msgpack(&bytes, &ty).unwrap(), v);
+                assert_eq!(from_json(json.as_bytes(), &ty).unwrap(), v);
+                assert_eq!(to_msgpack(&v, &ty).unwrap(), bytes);
+                assert_eq!(to_json(&v, &ty).unwrap(), json.as_bytes());
+                assert!(v.conforms(&ty).is_ok());
+                let copy = v.clone();
+                assert_eq!(copy, v);
+                assert!(format!("{copy:?}").len() > depth);
+            } else {
+                for err in [
+                    from_msgpack(&bytes, &ty).unwrap_err(),
+                    from_json(json.as_bytes(), &ty).unwrap_err(),
+                    to_msgpack(&v, &ty).unwrap_err(),
+                    to_json(&v, &ty).unwrap_err(),
+                ] {
+                    assert!(err.to_string().contains("nested"), "{err}");
+                }
+            }
+        }
+        // Dynamic wrappers count as levels in both codecs, too.
+        let mut v = Value::Null;
+        let mut json = String::from("null");
+        for _ in 0..MAX_DEPTH {
+            v = dynv(Type::Dynamic, v);
+            json = format!("{{\"value\":{json},\"type\":\"dynamic\"}}");
+        }
+        assert_eq!(
+            from_msgpack(&to_msgpack(&v, &Type::Dynamic).unwrap(), &Type::Dynamic).unwrap(),
+            v
+        );
+        assert_eq!(from_json(json.as_bytes(), &Type::Dynamic).unwrap(), v);
+        let deeper = format!("{{\"value\":{json},\"type\":\"dynamic\"}}");
+        assert!(from_json(deeper.as_bytes(), &Type::Dynamic).is_err());
+    };
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
+}

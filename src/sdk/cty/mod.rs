@@ -12,6 +12,7 @@ mod path;
 mod value;
 
 pub use bigdecimal::BigDecimal;
+pub use conform::MAX_DEPTH;
 pub use json::{from_json, to_json};
 pub use msgpack::{from_msgpack, to_msgpack};
 pub use numbers::MAX_PLAIN_ZEROS;

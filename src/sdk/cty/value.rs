@@ -160,8 +160,7 @@ impl Type {
 
     /// Parses JSON type-constraint bytes.
     pub fn from_json_bytes(b: &[u8]) -> Result<Type, CtyError> {
-        let v: serde_json::Value =
-            serde_json::from_slice(b).map_err(|e| CtyError::InvalidType(e.to_string()))?;
+        let v = super::json::parse_bounded(b).map_err(CtyError::InvalidType)?;
         Type::from_json_value(&v)
     }
 
