@@ -1457,7 +1457,7 @@ fn arb_value(ty: &Type, unknowns: bool, dyn_depth: u32) -> BoxedStrategy<Value> 
             .prop_map(Value::Set)
             .boxed(),
         Type::Map(e) => btree_map(".{0,8}", arb_value(e, unknowns, dyn_depth), 0..4)
-            .prop_map(Value::Map)
+            .prop_map(|m| Value::Map(m.into_iter().collect()))
             .boxed(),
         Type::Tuple(ts) => ts
             .iter()

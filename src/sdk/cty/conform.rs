@@ -126,7 +126,7 @@ fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result
                 .map(|(k, ev)| (PathStep::Key(k.clone()), ev, &**ety)),
         ),
         (Value::Map(m), Type::Object(atys)) => {
-            if let Some(name) = atys.keys().find(|k| !m.contains_key(*k)) {
+            if let Some(name) = atys.keys().find(|k| !m.contains_key(k)) {
                 return Err(fail(path, format!("missing attribute {name:?}")));
             }
             if let Some(name) = m.keys().find(|k| !atys.contains_key(*k)) {

@@ -99,13 +99,13 @@ impl Decoder {
                 let J::Object(entries) = j else {
                     return Err(wrong(self, "object"));
                 };
-                let mut out = std::collections::BTreeMap::new();
+                let mut out = Vec::with_capacity(entries.len());
                 for (k, item) in entries {
                     self.path.push(PathStep::Key(k.clone()));
-                    out.insert(k.clone(), self.value(item, ety, depth + 1)?);
+                    out.push((k.clone(), self.value(item, ety, depth + 1)?));
                     self.path.pop();
                 }
-                Ok(Value::Map(out))
+                Ok(Value::Map(out.into_iter().collect()))
             }
             Type::Object(atys) => {
                 let J::Object(entries) = j else {
@@ -114,7 +114,7 @@ impl Decoder {
                 if let Some(extra) = entries.keys().find(|k| !atys.contains_key(*k)) {
                     return Err(self.fail(format!("unsupported attribute {extra:?}")));
                 }
-                let mut out = std::collections::BTreeMap::new();
+                let mut out = Vec::with_capacity(atys.len());
                 for (name, aty) in atys {
                     self.path.push(PathStep::Attr(name.clone()));
                     // Missing attributes are null.
@@ -123,9 +123,9 @@ impl Decoder {
                         None => Value::Null,
                     };
                     self.path.pop();
-                    out.insert(name.clone(), v);
+                    out.push((name.clone(), v));
                 }
-                Ok(Value::Map(out))
+                Ok(Value::Map(out.into_iter().collect()))
             }
             Type::Dynamic => {
                 let J::Object(entries) = j else {

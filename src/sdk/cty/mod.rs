@@ -6,6 +6,7 @@
 
 mod conform;
 mod json;
+mod map;
 mod msgpack;
 mod numbers;
 mod path;
@@ -14,6 +15,7 @@ mod value;
 pub use bigdecimal::BigDecimal;
 pub use conform::MAX_DEPTH;
 pub use json::{from_json, to_json};
+pub use map::{Iter as MapIter, Map};
 pub use msgpack::{from_msgpack, to_msgpack};
 pub use numbers::MAX_PLAIN_ZEROS;
 pub use path::{AttributePath, PathStep};

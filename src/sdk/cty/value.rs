@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use bigdecimal::BigDecimal;
 
+use super::map::Map;
 use super::path::AttributePath;
 
 /// Errors from decoding, encoding or type-checking cty values.
@@ -255,7 +256,7 @@ pub enum Value {
     /// Elements of a set (order carries no meaning).
     Set(Vec<Value>),
     /// A map, or an object's attributes.
-    Map(BTreeMap<String, Value>),
+    Map(Map),
     /// A value whose type is only known at run time (inside a `dynamic` type).
     Dynamic(Box<(Type, Value)>),
 }
@@ -344,7 +345,7 @@ impl Value {
         }
     }
     /// The attributes or entries, if this is a known object or map.
-    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn as_map(&self) -> Option<&Map> {
         match self {
             Value::Map(m) => Some(m),
             Value::Dynamic(d) => d.1.as_map(),

@@ -5,7 +5,6 @@
 //! one pass finds every mismatching attribute rather than the first.
 
 use std::cell::RefCell;
-use std::collections::btree_map;
 
 use bigdecimal::ToPrimitive;
 use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
@@ -146,7 +145,7 @@ impl<'de> De<'de> {
 
     fn map_access(
         self,
-        m: Option<&'de std::collections::BTreeMap<String, Value>>,
+        m: Option<&'de crate::sdk::cty::Map>,
         fields: Option<&'static [&'static str]>,
     ) -> MapAcc<'de> {
         // Lenient mode reads the model's fields the value lacks as null, so that one
@@ -154,7 +153,7 @@ impl<'de> De<'de> {
         let phantoms = match (self.log, fields) {
             (Some(_), Some(fields)) => fields
                 .iter()
-                .filter(|f| m.is_none_or(|m| !m.contains_key(**f)))
+                .filter(|f| m.is_none_or(|m| !m.contains_key(f)))
                 .copied()
                 .collect(),
             _ => Vec::new(),
@@ -375,7 +374,7 @@ impl<'de> de::SeqAccess<'de> for SeqAcc<'de> {
 /// Entries of a map or attributes of an object, then (lenient mode) the model's fields
 /// the value lacks.
 struct MapAcc<'de> {
-    entries: Option<btree_map::Iter<'de, String, Value>>,
+    entries: Option<crate::sdk::cty::MapIter<'de>>,
     phantoms: std::vec::IntoIter<&'static str>,
     /// Object attributes (paths say `.a`) rather than map keys (`["a"]`).
     attrs: bool,

@@ -214,7 +214,7 @@ fn diff(want: &Value, got: &Value, ty: &Type, at: &mut AttributePath, out: &mut 
     };
     let children: Vec<(PathStep, &Value, &Value, &Type)> = match (ty, want, got) {
         (Type::Object(attrs), Value::Map(w), Value::Map(g)) => {
-            for name in attrs.keys().filter(|k| !g.contains_key(*k)) {
+            for name in attrs.keys().filter(|k| !g.contains_key(k)) {
                 let path = at.clone().at_attr(name.clone());
                 out.push(note(path, "in the schema but not in the model"));
             }

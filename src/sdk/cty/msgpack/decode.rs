@@ -1,10 +1,9 @@
 //! msgpack bytes to a [`Value`], driven by the [`Type`] as in go-cty.
 
-use std::collections::BTreeMap;
-
 use super::reader::{utf8, Head, Reader};
 use super::*;
 use crate::sdk::cty::conform::MAX_DEPTH;
+use crate::sdk::cty::map::Map;
 use crate::sdk::cty::numbers::{number_value, number_value_from_f64};
 use crate::sdk::cty::path::{index_step, AttributePath, PathStep};
 use crate::sdk::cty::value::{CtyError, Refinements, Type, Value};
@@ -106,18 +105,18 @@ impl<'a> Decoder<'a> {
                 let Head::Map(n) = head else {
                     return Err(wrong(self, "map"));
                 };
-                let mut out = BTreeMap::new();
+                // Every entry takes at least two bytes (key and value).
+                let mut out = Vec::with_capacity(n.min(self.r.remaining() / 2));
                 for _ in 0..n {
                     let key = self.key()?;
-                    if out.contains_key(&key) {
-                        return Err(self.fail(format!("duplicate map key {key:?}")));
-                    }
                     self.path.push(PathStep::Key(key.clone()));
                     let v = self.value(ety, depth + 1)?;
                     self.path.pop();
-                    out.insert(key, v);
+                    out.push((key, v));
                 }
-                Ok(Value::Map(out))
+                Map::from_unique(out)
+                    .map(Value::Map)
+                    .map_err(|key| self.fail(format!("duplicate map key {key:?}")))
             }
             Type::Object(atys) => {
                 let Head::Map(n) = head else {
@@ -129,22 +128,21 @@ impl<'a> Decoder<'a> {
                         atys.len()
                     )));
                 }
-                let mut out = BTreeMap::new();
+                let mut out = Vec::with_capacity(n);
                 for _ in 0..n {
                     let key = self.key()?;
                     let Some(aty) = atys.get(&key) else {
                         return Err(self.fail(format!("unsupported attribute {key:?}")));
                     };
-                    if out.contains_key(&key) {
-                        return Err(self.fail(format!("duplicate attribute {key:?}")));
-                    }
                     self.path.push(PathStep::Attr(key.clone()));
                     let v = self.value(aty, depth + 1)?;
                     self.path.pop();
-                    out.insert(key, v);
+                    out.push((key, v));
                 }
                 // n == atys.len(), keys distinct and all known: every attribute is present.
-                Ok(Value::Map(out))
+                Map::from_unique(out)
+                    .map(Value::Map)
+                    .map_err(|key| self.fail(format!("duplicate attribute {key:?}")))
             }
             Type::Dynamic => self.dynamic(head, depth),
         }
