@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use bigdecimal::BigDecimal;
 
-use super::map::Map;
+use super::map;
 use super::path::AttributePath;
 
 /// Errors from decoding, encoding or type-checking cty values.
@@ -161,7 +161,7 @@ impl Type {
 
     /// Parses JSON type-constraint bytes.
     pub fn from_json_bytes(b: &[u8]) -> Result<Type, CtyError> {
-        let v = super::json::parse_bounded(b).map_err(CtyError::InvalidType)?;
+        let v = super::bounded_json::parse_bounded(b).map_err(CtyError::InvalidType)?;
         Type::from_json_value(&v)
     }
 
@@ -230,6 +230,11 @@ impl Refinements {
         }
     }
 }
+
+/// The attributes of an object or the entries of a map, in key order.
+pub type Map = map::Map<Value>;
+/// Iterator over a [`Map`]'s `(&name, &value)` pairs.
+pub type MapIter<'a> = map::Iter<'a, Value>;
 
 /// A cty value. Its type is given by context (the schema), except under `dynamic`.
 #[derive(Debug, Clone, PartialEq, Default)]

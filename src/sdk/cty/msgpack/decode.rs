@@ -1,12 +1,11 @@
 //! msgpack bytes to a [`Value`], driven by the [`Type`] as in go-cty.
 
 use super::reader::{utf8, Head, Reader};
-use super::*;
-use crate::sdk::cty::conform::MAX_DEPTH;
-use crate::sdk::cty::map::Map;
+use super::wire::*;
+use crate::sdk::cty::limits::MAX_DEPTH;
 use crate::sdk::cty::numbers::{number_value, number_value_from_f64};
 use crate::sdk::cty::path::{index_step, AttributePath, PathStep};
-use crate::sdk::cty::value::{CtyError, Refinements, Type, Value};
+use crate::sdk::cty::value::{CtyError, Map, Refinements, Type, Value};
 
 /// A number from any of the encodings go-cty accepts: int, uint, float32/64 (±Infinity
 /// included), or text (decimal, or go-cty's `+Inf`/`-Inf`).

@@ -2,8 +2,9 @@
 
 use bigdecimal::BigDecimal;
 
-use super::*;
-use crate::sdk::cty::conform::{check_conforms, MAX_DEPTH};
+use super::wire::*;
+use crate::sdk::cty::conform::check_conforms;
+use crate::sdk::cty::limits::MAX_DEPTH;
 use crate::sdk::cty::numbers::{wire_number, WireNumber};
 use crate::sdk::cty::path::{index_step, AttributePath, PathStep};
 use crate::sdk::cty::value::{CtyError, Refinements, Type, Value};

@@ -1,7 +1,7 @@
 //! A bounds-checked msgpack reader: one item header at a time, every length checked
 //! against the bytes actually present, nothing preallocated from a length on the wire.
 
-use crate::sdk::cty::conform::MAX_DEPTH;
+use crate::sdk::cty::limits::MAX_DEPTH;
 
 /// One msgpack item header; strings, binaries and extensions come with their payload.
 #[derive(Debug, Clone, Copy)]
