@@ -130,7 +130,7 @@ fn obj(ty: &Type, set: &[(&str, Value)]) -> Value {
         assert!(m.contains_key(*k), "no attribute {k} in {ty:?}");
         m.insert((*k).to_string(), v.clone());
     }
-    Value::Map(m)
+    Value::Map(m.into_iter().collect())
 }
 
 fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {

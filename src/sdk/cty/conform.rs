@@ -1,11 +1,8 @@
 //! The type-conformance check behind [`Value::conforms`], which every encoder runs first.
 
+use super::limits::MAX_DEPTH;
 use super::path::{index_step, AttributePath, PathStep};
 use super::value::{CtyError, Type, Value};
-
-/// Deepest nesting of collections and dynamic wrappers accepted, so that hostile
-/// input cannot overflow the stack.
-pub(super) const MAX_DEPTH: usize = 256;
 
 impl Value {
     /// Checks that the value conforms to `ty` (objects must carry exactly their attributes).
@@ -67,14 +64,17 @@ fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result
             } else {
                 None
             };
-            match misplaced {
-                Some(what) => Err(fail(
+            if let Some(what) = misplaced {
+                return Err(fail(
                     path,
                     format!(
                         "an unknown {} cannot be refined with {what}",
                         ty.friendly_name()
                     ),
-                )),
+                ));
+            }
+            match rf.contradiction() {
+                Some(why) => Err(fail(path, format!("inconsistent refinements: {why}"))),
                 None => Ok(()),
             }
         }
@@ -87,7 +87,7 @@ fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result
             ),
         )),
         (Value::String(_), Type::String)
-        | (Value::Number(_), Type::Number)
+        | (Value::Number(_) | Value::Infinity { .. }, Type::Number)
         | (Value::Bool(_), Type::Bool) => Ok(()),
         (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => each(
             path,
@@ -119,7 +119,7 @@ fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result
                 .map(|(k, ev)| (PathStep::Key(k.clone()), ev, &**ety)),
         ),
         (Value::Map(m), Type::Object(atys)) => {
-            if let Some(name) = atys.keys().find(|k| !m.contains_key(*k)) {
+            if let Some(name) = atys.keys().find(|k| !m.contains_key(k)) {
                 return Err(fail(path, format!("missing attribute {name:?}")));
             }
             if let Some(name) = m.keys().find(|k| !atys.contains_key(*k)) {

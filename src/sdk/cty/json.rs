@@ -1,16 +1,19 @@
 //! Terraform's JSON encoding of cty values (go-cty `cty/json`).
 //!
-//! Decoding parses into `serde_json::Value` first (serde_json caps nesting at 128, so
-//! hostile input cannot overflow the stack; `arbitrary_precision` keeps numbers exact),
-//! then walks it by type. Encoding writes text directly so numbers keep full precision
-//! and dynamic values come out as `{"value":…,"type":…}` like go-cty.
+//! Decoding parses into `serde_json::Value` first (`arbitrary_precision` keeps numbers
+//! exact), then walks it by type. The parse is bounded by [`MAX_DEPTH`], the same limit
+//! as msgpack's, checked by an iterative scan before serde_json's recursive parser runs.
+//! Encoding writes text directly so numbers keep full precision and dynamic values come
+//! out as `{"value":…,"type":…}` like go-cty.
 
 use std::fmt::Write as _;
 
 use serde_json::Value as J;
 
-use super::conform::{check_conforms, MAX_DEPTH};
-use super::msgpack::{number_text, parse_number};
+use super::bounded_json::parse_bounded;
+use super::conform::check_conforms;
+use super::limits::MAX_DEPTH;
+use super::numbers::{number_text, number_value};
 use super::path::{index_step, AttributePath, PathStep};
 use super::value::{CtyError, Type, Value};
 
@@ -44,13 +47,12 @@ impl Decoder {
                 J::Bool(b) => Ok(Value::String(b.to_string())),
                 _ => Err(wrong(self, "string")),
             },
-            // ...and numeric strings given for a number.
+            // ...and numeric strings given for a number, go-cty's `+Inf`/`-Inf` included.
             Type::Number => match j {
-                J::Number(n) => parse_number(n.as_str()),
-                J::String(s) => parse_number(s),
+                J::Number(n) => number_value(n.as_str()),
+                J::String(s) => number_value(s),
                 _ => return Err(wrong(self, "number")),
             }
-            .map(Value::Number)
             .map_err(|e| self.fail(e)),
             // ...and the strings "true"/"1"/"false"/"0" given for a bool.
             Type::Bool => match j {
@@ -98,13 +100,13 @@ impl Decoder {
                 let J::Object(entries) = j else {
                     return Err(wrong(self, "object"));
                 };
-                let mut out = std::collections::BTreeMap::new();
+                let mut out = Vec::with_capacity(entries.len());
                 for (k, item) in entries {
                     self.path.push(PathStep::Key(k.clone()));
-                    out.insert(k.clone(), self.value(item, ety, depth + 1)?);
+                    out.push((k.clone(), self.value(item, ety, depth + 1)?));
                     self.path.pop();
                 }
-                Ok(Value::Map(out))
+                Ok(Value::Map(out.into_iter().collect()))
             }
             Type::Object(atys) => {
                 let J::Object(entries) = j else {
@@ -113,7 +115,7 @@ impl Decoder {
                 if let Some(extra) = entries.keys().find(|k| !atys.contains_key(*k)) {
                     return Err(self.fail(format!("unsupported attribute {extra:?}")));
                 }
-                let mut out = std::collections::BTreeMap::new();
+                let mut out = Vec::with_capacity(atys.len());
                 for (name, aty) in atys {
                     self.path.push(PathStep::Attr(name.clone()));
                     // Missing attributes are null.
@@ -122,9 +124,9 @@ impl Decoder {
                         None => Value::Null,
                     };
                     self.path.pop();
-                    out.insert(name.clone(), v);
+                    out.push((name.clone(), v));
                 }
-                Ok(Value::Map(out))
+                Ok(Value::Map(out.into_iter().collect()))
             }
             Type::Dynamic => {
                 let J::Object(entries) = j else {
@@ -166,10 +168,10 @@ pub fn from_json(bytes: &[u8], ty: &Type) -> Result<Value, CtyError> {
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    let j: J = serde_json::from_slice(bytes).map_err(|e| CtyError::Malformed {
+    let j = parse_bounded(bytes).map_err(|reason| CtyError::Malformed {
         encoding: "json",
         path: AttributePath::root(),
-        reason: e.to_string(),
+        reason,
     })?;
     Decoder {
         path: AttributePath::root(),
@@ -228,6 +230,10 @@ impl Encoder {
             (Value::Number(n), Type::Number) => {
                 let text = number_text(n).map_err(|e| self.fail(ty, e))?;
                 self.out.push_str(&text);
+            }
+            // As in go-cty: JSON has no infinity, and a string would change the type.
+            (Value::Infinity { .. }, Type::Number) => {
+                return Err(self.fail(ty, "infinity cannot be encoded as JSON"));
             }
             (Value::Bool(b), Type::Bool) => self.out.push_str(if *b { "true" } else { "false" }),
             (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => {

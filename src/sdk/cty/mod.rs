@@ -4,14 +4,20 @@
 //! Values are untyped trees; every codec takes the [`Type`] that gives them meaning,
 //! just as go-cty decodes by type.
 
+mod bounded_json;
 mod conform;
 mod json;
+mod limits;
+mod map;
 mod msgpack;
+mod numbers;
 mod path;
 mod value;
 
 pub use bigdecimal::BigDecimal;
 pub use json::{from_json, to_json};
+pub use limits::MAX_DEPTH;
 pub use msgpack::{from_msgpack, to_msgpack};
+pub use numbers::MAX_PLAIN_ZEROS;
 pub use path::{AttributePath, PathStep};
-pub use value::{CtyError, Refinements, Type, Value};
+pub use value::{CtyError, Map, MapIter, Refinements, Type, Value};

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use bigdecimal::BigDecimal;
 
+use super::map;
 use super::path::AttributePath;
 
 /// Errors from decoding, encoding or type-checking cty values.
@@ -160,8 +161,7 @@ impl Type {
 
     /// Parses JSON type-constraint bytes.
     pub fn from_json_bytes(b: &[u8]) -> Result<Type, CtyError> {
-        let v: serde_json::Value =
-            serde_json::from_slice(b).map_err(|e| CtyError::InvalidType(e.to_string()))?;
+        let v = super::bounded_json::parse_bounded(b).map_err(CtyError::InvalidType)?;
         Type::from_json_value(&v)
     }
 
@@ -209,7 +209,32 @@ impl Refinements {
     pub fn is_empty(&self) -> bool {
         *self == Refinements::default()
     }
+
+    /// Why no value could satisfy these refinements, if none could: go-cty panics on
+    /// such refinements, so the codecs refuse them rather than pass them on.
+    pub fn contradiction(&self) -> Option<String> {
+        if let (Some((lo, lo_inc)), Some((hi, hi_inc))) = (&self.number_lower, &self.number_upper) {
+            if lo > hi || (lo == hi && !(*lo_inc && *hi_inc)) {
+                return Some(format!(
+                    "the number range {}{lo}, {hi}{} is empty",
+                    if *lo_inc { "[" } else { "(" },
+                    if *hi_inc { "]" } else { ")" },
+                ));
+            }
+        }
+        match (self.length_min, self.length_max) {
+            (Some(min), Some(max)) if min > max => Some(format!(
+                "the minimum length {min} is above the maximum length {max}"
+            )),
+            _ => None,
+        }
+    }
 }
+
+/// The attributes of an object or the entries of a map, in key order.
+pub type Map = map::Map<Value>;
+/// Iterator over a [`Map`]'s `(&name, &value)` pairs.
+pub type MapIter<'a> = map::Iter<'a, Value>;
 
 /// A cty value. Its type is given by context (the schema), except under `dynamic`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -223,6 +248,12 @@ pub enum Value {
     String(String),
     /// A number, exact.
     Number(BigDecimal),
+    /// Positive or negative infinity, the numbers a `BigDecimal` cannot hold (HCL's `1/0`,
+    /// go-cty's `PositiveInfinity` and `NegativeInfinity`).
+    Infinity {
+        /// True for negative infinity.
+        negative: bool,
+    },
     /// A bool.
     Bool(bool),
     /// Elements of a list or a tuple, in order.
@@ -230,7 +261,7 @@ pub enum Value {
     /// Elements of a set (order carries no meaning).
     Set(Vec<Value>),
     /// A map, or an object's attributes.
-    Map(BTreeMap<String, Value>),
+    Map(Map),
     /// A value whose type is only known at run time (inside a `dynamic` type).
     Dynamic(Box<(Type, Value)>),
 }
@@ -267,7 +298,7 @@ impl Value {
             Value::Null => "null",
             Value::Unknown(_) => "an unknown value",
             Value::String(_) => "a string",
-            Value::Number(_) => "a number",
+            Value::Number(_) | Value::Infinity { .. } => "a number",
             Value::Bool(_) => "a bool",
             Value::List(_) => "a list or tuple",
             Value::Set(_) => "a set",
@@ -319,7 +350,7 @@ impl Value {
         }
     }
     /// The attributes or entries, if this is a known object or map.
-    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn as_map(&self) -> Option<&Map> {
         match self {
             Value::Map(m) => Some(m),
             Value::Dynamic(d) => d.1.as_map(),

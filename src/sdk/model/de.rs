@@ -5,7 +5,6 @@
 //! one pass finds every mismatching attribute rather than the first.
 
 use std::cell::RefCell;
-use std::collections::btree_map;
 
 use bigdecimal::ToPrimitive;
 use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
@@ -111,6 +110,7 @@ impl<'de> De<'de> {
     {
         let pick = |v: &Value| match v {
             Value::Number(n) => Some(to_int::<I>(n)),
+            Value::Infinity { .. } => Some(Err("expected a whole number, found infinity".into())),
             _ => None,
         };
         Ok(self.get("a number", pick)?.unwrap_or_default())
@@ -124,6 +124,12 @@ impl<'de> De<'de> {
                     .filter(|f| f.abs() <= max)
                     .ok_or_else(|| format!("{n} does not fit a floating-point number")),
             ),
+            // A float holds infinity; the model's own checks decide whether it is allowed.
+            Value::Infinity { negative } => Some(Ok(if *negative {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            })),
             _ => None,
         };
         Ok(self.get("a number", pick)?.unwrap_or_default())
@@ -139,7 +145,7 @@ impl<'de> De<'de> {
 
     fn map_access(
         self,
-        m: Option<&'de std::collections::BTreeMap<String, Value>>,
+        m: Option<&'de crate::cty::Map>,
         fields: Option<&'static [&'static str]>,
     ) -> MapAcc<'de> {
         // Lenient mode reads the model's fields the value lacks as null, so that one
@@ -147,7 +153,7 @@ impl<'de> De<'de> {
         let phantoms = match (self.log, fields) {
             (Some(_), Some(fields)) => fields
                 .iter()
-                .filter(|f| m.is_none_or(|m| !m.contains_key(**f)))
+                .filter(|f| m.is_none_or(|m| !m.contains_key(f)))
                 .copied()
                 .collect(),
             _ => Vec::new(),
@@ -203,7 +209,7 @@ impl<'de> de::Deserializer<'de> for De<'de> {
                 (_, Some(u)) => visitor.visit_u64(u),
                 _ => self.deserialize_f64(visitor),
             },
-            Value::Number(_) => self.deserialize_f64(visitor),
+            Value::Number(_) | Value::Infinity { .. } => self.deserialize_f64(visitor),
             Value::List(_) | Value::Set(_) => self.deserialize_seq(visitor),
             Value::Map(_) => self.deserialize_map(visitor),
             Value::Unknown(_) | Value::Dynamic(_) => {
@@ -368,7 +374,7 @@ impl<'de> de::SeqAccess<'de> for SeqAcc<'de> {
 /// Entries of a map or attributes of an object, then (lenient mode) the model's fields
 /// the value lacks.
 struct MapAcc<'de> {
-    entries: Option<btree_map::Iter<'de, String, Value>>,
+    entries: Option<crate::cty::MapIter<'de>>,
     phantoms: std::vec::IntoIter<&'static str>,
     /// Object attributes (paths say `.a`) rather than map keys (`["a"]`).
     attrs: bool,

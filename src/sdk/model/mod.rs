@@ -176,7 +176,7 @@ fn shape(v: &mut Value, ty: &Type, fill: bool) {
 fn implied_type(v: &Value) -> Type {
     match v {
         Value::String(_) => Type::String,
-        Value::Number(_) => Type::Number,
+        Value::Number(_) | Value::Infinity { .. } => Type::Number,
         Value::Bool(_) => Type::Bool,
         Value::List(items) => Type::Tuple(items.iter().map(implied_type).collect()),
         Value::Map(m) => Type::Object(
@@ -214,7 +214,7 @@ fn diff(want: &Value, got: &Value, ty: &Type, at: &mut AttributePath, out: &mut 
     };
     let children: Vec<(PathStep, &Value, &Value, &Type)> = match (ty, want, got) {
         (Type::Object(attrs), Value::Map(w), Value::Map(g)) => {
-            for name in attrs.keys().filter(|k| !g.contains_key(*k)) {
+            for name in attrs.keys().filter(|k| !g.contains_key(k)) {
                 let path = at.clone().at_attr(name.clone());
                 out.push(note(path, "in the schema but not in the model"));
             }

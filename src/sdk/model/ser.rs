@@ -3,13 +3,11 @@
 //! Structs and string-keyed maps become `Value::Map`, sequences `Value::List`;
 //! `to_value` then shapes the tree by the schema type (sets, nulls, dynamic).
 
-use std::collections::BTreeMap;
-
 use serde::ser::{self, Impossible, Serialize};
 
 use super::error::ModelError;
 use super::maybe::UNKNOWN;
-use crate::cty::{AttributePath, BigDecimal, PathStep, Value};
+use crate::cty::{AttributePath, BigDecimal, Map, PathStep, Value};
 
 /// A serializer for one value at one path.
 pub(super) struct Ser {
@@ -176,7 +174,7 @@ impl ser::Serializer for Ser {
 
     fn serialize_map(self, _len: Option<usize>) -> Result<MapSer, ModelError> {
         Ok(MapSer {
-            map: BTreeMap::new(),
+            map: Map::new(),
             key: None,
             attrs: false,
             ser: self,
@@ -237,7 +235,7 @@ seq_impls!(SerializeSeq serialize_element, SerializeTuple serialize_element,
 
 /// Collects a map (string keys) or an object.
 pub(super) struct MapSer {
-    map: BTreeMap<String, Value>,
+    map: Map,
     key: Option<String>,
     /// Object attributes (paths say `.a`) rather than map keys (`["a"]`).
     attrs: bool,
