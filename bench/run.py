@@ -779,12 +779,25 @@ PER_IP_PATHS = ("/api/v1/crm/auth/login", "/api/v1/crm/auth/password/forgot", "/
 
 
 def limiter_floor(counted, limit, window):
-    """(ceil(R/L) - 1) * W for the busiest bucket: see the module docstring."""
+    """(ceil(R/L) - 1) * W for the busiest bucket: see the module docstring.
+
+    >>> limiter_floor({"ip": 100, "user": 0}, 60, 60)    # 100 logins: 60 now, 40 a window later
+    60
+    >>> limiter_floor({"ip": 60}, 60, 60), limiter_floor({"ip": 61, "user": 121}, 60, 60)
+    (0, 120)
+    """
     return max([(math.ceil(r / limit) - 1) * window for r in counted.values() if r > 0] or [0])
 
 
 def counted_requests(requests):
-    """Requests the limiter counted, per bucket: every API request not answered 429."""
+    """Requests the limiter counted, per bucket: every API request not answered 429.
+
+    >>> counted_requests([{"path": "/api/v1/crm/auth/login", "status": 200},
+    ...                   {"path": "/api/v1/crm/auth/login", "status": 429},
+    ...                   {"path": "/api/v1/crm/logout", "status": 204},
+    ...                   {"path": "/_mock/sessions", "status": 200}])
+    {'ip': 1, 'user': 1}
+    """
     buckets = {}
     for r in requests:
         if r["path"].startswith("/_mock/") or r["status"] == 429:
