@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Provider benchmarks (`make bench`). Prints Markdown tables; nothing here is a pass/fail test.
+"""Provider benchmarks (`make bench`). Writes JSON, prints Markdown rendered from it; no pass/fail.
 
   (a) exec -> handshake line of the provider, plaintext and with AutoMTLS (a Terraform-like
       P-521 CA:TRUE client cert), median/p10/p90 of N interleaved starts, and peak RSS (VmHWM)
@@ -8,13 +8,71 @@
   (c) wall time of `terraform providers schema -json` in a dev_overrides workspace, per Terraform;
   (d) scale: apply+destroy of N resources of the provider vs the same number of
       `terraform_data` (and a `terraform_data` carrying a token-sized payload), and the same
-      tokens with `overlap` against those without, interleaved rounds, medians and the ratios.
+      tokens with `overlap` against those without, interleaved rounds, medians and the ratios;
+  (e) rate limit (issue 17): apply and destroy of N `defentry_token`s against defentry-mock with
+      its fixed-window limiter (`--rate-limit L --rate-limit-window W`), each time divided by the
+      limiter's floor, and the 429s the provider received per window;
+  (f) codec memory (issue 19): bytes of memory per decoded input byte, from a command that
+      prints them (`--codec-cmd`); skipped, with the reason in the JSON, when there is none.
 
 Run from the repository root: `python3 bench/run.py [--debug] [--starts 30] [--scale 200] ...`.
+`--render FILE.json` prints the Markdown of an earlier run without measuring anything.
+
+The rate-limit floor. The limiter is Laravel's fixed window (RateLimiter::hit): the first
+counted request in a bucket opens a window of W seconds; L requests are allowed in it; a
+request refused with 429 is not counted; the next counted request after the window has
+expired opens a new one. A command whose requests to one bucket number R (counted, i.e. not
+answered 429) needs ceil(R/L) windows, and each window opens at least W seconds after the one
+before, so the last one opens at least (ceil(R/L) - 1) * W after the first request:
+
+    floor = max over buckets of (ceil(R_b / L) - 1) * W        (0 when every R_b <= L)
+
+Buckets are per IP before login (`login`, password forgot/reset) and per user after (every
+request carrying a token: logout, 2FA). R_b is counted from the mock's request log for the
+command itself; before each timed command the bench waits until every window the previous
+one opened has expired, so the command starts on fresh buckets. The floor leaves out the work
+a command does without any limiter (Terraform's plan and state, the requests' own time; shown
+as "unthrottled" beside it): the goal's 15% covers that. 100 tokens at 60/min: apply makes
+100 logins (one bucket, R = 100), floor (2 - 1) * 60 = 60 s; destroy 100 logouts, 60 s.
+
+JSON (`--json PATH`, default target/bench/latest.json), schema 1. Keys are stable; a new key
+may be added without a schema bump, a renamed or retyped one bumps it:
+
+  schema        1
+  generated     UTC time the run started, "YYYY-MM-DDTHH:MM:SSZ"
+  build         "release" or "debug"
+  cpus          os.cpu_count()
+  provider      path of the provider binary measured; mock: the defentry-mock binary
+  args          the command-line options, by name
+  sections      {"a": {"title": str, "note": str | null}, ...} for the benchmarks that ran
+  measurements  list, one entry per measurement, in the order run:
+    id          stable dotted name, e.g. "handshake.automtls.time", "size.binary",
+                "schema.terraform-1.15.5", "scale.provider.total", "scale.provider.ratio",
+                "ratelimit.apply.ratio", "ratelimit.apply.throttled_per_window",
+                "codec.<kind>.bytes_per_byte" (every id is listed in the README's benchmarks)
+    section     "a" .. "f"
+    title       what was measured, for people
+    unit        "s", "bytes", "ratio" (dimensionless), "count" or "bytes/byte"
+    median      the figure (a number), or null when the measurement failed or was skipped;
+                for a derived entry (a ratio, a difference) the figure computed from the
+                medians of the entries in info.from
+    samples     every sample, in the unit, in the order taken ([] when none)
+    p10, p90    deciles of the samples, or null (one sample, or not meaningful)
+    max         largest sample, or null
+    goal        null, or {"max": number, "stat": "median" | "max", "text": str}: met when
+                the entry's `stat` is <= `max`
+    verdict     "met", "missed", or null (no goal, or no figure)
+    status      "ok", "failed" or "skipped"
+    error       why it failed or was skipped, else null
+    info        object of further facts for that entry (labels, counts, Terraform version)
+
+Exit status is 0 whatever the verdicts; non-zero only when the script itself cannot run.
 """
 
 import argparse
+import datetime
 import json
+import math
 import os
 import re
 import select
@@ -24,8 +82,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+SCHEMA = 1
+DEFAULT_JSON = os.path.join(ROOT, "target", "bench", "latest.json")
 
 # The issue's goals (a Go provider on terraform-plugin-framework: ~20 ms, ~19 MB, ~25 MB).
 GOAL_HANDSHAKE_S = 0.002  # AutoMTLS median
@@ -33,6 +94,8 @@ GOAL_RSS_BYTES = 8_000_000
 GOAL_SIZE_BYTES = 10_000_000
 GOAL_RATIO = 1.5
 GOAL_OVERLAP_RATIO = 1.1  # issue 11: `overlap` may cost at most this much over the same tokens without it
+GOAL_RATELIMIT_RATIO = 1.15  # issue 17: apply (destroy) time ÷ the limiter's floor
+GOAL_THROTTLED_PER_WINDOW = 3  # issue 17: 429s received per limiter window
 PROVIDER_SOURCE = "defentry/defentry"
 PROVIDER_BINARY = "terraform-provider-defentry"
 MAGIC_COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -67,24 +130,48 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def clean_env(extra=None):
-    """The caller's environment minus anything that steers Terraform, plugins or the provider."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TF_", "PLUGIN_", "DEFENTRY_", "CHECKPOINT_"))
-    }
-    env["CHECKPOINT_DISABLE"] = "1"
-    env.update(extra or {})
-    return env
+# ------------------------------------------------------------------------------------------
+# measurements (the JSON) and their Markdown
 
 
-def stats(xs):
-    xs = sorted(xs)
-    if len(xs) >= 2:
-        q = statistics.quantiles(xs, n=10, method="inclusive")
-        return statistics.median(xs), q[0], q[8]
-    return xs[0], xs[0], xs[0]
+class Results:
+    """The run's JSON document; every figure the Markdown shows is in `measurements`."""
+
+    def __init__(self, meta):
+        self.doc = {"schema": SCHEMA, **meta, "sections": {}, "measurements": []}
+
+    def section(self, key, title, note=None):
+        self.doc["sections"][key] = {"title": title, "note": note}
+
+    def add(self, id, section, title, unit, samples=(), median=None, goal=None, info=None,
+            status="ok", error=None, spread=True):
+        """One measurement; `median` defaults to the samples' median (a derived entry passes it)."""
+        samples = [float(x) for x in samples]
+        if status == "ok" and median is None and samples:
+            median = statistics.median(samples)
+        p10 = p90 = None
+        if spread and len(samples) >= 2:
+            q = statistics.quantiles(sorted(samples), n=10, method="inclusive")
+            p10, p90 = q[0], q[8]
+        entry = {
+            "id": id, "section": section, "title": title, "unit": unit,
+            "median": median if status == "ok" else None,
+            "samples": samples, "p10": p10, "p90": p90, "max": max(samples) if samples else None,
+            "goal": goal, "verdict": None, "status": status, "error": error, "info": info or {},
+        }
+        if goal and entry["median"] is not None:
+            judged = entry["max"] if goal["stat"] == "max" else entry["median"]
+            entry["verdict"] = "met" if judged is not None and judged <= goal["max"] else "missed"
+        self.doc["measurements"].append(entry)
+        return entry
+
+    def failed(self, id, section, title, unit, error, info=None, skipped=False):
+        return self.add(id, section, title, unit, info=info, status="skipped" if skipped else "failed",
+                        error=error)
+
+
+def goal(limit, text, stat="median"):
+    return {"max": limit, "stat": stat, "text": text}
 
 
 def ms(s):
@@ -103,8 +190,26 @@ def secs(s):
     return f"{s:.2f} s"
 
 
-def verdict(value, goal):
-    return "met" if value <= goal else "**missed**"
+def ratio(r):
+    return f"{r:.2f}×"
+
+
+def fmt(entry, value=None):
+    """A figure of `entry` (its median unless `value`) in the entry's unit."""
+    v = entry["median"] if value is None else value
+    if v is None:
+        return "n/a"
+    return {"s": secs, "bytes": mb, "ratio": ratio}.get(entry["unit"], lambda x: f"{x:.2f}")(v)
+
+
+def verdict_md(entry):
+    if entry["verdict"] is None:
+        return ""
+    return entry["goal"]["text"] + ": " + ("met" if entry["verdict"] == "met" else "**missed**")
+
+
+def not_ok(entry):
+    return f"{entry['status']}: {entry['error']}"
 
 
 def table(headers, rows):
@@ -113,8 +218,43 @@ def table(headers, rows):
     return "\n".join(out)
 
 
+def render(doc):
+    """Markdown for a results document (from this run or `--render`): numbers only from it."""
+    if doc.get("schema") != SCHEMA:
+        sys.exit(f"results schema {doc.get('schema')!r}: this script renders schema {SCHEMA}")
+    by_section = {}
+    for m in doc["measurements"]:
+        by_section.setdefault(m["section"], []).append(m)
+    out = [f"## Benchmarks ({doc['build']} build, {doc['cpus']} CPUs, {doc['generated']})"]
+    renderers = {"a": render_handshake, "b": render_size, "c": render_schema, "d": render_scale,
+                 "e": render_ratelimit, "f": render_codec}
+    for key, sec in doc["sections"].items():
+        text = f"### ({key}) {sec['title']}\n\n" + renderers[key](by_section.get(key, []))
+        if sec.get("note"):
+            text += "\n\n" + sec["note"]
+        out.append(text)
+    return "\n\n".join(out)
+
+
+def find(entries, id):
+    return next((m for m in entries if m["id"] == id), None)
+
+
 # ------------------------------------------------------------------------------------------
-# binaries and Terraforms
+# tools shared with the rest of the repository: environment, binaries, Terraform, workspace,
+# mock
+
+
+def clean_env(extra=None):
+    """The caller's environment minus anything that steers Terraform, plugins or the provider."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TF_", "PLUGIN_", "DEFENTRY_", "CHECKPOINT_"))
+    }
+    env["CHECKPOINT_DISABLE"] = "1"
+    env.update(extra or {})
+    return env
 
 
 def build(debug):
@@ -147,8 +287,104 @@ def version_of(path):
     return tuple(int(p) for p in v.split("-")[0].split("."))
 
 
-def vlabel(v):
-    return "terraform " + ".".join(map(str, v))
+def vname(v):
+    return ".".join(map(str, v))
+
+
+def read_line(proc, timeout):
+    """First stdout line of proc, or None on EOF/timeout (no busy waiting: select on the pipe)."""
+    fd = proc.stdout.fileno()
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return None
+        buf += chunk
+    return buf.split(b"\n", 1)[0].decode(errors="replace")
+
+
+class Workspace:
+    def __init__(self, tf, provider, extra_env=None):
+        self.tf = tf
+        self.tmp = tempfile.TemporaryDirectory(prefix="bench-")
+        self.dir = os.path.join(self.tmp.name, "work")
+        os.makedirs(self.dir)
+        # dev_overrides name a directory and Terraform looks for terraform-provider-<type>
+        # in it, so a --provider binary under any other name gets a symlink with that name.
+        plugins = os.path.join(self.tmp.name, "plugins")
+        os.makedirs(plugins)
+        os.symlink(os.path.abspath(provider), os.path.join(plugins, PROVIDER_BINARY))
+        cfg = os.path.join(self.tmp.name, "terraform.tfrc")
+        with open(cfg, "w") as f:
+            f.write(
+                "provider_installation {\n  dev_overrides {\n"
+                f"    {json.dumps(PROVIDER_SOURCE)} = {json.dumps(plugins)}\n"
+                "  }\n  direct {}\n}\n"
+            )
+        self.env = clean_env(
+            {
+                "TF_CLI_CONFIG_FILE": cfg,
+                "HOME": self.tmp.name,
+                "TF_IN_AUTOMATION": "1",
+                "TF_INPUT": "0",
+                "TF_CLI_ARGS": "-no-color",
+                **(extra_env or {}),
+            }
+        )
+
+    def write(self, name, text):
+        with open(os.path.join(self.dir, name), "w") as f:
+            f.write(text)
+
+    def timed(self, *args):
+        start = time.perf_counter()
+        r = subprocess.run(
+            [self.tf, *args], cwd=self.dir, env=self.env, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True,
+        )
+        elapsed = time.perf_counter() - start
+        if r.returncode != 0:
+            err = [l for l in (r.stderr or r.stdout).splitlines() if l.strip() and "Warning" not in l]
+            raise RuntimeError(f"`terraform {' '.join(args)}` exited {r.returncode}: " + " / ".join(err[:4])[:300])
+        return elapsed
+
+    def close(self):
+        self.tmp.cleanup()
+
+
+class MockServer:
+    def __init__(self, binary, args=()):
+        self.proc = subprocess.Popen(
+            [binary, "--listen", "127.0.0.1:0", *args], env=clean_env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        self.url = read_line(self.proc, 30)
+        if not self.url or not self.url.startswith("http://"):
+            self.close()
+            raise RuntimeError(f"defentry-mock {' '.join(args)} did not print its URL (got {self.url!r})")
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url.rstrip("/") + path, timeout=30) as r:
+            return json.load(r)
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+PROVIDER_TF = (
+    'terraform {\n  required_providers {\n    defentry = { source = "defentry/defentry" }\n  }\n}\n\n'
+    'provider "defentry" {}\n'
+)
+
+
+def provider_env(mock):
+    return {"DEFENTRY_API_DOMAIN": mock.url, "DEFENTRY_USERNAME": SERVICE_USER,
+            "DEFENTRY_PASSWORD": SERVICE_PASSWORD}
 
 
 # ------------------------------------------------------------------------------------------
@@ -160,8 +396,6 @@ def client_cert_pem(tmp):
     CN=localhost, O=HashiCorp, SAN localhost, CA:TRUE, EKU client+server auth, ~30 years.
     Returns (pem, how) or (None, reason)."""
     try:
-        import datetime
-
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -221,22 +455,6 @@ def client_cert_pem(tmp):
     return None, "neither python `cryptography` nor `openssl` is available"
 
 
-def read_line(proc, timeout):
-    """First stdout line of proc, or None on EOF/timeout (no busy waiting: select on the pipe)."""
-    fd = proc.stdout.fileno()
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while b"\n" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            return None
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return None
-        buf += chunk
-    return buf.split(b"\n", 1)[0].decode(errors="replace")
-
-
 def vm_hwm_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -272,7 +490,8 @@ FLOOR_NAME = "floor: /bin/echo of a handshake-shaped line"
 FLOOR_ARGV = ["/bin/echo", "1|6|unix|/nonexistent|grpc|"]
 
 
-def bench_handshake(provider, starts, tmp):
+def bench_handshake(res, provider, starts, tmp):
+    res.section("a", f"exec → handshake line ({starts} interleaved starts each)")
     base = {
         # Sockets of killed providers land here and go away with the temp dir.
         "TMPDIR": tmp,
@@ -282,61 +501,82 @@ def bench_handshake(provider, starts, tmp):
         "PLUGIN_MIN_PORT": "0",
         "PLUGIN_MAX_PORT": "0",
     }
-    variants = [("plaintext", [provider], clean_env(base))]
+    # (key, label, argv, env)
+    variants = [("plaintext", "plaintext", [provider], clean_env(base))]
     pem, how = client_cert_pem(tmp)
     if pem:
-        variants.append(
-            (f"AutoMTLS (P-521 client cert via {how})", [provider], clean_env({**base, "PLUGIN_CLIENT_CERT": pem}))
-        )
+        variants.append(("automtls", f"AutoMTLS (P-521 client cert via {how})", [provider],
+                         clean_env({**base, "PLUGIN_CLIENT_CERT": pem})))
     if os.path.exists(FLOOR_ARGV[0]):
-        variants.append((FLOOR_NAME, FLOOR_ARGV, clean_env()))
-    log(f"(a) handshake: {', '.join(v[0] for v in variants)}; {starts} interleaved starts each")
-    results = {name: {"times": [], "hwms": [], "error": None} for name, _, _ in variants}
-    for name, argv, env in variants:
+        variants.append(("floor", FLOOR_NAME, FLOOR_ARGV, clean_env()))
+    log(f"(a) handshake: {', '.join(v[1] for v in variants)}; {starts} interleaved starts each")
+    results = {key: {"times": [], "hwms": [], "error": None} for key, _, _, _ in variants}
+    for key, _, argv, env in variants:
         try:
             handshake_once(argv, env)  # warm the page cache
         except (RuntimeError, OSError) as e:
-            results[name]["error"] = str(e)
+            results[key]["error"] = str(e)
     # Interleaved, so drift in the machine's speed hits every variant alike.
     for _ in range(starts):
-        for name, argv, env in variants:
-            res = results[name]
-            if res["error"]:
+        for key, _, argv, env in variants:
+            r = results[key]
+            if r["error"]:
                 continue
             try:
                 t, hwm, fields = handshake_once(argv, env)
             except (RuntimeError, OSError) as e:
-                res["error"] = str(e)
+                r["error"] = str(e)
                 continue
-            if "AutoMTLS" in name and len(fields[5]) <= 50:
-                res["error"] = "AutoMTLS requested but the handshake carries no server cert"
+            if key == "automtls" and len(fields[5]) <= 50:
+                r["error"] = "AutoMTLS requested but the handshake carries no server cert"
                 continue
-            res["times"].append(t)
+            r["times"].append(t)
             if hwm:
-                res["hwms"].append(hwm * 1024)
-    rows = []
-    for name, _, _ in variants:
-        res = results[name]
-        if res["error"] or not res["times"]:
-            rows.append([name, f"failed: {res['error']}", "", "", "", "", ""])
+                r["hwms"].append(hwm * 1024)
+    for key, label, _, _ in variants:
+        r = results[key]
+        info = {"label": label}
+        if r["error"] or not r["times"]:
+            res.failed(f"handshake.{key}.time", "a", f"exec → handshake line, {label}", "s", r["error"], info)
             continue
-        med, p10, p90 = stats(res["times"])
-        hwms = res["hwms"]
-        goal = ""
-        if "AutoMTLS" in name:
-            goal = (
-                f"time ≤ {ms(GOAL_HANDSHAKE_S)}: {verdict(med, GOAL_HANDSHAKE_S)}; "
-                f"RSS ≤ {mb(GOAL_RSS_BYTES)}: {verdict(max(hwms), GOAL_RSS_BYTES)}"
-            )
-        rows.append([
-            name, ms(med), ms(p10), ms(p90),
-            mib(statistics.median(hwms)) if hwms else "n/a", mib(max(hwms)) if hwms else "n/a", goal,
-        ])
+        res.add(f"handshake.{key}.time", "a", f"exec → handshake line, {label}", "s", r["times"], info=info,
+                goal=goal(GOAL_HANDSHAKE_S, f"time ≤ {ms(GOAL_HANDSHAKE_S)}") if key == "automtls" else None)
+        if key != "floor" and r["hwms"]:
+            res.add(f"handshake.{key}.rss", "a", f"peak RSS (VmHWM) after the handshake, {label}", "bytes",
+                    r["hwms"], info=info, spread=False,
+                    goal=goal(GOAL_RSS_BYTES, f"RSS ≤ {mb(GOAL_RSS_BYTES)}", stat="max") if key == "automtls" else None)
     if not pem:
-        rows.append(["AutoMTLS", f"skipped: {how}", "", "", "", "", ""])
-    return f"### (a) exec → handshake line ({starts} interleaved starts each)\n\n" + table(
-        ["variant", "median", "p10", "p90", "VmHWM median", "VmHWM max", "goal"], rows
-    )
+        res.failed("handshake.automtls.time", "a", "exec → handshake line, AutoMTLS", "s", how,
+                   {"label": "AutoMTLS"}, skipped=True)
+    mtls, floor = find(res.doc["measurements"], "handshake.automtls.time"), find(res.doc["measurements"], "handshake.floor.time")
+    if mtls and floor and mtls["median"] is not None and floor["median"] is not None:
+        # What the provider adds over exec itself: the machine's load moves both alike.
+        res.add("handshake.automtls.above_floor", "a", "AutoMTLS handshake median minus the exec floor's", "s",
+                median=mtls["median"] - floor["median"], info={"from": [mtls["id"], floor["id"]]},
+                goal=goal(GOAL_HANDSHAKE_S, f"≤ {ms(GOAL_HANDSHAKE_S)} above the floor"))
+
+
+def render_handshake(entries):
+    rows = []
+    for m in entries:
+        if not m["id"].endswith(".time"):
+            continue
+        label = m["info"].get("label", m["id"])
+        if m["status"] != "ok":
+            rows.append([label if m["status"] == "failed" else "AutoMTLS", not_ok(m), "", "", "", "", ""])
+            continue
+        rss = find(entries, m["id"][: -len(".time")] + ".rss")
+        g = "; ".join(v for v in (verdict_md(m), verdict_md(rss) if rss else "") if v)
+        rows.append([
+            label, ms(m["median"]), ms(m["p10"]) if m["p10"] is not None else "",
+            ms(m["p90"]) if m["p90"] is not None else "",
+            mib(rss["median"]) if rss else "n/a", mib(rss["max"]) if rss else "n/a", g,
+        ])
+    out = table(["variant", "median", "p10", "p90", "VmHWM median", "VmHWM max", "goal"], rows)
+    above = find(entries, "handshake.automtls.above_floor")
+    if above:
+        out += f"\n\nAutoMTLS above the floor: {ms(above['median'])} ({verdict_md(above)})."
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -367,140 +607,91 @@ def elf_section_names(path):
     return names
 
 
-def bench_size(provider, debug):
+def bench_size(res, provider, debug):
+    res.section("b", "binary size")
     size = os.path.getsize(provider)
     sections = elf_section_names(provider)
     if sections is None:
-        stripped = "unknown (not an ELF64 file)"
+        stripped, why = None, "unknown (not an ELF64 file)"
     elif ".symtab" in sections or any(n.startswith(".debug_") for n in sections):
-        stripped = "no (symbols or debug info present)"
+        stripped, why = False, "no (symbols or debug info present)"
     else:
-        stripped = "yes"
-    build = "debug" if debug else "release (LTO, 1 codegen unit, strip = true)"
-    goal = "" if debug else f"≤ {mb(GOAL_SIZE_BYTES)}: {verdict(size, GOAL_SIZE_BYTES)}"
-    return "### (b) binary size\n\n" + table(
+        stripped, why = True, "yes"
+    build_kind = "debug" if debug else "release (LTO, 1 codegen unit, strip = true)"
+    res.add("size.binary", "b", "size of the provider binary", "bytes", [size],
+            goal=None if debug else goal(GOAL_SIZE_BYTES, f"≤ {mb(GOAL_SIZE_BYTES)}"),
+            info={"binary": os.path.basename(provider), "build": build_kind, "stripped": stripped,
+                  "stripped_text": why})
+
+
+def render_size(entries):
+    m = find(entries, "size.binary")
+    size = int(m["median"])
+    return table(
         ["binary", "bytes", "size", "build", "stripped", "goal"],
-        [[os.path.basename(provider), size, f"{mb(size)} ({mib(size)})", build, stripped, goal]],
+        [[m["info"]["binary"], size, f"{mb(size)} ({mib(size)})", m["info"]["build"],
+          m["info"]["stripped_text"], verdict_md(m)]],
     )
 
 
 # ------------------------------------------------------------------------------------------
-# Terraform workspaces
+# (c) schema
 
 
-class Workspace:
-    def __init__(self, tf, provider, extra_env=None):
-        self.tf = tf
-        self.tmp = tempfile.TemporaryDirectory(prefix="bench-")
-        self.dir = os.path.join(self.tmp.name, "work")
-        os.makedirs(self.dir)
-        # dev_overrides name a directory and Terraform looks for terraform-provider-<type>
-        # in it, so a --provider binary under any other name gets a symlink with that name.
-        plugins = os.path.join(self.tmp.name, "plugins")
-        os.makedirs(plugins)
-        os.symlink(os.path.abspath(provider), os.path.join(plugins, PROVIDER_BINARY))
-        cfg = os.path.join(self.tmp.name, "terraform.tfrc")
-        with open(cfg, "w") as f:
-            f.write(
-                "provider_installation {\n  dev_overrides {\n"
-                f"    {json.dumps(PROVIDER_SOURCE)} = {json.dumps(plugins)}\n"
-                "  }\n  direct {}\n}\n"
-            )
-        self.env = clean_env(
-            {
-                "TF_CLI_CONFIG_FILE": cfg,
-                "HOME": self.tmp.name,
-                "TF_IN_AUTOMATION": "1",
-                "TF_INPUT": "0",
-                "TF_CLI_ARGS": "-no-color",
-                **(extra_env or {}),
-            }
-        )
-
-    def write(self, name, text):
-        with open(os.path.join(self.dir, name), "w") as f:
-            f.write(text)
-
-    def timed(self, *args):
-        start = time.perf_counter()
-        r = subprocess.run(
-            [self.tf, *args], cwd=self.dir, env=self.env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True,
-        )
-        elapsed = time.perf_counter() - start
-        if r.returncode != 0:
-            err = [l for l in (r.stderr or r.stdout).splitlines() if l.strip() and "Warning" not in l]
-            raise RuntimeError(f"`terraform {' '.join(args)}` exited {r.returncode}: " + " / ".join(err[:4])[:300])
-        return elapsed
-
-    def close(self):
-        self.tmp.cleanup()
-
-
-PROVIDER_TF = (
-    'terraform {\n  required_providers {\n    defentry = { source = "defentry/defentry" }\n  }\n}\n\n'
-    'provider "defentry" {}\n'
-)
-
-
-def bench_schema(provider, tfs, runs):
-    rows = []
+def bench_schema(res, provider, tfs, runs):
+    res.section("c", f"`terraform providers schema -json` (median of {runs})")
     for v, tf in tfs:
-        log(f"(c) providers schema -json: {vlabel(v)}")
+        log(f"(c) providers schema -json: terraform {vname(v)}")
+        id, title, info = f"schema.terraform-{vname(v)}", f"terraform {vname(v)} providers schema -json", {"terraform": vname(v)}
         ws = Workspace(tf, provider)
         ws.write("main.tf", PROVIDER_TF)
         try:
             ws.timed("providers", "schema", "-json")  # warm-up
-            med, p10, p90 = stats([ws.timed("providers", "schema", "-json") for _ in range(runs)])
-            rows.append([vlabel(v), ms(med), ms(p10), ms(p90)])
+            res.add(id, "c", title, "s", [ws.timed("providers", "schema", "-json") for _ in range(runs)], info=info)
         except RuntimeError as e:
-            rows.append([vlabel(v), f"failed: {e}", "", ""])
+            res.failed(id, "c", title, "s", str(e), info)
         finally:
             ws.close()
-    return f"### (c) `terraform providers schema -json` (median of {runs})\n\n" + table(
-        ["Terraform", "median", "p10", "p90"], rows
-    )
 
 
-class MockServer:
-    def __init__(self, binary):
-        self.proc = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0"], env=clean_env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-        self.url = read_line(self.proc, 30)
-        if not self.url or not self.url.startswith("http://"):
-            self.close()
-            raise RuntimeError(f"defentry-mock did not print its URL (got {self.url!r})")
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
+def render_schema(entries):
+    rows = []
+    for m in entries:
+        label = "terraform " + m["info"]["terraform"]
+        if m["status"] != "ok":
+            rows.append([label, not_ok(m), "", ""])
+        else:
+            rows.append([label, ms(m["median"]), ms(m["p10"]) if m["p10"] is not None else "",
+                         ms(m["p90"]) if m["p90"] is not None else ""])
+    return table(["Terraform", "median", "p10", "p90"], rows)
 
 
-def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism, overlap_block=""):
-    log(f"(d) scale: {n} resources, {rounds} rounds, {vlabel(version_of(tf))}")
+# ------------------------------------------------------------------------------------------
+# (d) scale
+
+
+def bench_scale(res, provider, mock_bin, tf, n, rounds, provider_block, parallelism, overlap_block=""):
+    v = version_of(tf)
+    res.section("d", f"apply + destroy of {n} resources (median of {rounds} interleaved rounds)")
+    log(f"(d) scale: {n} resources, {rounds} rounds, terraform {vname(v)}")
     try:
         mock = MockServer(mock_bin)
     except (RuntimeError, OSError) as e:
         mock = None
         mock_error = str(e)
+    label = re.search(r'resource\s+"([^"]+)"', provider_block)
+    provider_name = label.group(1) if label else "provider"
+    # (key, label, hcl, env)
     variants = [
-        ("terraform_data", BASELINE_BLOCK.format(n=n), {}),
-        (PAYLOAD_NAME, PAYLOAD_BLOCK.format(n=n), {}),
+        ("terraform_data", "terraform_data", BASELINE_BLOCK.format(n=n), {}),
+        ("terraform_data_payload", PAYLOAD_NAME, PAYLOAD_BLOCK.format(n=n), {}),
     ]
     if mock:
-        prov_env = {
-            "DEFENTRY_API_DOMAIN": mock.url,
-            "DEFENTRY_USERNAME": SERVICE_USER,
-            "DEFENTRY_PASSWORD": SERVICE_PASSWORD,
-        }
-        label = re.search(r'resource\s+"([^"]+)"', provider_block)
-        provider_name = label.group(1) if label else "provider"
-        variants.insert(0, (provider_name, PROVIDER_TF + "\n" + provider_block.format(n=n), prov_env))
+        env = provider_env(mock)
+        variants.insert(0, ("provider", provider_name, PROVIDER_TF + "\n" + provider_block.format(n=n), env))
         if overlap_block:
-            variants.insert(1, (OVERLAP_NAME, PROVIDER_TF + "\n" + overlap_block.format(n=n), prov_env))
-    results = {name: {"apply": [], "destroy": [], "error": None} for name, _, _ in variants}
+            variants.insert(1, ("provider_overlap", OVERLAP_NAME, PROVIDER_TF + "\n" + overlap_block.format(n=n), env))
+    results = {key: {"apply": [], "destroy": [], "error": None} for key, _, _, _ in variants}
     par = [f"-parallelism={parallelism}"] if parallelism else []
     try:
         for r in range(rounds):
@@ -509,56 +700,260 @@ def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism, 
                 # The variant that runs second measured slower whichever it was (tried both
                 # ways), so the two token variants swap places every other round.
                 order[0], order[1] = order[1], order[0]
-            for name, hcl, env in order:  # interleaved, so drift in machine load hits both
-                res = results[name]
-                if res["error"]:
+            for key, name, hcl, env in order:  # interleaved, so drift in machine load hits both
+                rr = results[key]
+                if rr["error"]:
                     continue
                 ws = Workspace(tf, provider, env)
                 ws.write("main.tf", hcl)
                 try:
-                    res["apply"].append(ws.timed("apply", "-auto-approve", "-input=false", "-no-color", *par))
-                    res["destroy"].append(ws.timed("destroy", "-auto-approve", "-input=false", "-no-color", *par))
+                    rr["apply"].append(ws.timed("apply", "-auto-approve", "-input=false", "-no-color", *par))
+                    rr["destroy"].append(ws.timed("destroy", "-auto-approve", "-input=false", "-no-color", *par))
                 except RuntimeError as e:
-                    res["error"] = str(e)
+                    rr["error"] = str(e)
                 finally:
                     ws.close()
                 log(f"    round {r + 1}: {name} done")
     finally:
         if mock:
             mock.close()
-    base = results["terraform_data"]
-    base_total = (
-        statistics.median([a + d for a, d in zip(base["apply"], base["destroy"])]) if base["apply"] and not base["error"] else None
-    )
-    plain = results.get(variants[0][0]) if mock else None
-    plain_total = (
-        statistics.median([a + d for a, d in zip(plain["apply"], plain["destroy"])])
-        if plain and plain["apply"] and not plain["error"] else None
-    )
-    rows = []
-    for name, _, _ in variants:
-        res = results[name]
-        if res["error"] or not res["apply"]:
-            rows.append([name, f"failed: {res['error']}", "", "", "", ""])
-            continue
-        total = statistics.median([a + d for a, d in zip(res["apply"], res["destroy"])])
-        ratio = f"{total / base_total:.2f}×" if base_total else "n/a"
-        goal = ""
-        if name == OVERLAP_NAME:
-            if plain_total:
-                r = total / plain_total
-                goal = f"{r:.2f}× {variants[0][0]}, goal ≤ {GOAL_OVERLAP_RATIO}×: {verdict(r, GOAL_OVERLAP_RATIO)}"
-        elif base_total and name not in ("terraform_data", PAYLOAD_NAME):
-            goal = f"≤ {GOAL_RATIO}×: {verdict(total / base_total, GOAL_RATIO)}"
-        rows.append([
-            name, secs(statistics.median(res["apply"])), secs(statistics.median(res["destroy"])),
-            secs(total), ratio, goal,
-        ])
     if not mock:
-        rows.insert(0, ["provider resources", f"skipped: {mock_error}", "", "", "", ""])
-    return f"### (d) apply + destroy of {n} resources (median of {rounds} interleaved rounds)\n\n" + table(
-        ["resources", "apply", "destroy", "apply+destroy", "vs terraform_data", "goal"], rows
+        res.failed("scale.provider.total", "d", f"apply + destroy of {n} provider resources", "s", mock_error,
+                   {"label": "provider resources"}, skipped=True)
+    totals = {}
+    for key, name, _, _ in variants:
+        rr = results[key]
+        info = {"label": name, "resources": n, "terraform": vname(v), "rounds": rounds}
+        if rr["error"] or not rr["apply"]:
+            res.failed(f"scale.{key}.total", "d", f"apply + destroy of {n} {name}", "s", rr["error"], info)
+            continue
+        res.add(f"scale.{key}.apply", "d", f"apply of {n} {name}", "s", rr["apply"], info=info)
+        res.add(f"scale.{key}.destroy", "d", f"destroy of {n} {name}", "s", rr["destroy"], info=info)
+        totals[key] = res.add(f"scale.{key}.total", "d", f"apply + destroy of {n} {name}", "s",
+                              [a + d for a, d in zip(rr["apply"], rr["destroy"])], info=info)
+    base = totals.get("terraform_data")
+    for key, name, _, _ in variants:
+        if key not in totals or key == "terraform_data" or not base:
+            continue
+        g = goal(GOAL_RATIO, f"≤ {GOAL_RATIO}×") if key == "provider" else None
+        res.add(f"scale.{key}.ratio", "d", f"apply + destroy of {n} {name} ÷ {n} terraform_data", "ratio",
+                [a / b for a, b in zip(totals[key]["samples"], base["samples"])],
+                median=totals[key]["median"] / base["median"], goal=g,
+                info={"label": name, "from": [totals[key]["id"], base["id"]]})
+    if "provider_overlap" in totals and "provider" in totals:
+        over, plain = totals["provider_overlap"], totals["provider"]
+        res.add("scale.provider_overlap.vs_plain", "d", f"{OVERLAP_NAME} ÷ {provider_name}", "ratio",
+                [a / b for a, b in zip(over["samples"], plain["samples"])],
+                median=over["median"] / plain["median"],
+                goal=goal(GOAL_OVERLAP_RATIO, f"goal ≤ {GOAL_OVERLAP_RATIO}×"),
+                info={"label": OVERLAP_NAME, "vs": provider_name, "from": [over["id"], plain["id"]]})
+
+
+def render_scale(entries):
+    rows = []
+    for m in entries:
+        if not m["id"].endswith(".total"):
+            continue
+        key = m["id"].split(".")[1]
+        if m["status"] != "ok":
+            rows.append([m["info"]["label"], not_ok(m), "", "", "", ""])
+            continue
+        apply, destroy = find(entries, f"scale.{key}.apply"), find(entries, f"scale.{key}.destroy")
+        r = find(entries, f"scale.{key}.ratio")
+        vs = find(entries, f"scale.{key}.vs_plain")
+        base = ratio(1.0) if key == "terraform_data" else (ratio(r["median"]) if r else "n/a")
+        if vs:
+            g = f"{ratio(vs['median'])} {vs['info']['vs']}, {verdict_md(vs)}"
+        else:
+            g = verdict_md(r) if r else ""
+        rows.append([m["info"]["label"], secs(apply["median"]), secs(destroy["median"]), secs(m["median"]), base, g])
+    return table(["resources", "apply", "destroy", "apply+destroy", "vs terraform_data", "goal"], rows)
+
+
+# ------------------------------------------------------------------------------------------
+# (e) rate limit
+
+
+# Requests sent before login count per IP, the rest (they carry a token) per user.
+PER_IP_PATHS = ("/api/v1/crm/auth/login", "/api/v1/crm/auth/password/forgot", "/api/v1/crm/auth/password/reset")
+
+
+def limiter_floor(counted, limit, window):
+    """(ceil(R/L) - 1) * W for the busiest bucket: see the module docstring.
+
+    >>> limiter_floor({"ip": 100, "user": 0}, 60, 60)    # 100 logins: 60 now, 40 a window later
+    60
+    >>> limiter_floor({"ip": 60}, 60, 60), limiter_floor({"ip": 61, "user": 121}, 60, 60)
+    (0, 120)
+    """
+    return max([(math.ceil(r / limit) - 1) * window for r in counted.values() if r > 0] or [0])
+
+
+def counted_requests(requests):
+    """Requests the limiter counted, per bucket: every API request not answered 429.
+
+    >>> counted_requests([{"path": "/api/v1/crm/auth/login", "status": 200},
+    ...                   {"path": "/api/v1/crm/auth/login", "status": 429},
+    ...                   {"path": "/api/v1/crm/logout", "status": 204},
+    ...                   {"path": "/_mock/sessions", "status": 200}])
+    {'ip': 1, 'user': 1}
+    """
+    buckets = {}
+    for r in requests:
+        if r["path"].startswith("/_mock/") or r["status"] == 429:
+            continue
+        b = "ip" if r["path"] in PER_IP_PATHS else "user"
+        buckets[b] = buckets.get(b, 0) + 1
+    return buckets
+
+
+def bench_ratelimit(res, provider, mock_bin, tf, n, limit, window, rounds, parallelism, block):
+    v = version_of(tf)
+    res.section(
+        "e",
+        f"{n} `defentry_token`s against defentry-mock at {limit} requests per {window} s "
+        f"(median of {rounds})",
+        "floor = (⌈R/L⌉ − 1) × W for the bucket with the most counted requests R (L per W s, "
+        "Laravel's fixed window); unthrottled = the same command against the mock without a limiter.",
     )
+    log(f"(e) rate limit: {n} tokens at {limit}/{window}s, {rounds} rounds, terraform {vname(v)}")
+    par = [f"-parallelism={parallelism}"] if parallelism else []
+    hcl = PROVIDER_TF + "\n" + block.format(n=n)
+    info = {"tokens": n, "limit": limit, "window_s": window, "terraform": vname(v), "rounds": rounds}
+    data = {c: {"time": [], "floor": [], "throttled": [], "windows": [], "counted": [], "free": []}
+            for c in ("apply", "destroy")}
+    error = None
+    try:
+        # The same commands without a limiter: what the floor leaves out.
+        free = MockServer(mock_bin)
+        try:
+            ws = Workspace(tf, provider, provider_env(free))
+            ws.write("main.tf", hcl)
+            try:
+                data["apply"]["free"].append(ws.timed("apply", "-auto-approve", "-input=false", *par))
+                data["destroy"]["free"].append(ws.timed("destroy", "-auto-approve", "-input=false", *par))
+            finally:
+                ws.close()
+        finally:
+            free.close()
+        for r in range(rounds):
+            # A fresh mock per round: fresh windows for the apply.
+            mock = MockServer(mock_bin, ["--rate-limit", str(limit), "--rate-limit-window", str(window)])
+            ws = Workspace(tf, provider, provider_env(mock))
+            ws.write("main.tf", hcl)
+            try:
+                for i, cmd in enumerate(("apply", "destroy")):
+                    if i:
+                        # Every window the apply opened has closed W after its last request.
+                        log(f"    waiting {window + 1} s for the apply's windows to close")
+                        time.sleep(window + 1)
+                    seen = len(mock.get("/_mock/requests")["requests"])
+                    before = mock.get("/_mock/rate-limit")
+                    t = ws.timed(cmd, "-auto-approve", "-input=false", *par)
+                    after = mock.get("/_mock/rate-limit")
+                    counted = counted_requests(mock.get("/_mock/requests")["requests"][seen:])
+                    d = data[cmd]
+                    d["time"].append(t)
+                    d["floor"].append(limiter_floor(counted, limit, window))
+                    d["counted"].append(counted)
+                    d["throttled"].append(after["throttled"] - before["throttled"])
+                    d["windows"].append(after["windows"] - before["windows"])
+                    log(f"    round {r + 1}: {cmd} {secs(t)}, counted {counted}, "
+                        f"429s {d['throttled'][-1]} in {d['windows'][-1]} windows")
+                left = mock.get("/_mock/sessions")["active"]
+                if left:
+                    raise RuntimeError(f"{left} session(s) left live after the destroy")
+            finally:
+                ws.close()
+                mock.close()
+    except (RuntimeError, OSError, ValueError, KeyError) as e:
+        error = f"{type(e).__name__}: {e}" if not isinstance(e, RuntimeError) else str(e)
+    for cmd in ("apply", "destroy"):
+        d = data[cmd]
+        if error or not d["time"]:
+            res.failed(f"ratelimit.{cmd}.ratio", "e", f"{cmd} time ÷ the limiter's floor", "ratio",
+                       error or "no run", {**info, "command": cmd})
+            continue
+        cinfo = {**info, "command": cmd, "counted_requests": d["counted"]}
+        t = res.add(f"ratelimit.{cmd}.time", "e", f"{cmd} of {n} tokens, rate-limited", "s", d["time"], info=cinfo)
+        f = res.add(f"ratelimit.{cmd}.floor", "e", f"the limiter's floor for that {cmd}", "s", d["floor"], info=cinfo)
+        res.add(f"ratelimit.{cmd}.unthrottled", "e", f"{cmd} of {n} tokens without a limiter", "s", d["free"],
+                info={**info, "command": cmd})
+        if f["median"] > 0:
+            res.add(f"ratelimit.{cmd}.ratio", "e", f"{cmd} time ÷ the limiter's floor", "ratio",
+                    [a / b for a, b in zip(d["time"], d["floor"]) if b > 0], median=t["median"] / f["median"],
+                    goal=goal(GOAL_RATELIMIT_RATIO, f"≤ {GOAL_RATELIMIT_RATIO}"),
+                    info={**cinfo, "from": [t["id"], f["id"]]})
+        else:
+            res.failed(f"ratelimit.{cmd}.ratio", "e", f"{cmd} time ÷ the limiter's floor", "ratio",
+                       f"the limiter never binds: at most {limit} counted requests per bucket", cinfo,
+                       skipped=True)
+        per = [th / w for th, w in zip(d["throttled"], d["windows"]) if w > 0]
+        res.add(f"ratelimit.{cmd}.throttled_per_window", "e", f"429s received per window during the {cmd}",
+                "count", per, goal=goal(GOAL_THROTTLED_PER_WINDOW, f"≤ {GOAL_THROTTLED_PER_WINDOW}"),
+                info={**cinfo, "throttled": d["throttled"], "windows": d["windows"]},
+                **({} if per else {"status": "failed", "error": "the mock reported no window"}))
+
+
+def render_ratelimit(entries):
+    rows = []
+    for cmd in ("apply", "destroy"):
+        t = find(entries, f"ratelimit.{cmd}.time")
+        if not t:
+            m = find(entries, f"ratelimit.{cmd}.ratio")
+            rows.append([cmd, not_ok(m), "", "", "", "", ""])
+            continue
+        f, free = find(entries, f"ratelimit.{cmd}.floor"), find(entries, f"ratelimit.{cmd}.unthrottled")
+        r, per = find(entries, f"ratelimit.{cmd}.ratio"), find(entries, f"ratelimit.{cmd}.throttled_per_window")
+        info = per["info"]
+        per_text = (f"{per['median']:.2f} ({sum(info['throttled'])} in {sum(info['windows'])} windows)"
+                    if per["status"] == "ok" else not_ok(per))
+        goals = "; ".join(x for x in (f"time {verdict_md(r)}" if r["status"] == "ok" else "",
+                                      f"429s {verdict_md(per)}" if per["status"] == "ok" else "") if x)
+        rows.append([cmd, secs(t["median"]), secs(f["median"]), secs(free["median"]),
+                     ratio(r["median"]) if r["status"] == "ok" else not_ok(r), per_text, goals])
+    return table(["command", "time", "floor", "unthrottled", "time ÷ floor", "429s per window", "goal"], rows)
+
+
+# ------------------------------------------------------------------------------------------
+# (f) codec memory
+
+
+def bench_codec(res, cmd):
+    """Bytes per decoded input byte, from `cmd` (issue 19 item 4).
+
+    The command prints one JSON object per line: {"kind": "nulls", "input_bytes": N,
+    "peak_bytes": M, "bytes_per_byte": M / N} (kind: what the input holds, e.g. nulls, strings,
+    numbers, nested objects). Each becomes `codec.<kind>.bytes_per_byte`."""
+    res.section("f", "cty codec: memory per decoded input byte")
+    if not cmd:
+        res.failed("codec.bytes_per_byte", "f", "memory per decoded input byte", "bytes/byte",
+                   "no codec measurement command (pass --codec-cmd)", skipped=True)
+        return
+    log(f"(f) codec memory: {cmd}")
+    p = subprocess.run(cmd, shell=True, cwd=ROOT, env=clean_env(), capture_output=True, text=True)
+    rows = [json.loads(l) for l in p.stdout.splitlines() if l.strip().startswith("{")] if p.returncode == 0 else []
+    if not rows:
+        res.failed("codec.bytes_per_byte", "f", "memory per decoded input byte", "bytes/byte",
+                   f"`{cmd}` exited {p.returncode} with no figures: {p.stderr.strip()[-300:]}")
+    for row in rows:
+        res.add(f"codec.{row['kind']}.bytes_per_byte", "f", f"memory per decoded input byte, {row['kind']}",
+                "bytes/byte", [row["bytes_per_byte"]],
+                info={k: v for k, v in row.items() if k != "bytes_per_byte"})
+
+
+def render_codec(entries):
+    rows = []
+    for m in entries:
+        if m["status"] != "ok":
+            rows.append([m["title"], not_ok(m), "", ""])
+        else:
+            rows.append([m["info"].get("kind", m["id"]), f"{m['median']:.1f}",
+                         m["info"].get("input_bytes", ""), mb(m["info"]["peak_bytes"]) if "peak_bytes" in m["info"] else ""])
+    return table(["input", "bytes per input byte", "input bytes", "peak"], rows)
+
+
+# ------------------------------------------------------------------------------------------
 
 
 def main():
@@ -569,20 +964,32 @@ def main():
     ap.add_argument("--schema-runs", type=int, default=5, help="runs for (c)")
     ap.add_argument("--scale", type=int, default=200, help="resources for (d); 0 skips it")
     ap.add_argument("--rounds", type=int, default=3, help="rounds for (d)")
-    ap.add_argument("--parallelism", type=int, default=0, help="terraform -parallelism for (d)")
+    ap.add_argument("--parallelism", type=int, default=0, help="terraform -parallelism for (d) and (e)")
     ap.add_argument(
         "--provider-block", default=DEFAULT_PROVIDER_BLOCK,
-        help="HCL of the provider's resource for (d); {n} is the count, literal braces doubled",
+        help="HCL of the provider's resource for (d) and (e); {n} is the count, literal braces doubled",
     )
     ap.add_argument(
         "--overlap-block", default=DEFAULT_OVERLAP_BLOCK,
         help="HCL of the same resource with `overlap` for (d), compared with --provider-block; '' skips it",
     )
+    ap.add_argument("--rl-tokens", type=int, default=100, help="tokens for (e); 0 skips it")
+    ap.add_argument("--rl-limit", type=int, default=60, help="the mock's --rate-limit for (e)")
+    ap.add_argument("--rl-window", type=int, default=60, help="the mock's --rate-limit-window for (e), seconds")
+    ap.add_argument("--rl-rounds", type=int, default=1, help="rounds for (e) (each takes about 3 windows)")
+    ap.add_argument("--codec-cmd", default="", help="command printing the codec's memory figures for (f)")
     ap.add_argument("--terraform", help="benchmark only this Terraform binary")
     ap.add_argument("--provider", help="provider binary to measure instead of the built one")
     ap.add_argument("--mock", help="defentry-mock binary to use instead of the built one")
-    ap.add_argument("--only", default="abcd", help="which benchmarks to run, e.g. 'ab'")
+    ap.add_argument("--only", default="abcdef", help="which benchmarks to run, e.g. 'ab'")
+    ap.add_argument("--json", default=DEFAULT_JSON, help="where to write the results (default %(default)s)")
+    ap.add_argument("--render", metavar="FILE", help="print the Markdown of an earlier run's JSON and exit")
     args = ap.parse_args()
+
+    if args.render:
+        with open(args.render) as f:
+            print(render(json.load(f)))
+        return
 
     if args.no_build:
         out = os.path.join(ROOT, "target", "debug" if args.debug else "release")
@@ -591,27 +998,38 @@ def main():
         provider, mock = build(args.debug)
     provider = os.path.abspath(args.provider) if args.provider else provider
     mock = os.path.abspath(args.mock) if args.mock else mock
-    tfs = terraforms(args.terraform) if set(args.only) & set("cd") else []
+    tfs = terraforms(args.terraform) if set(args.only) & set("cde") else []
 
-    sections = [
-        f"## Benchmarks ({'debug' if args.debug else 'release'} build, {os.cpu_count()} CPUs, "
-        f"{time.strftime('%Y-%m-%d %H:%M')})"
-    ]
+    res = Results({
+        "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "build": "debug" if args.debug else "release",
+        "cpus": os.cpu_count(),
+        "provider": provider,
+        "mock": mock,
+        "args": {k: v for k, v in vars(args).items() if k not in ("render", "json")},
+    })
     with tempfile.TemporaryDirectory(prefix="bench-cert-") as tmp:
         if "a" in args.only:
-            sections.append(bench_handshake(provider, args.starts, tmp))
+            bench_handshake(res, provider, args.starts, tmp)
     if "b" in args.only:
-        sections.append(bench_size(provider, args.debug))
+        bench_size(res, provider, args.debug)
     if "c" in args.only:
-        sections.append(bench_schema(provider, tfs, args.schema_runs))
+        bench_schema(res, provider, tfs, args.schema_runs)
     if "d" in args.only and args.scale > 0:
-        sections.append(
-            bench_scale(
-                provider, mock, tfs[-1][1], args.scale, args.rounds, args.provider_block, args.parallelism,
-                args.overlap_block,
-            )
-        )
-    print("\n\n".join(sections))
+        bench_scale(res, provider, mock, tfs[-1][1], args.scale, args.rounds, args.provider_block,
+                    args.parallelism, args.overlap_block)
+    if "e" in args.only and args.rl_tokens > 0:
+        bench_ratelimit(res, provider, mock, tfs[-1][1], args.rl_tokens, args.rl_limit, args.rl_window,
+                        args.rl_rounds, args.parallelism, args.provider_block)
+    if "f" in args.only:
+        bench_codec(res, args.codec_cmd)
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump(res.doc, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    log(f"results: {args.json}")
+    print(render(res.doc))
 
 
 if __name__ == "__main__":
