@@ -20,7 +20,8 @@ Proofs, each reported PASS/FAIL in a summary at the end:
   wine       the windows_amd64 binary under Wine in --debug mode; Terraform attaches through
              TF_REATTACH_PROVIDERS (TCP) and applies + destroys a token.
   qemu       the linux_arm64 binary under qemu-aarch64-static, the same way.
-  bench      bench/run.py (a)+(b) on the linux_amd64 binary from dist/: every goal met.
+  bench      bench/run.py (a)+(b) on the linux_amd64 binary from dist/, read from its JSON:
+             every goal met.
 
 Usage: tools/release/check.py [--dist DIR] [--only NAME,...]
 """
@@ -675,46 +676,47 @@ def proof_qemu(ctx):
 GOAL_HANDSHAKE_ABOVE_FLOOR_MS = 2.0  # 0.1x a Go provider's ~20 ms, as the issue measures it
 
 
-def bench_median_ms(out, row_prefix):
-    for line in out.splitlines():
-        if line.startswith(row_prefix):
-            m = re.match(r"\s*([\d.]+) ms", line.split("|")[2])
-            if m:
-                return float(m.group(1))
-    raise ProofFailed(f"no median for {row_prefix!r} in the benchmark output:\n{out}")
+def bench_entry(doc, id):
+    entry = next((m for m in doc["measurements"] if m["id"] == id), None)
+    check(entry is not None, f"the benchmark results have no {id!r}")
+    return entry
 
 
 def proof_bench(ctx):
-    """bench/run.py (a)+(b) on the shipped linux_amd64 binary.
+    """bench/run.py (a)+(b) on the shipped linux_amd64 binary, judged from its JSON results.
 
     Peak RSS and size are judged by bench/run.py's own verdicts. The handshake is judged above
     the exec floor (AutoMTLS median minus /bin/echo's), as the issue defines the goal, so that
     a machine busy with other builds does not fail a release whose binary is fine.
     """
-    binary = unzip_binary(ctx.dist, *ctx.host_platform, ctx.tmpdir("bench-bin"))
+    tmp = ctx.tmpdir("bench-bin")
+    binary = unzip_binary(ctx.dist, *ctx.host_platform, tmp)
+    results = os.path.join(tmp, "bench.json")
     p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--no-build",
-                        "--provider", binary, "--only", "ab", "--starts", "50"],
+                        "--provider", binary, "--only", "ab", "--starts", "50", "--json", results],
                        capture_output=True, text=True)
-    out = p.stdout
-    print(out, file=sys.stderr)
+    print(p.stdout, file=sys.stderr)
     check(p.returncode == 0, f"bench/run.py failed:\n{p.stderr[-3000:]}")
-    check("failed:" not in out and "skipped:" not in out, f"a benchmark did not run:\n{out}")
-    rss = re.findall(r"RSS ≤ [\d.]+ MB: (met|\*\*missed\*\*)", out)
-    size = re.findall(r"\| ≤ [\d.]+ MB: (met|\*\*missed\*\*) \|", out)
-    check(rss == ["met"], f"peak RSS goal: {rss or 'no verdict'}:\n{out}")
-    check(size == ["met"], f"binary size goal: {size or 'no verdict'}:\n{out}")
-    check("| yes" in out, f"the shipped binary is not stripped:\n{out}")
-    mtls = bench_median_ms(out, "| AutoMTLS")
-    floor = bench_median_ms(out, "| floor:")
+    doc = json.loads(read(results))
+    broken = [f"{m['id']}: {m['status']}: {m['error']}" for m in doc["measurements"]
+              if m["status"] != "ok"]
+    check(not broken, f"a benchmark did not run: {broken}")
+    rss = bench_entry(doc, "handshake.automtls.rss")
+    size = bench_entry(doc, "size.binary")
+    check(rss["verdict"] == "met", f"peak RSS goal: {rss['verdict'] or 'no verdict'} "
+                                   f"(max {rss['max']} bytes, goal {rss['goal']})")
+    check(size["verdict"] == "met", f"binary size goal: {size['verdict'] or 'no verdict'} "
+                                    f"({size['median']} bytes, goal {size['goal']})")
+    check(size["info"].get("stripped") is True, f"the shipped binary is not stripped: {size['info']}")
+    mtls = bench_entry(doc, "handshake.automtls.time")["median"] * 1000
+    floor = bench_entry(doc, "handshake.floor.time")["median"] * 1000
     above = mtls - floor
     check(above <= GOAL_HANDSHAKE_ABOVE_FLOOR_MS,
-          f"AutoMTLS handshake {mtls} ms is {above:.1f} ms above the exec floor ({floor} ms); "
-          f"goal ≤ {GOAL_HANDSHAKE_ABOVE_FLOOR_MS} ms:\n{out}")
-    hwm = re.search(r"\| AutoMTLS[^|]*\|[^|]*\|[^|]*\|[^|]*\|[^|]*\|\s*([\d.]+ MiB)", out)
-    size_mb = re.search(r"\| (\d[\d.]* MB) \(", out)
-    return (f"AutoMTLS handshake {mtls} ms ({above:.1f} ms above the {floor} ms floor, goal ≤ 2), "
-            f"peak RSS {hwm.group(1) if hwm else '?'} (≤ 8 MB), size {size_mb.group(1) if size_mb else '?'} "
-            f"(≤ 10 MB): met")
+          f"AutoMTLS handshake {mtls:.1f} ms is {above:.1f} ms above the exec floor "
+          f"({floor:.1f} ms); goal ≤ {GOAL_HANDSHAKE_ABOVE_FLOOR_MS} ms:\n{p.stdout}")
+    return (f"AutoMTLS handshake {mtls:.1f} ms ({above:.1f} ms above the {floor:.1f} ms floor, "
+            f"goal ≤ 2), peak RSS {rss['max'] / 2**20:.1f} MiB (≤ 8 MB), "
+            f"size {size['median'] / 1e6:.1f} MB (≤ 10 MB): met")
 
 
 # ------------------------------------------------------------------------------------------
