@@ -75,7 +75,6 @@ import json
 import math
 import os
 import re
-import select
 import shutil
 import statistics
 import subprocess
@@ -84,7 +83,10 @@ import tempfile
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "tools"))
+import devkit  # noqa: E402
+
+ROOT = devkit.ROOT
 SCHEMA = 1
 DEFAULT_JSON = os.path.join(ROOT, "target", "bench", "latest.json")
 
@@ -96,11 +98,8 @@ GOAL_RATIO = 1.5
 GOAL_OVERLAP_RATIO = 1.1  # issue 11: `overlap` may cost at most this much over the same tokens without it
 GOAL_RATELIMIT_RATIO = 1.15  # issue 17: apply (destroy) time ÷ the limiter's floor
 GOAL_THROTTLED_PER_WINDOW = 3  # issue 17: 429s received per limiter window
-PROVIDER_SOURCE = "defentry/defentry"
-PROVIDER_BINARY = "terraform-provider-defentry"
+PROVIDER_BINARY = devkit.PROVIDER_BINARY
 MAGIC_COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
-SERVICE_USER = "acme-backend-integration@partner.com"
-SERVICE_PASSWORD = "your_service_account_password"
 
 # Resource blocks for the scale benchmark; {n} is the count. The provider's block is a
 # parameter (--provider-block) so the benchmark does not hard-code its schema.
@@ -241,150 +240,77 @@ def find(entries, id):
 
 
 # ------------------------------------------------------------------------------------------
-# tools shared with the rest of the repository: environment, binaries, Terraform, workspace,
-# mock
-
-
-def clean_env(extra=None):
-    """The caller's environment minus anything that steers Terraform, plugins or the provider."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TF_", "PLUGIN_", "DEFENTRY_", "CHECKPOINT_"))
-    }
-    env["CHECKPOINT_DISABLE"] = "1"
-    env.update(extra or {})
-    return env
+# binaries, Terraform, workspaces and the mock (tools/devkit.py holds what the tools share)
 
 
 def build(debug):
     cmd = ["cargo", "build", "--locked", "--bins"] + ([] if debug else ["--release"])
     log(f"$ {' '.join(cmd)}")
     subprocess.run(cmd, cwd=ROOT, check=True)
-    out = os.path.join(ROOT, "target", "debug" if debug else "release")
-    return os.path.join(out, "terraform-provider-defentry"), os.path.join(out, "defentry-mock")
+    profile = "debug" if debug else "release"
+    return devkit.target_binary(PROVIDER_BINARY, profile), devkit.target_binary(devkit.MOCK_BINARY, profile)
 
 
 def terraforms(only=None):
     if only:
         return [(version_of(only), only)]
-    bin_dir = os.path.join(ROOT, ".tools", "bin")
-    found = []
-    for name in os.listdir(bin_dir) if os.path.isdir(bin_dir) else []:
-        m = re.fullmatch(r"terraform-(\d+)\.(\d+)\.(\d+)", name)
-        if m and os.path.exists(os.path.join(bin_dir, name)):
-            found.append((tuple(map(int, m.groups())), os.path.join(bin_dir, name)))
-    if not found:
-        sys.exit("no Terraform in .tools/bin: run `make setup` (tools/ensure-terraform)")
-    found.sort()
+    found = devkit.terraforms()
     # The oldest and the newest, like the e2e suites: nine schema benchmarks would add little.
     return found if len(found) <= 2 else [found[0], found[-1]]
 
 
 def version_of(path):
-    out = subprocess.run([path, "version", "-json"], env=clean_env(), capture_output=True, text=True)
-    v = json.loads(out.stdout)["terraform_version"]
-    return tuple(int(p) for p in v.split("-")[0].split("."))
-
-
-def vname(v):
-    return ".".join(map(str, v))
+    v = devkit.terraform_version(path)
+    if v is None:
+        raise devkit.ToolError(f"{path} does not say its version (`version -json`)")
+    return v
 
 
 def read_line(proc, timeout):
-    """First stdout line of proc, or None on EOF/timeout (no busy waiting: select on the pipe)."""
-    fd = proc.stdout.fileno()
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while b"\n" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            return None
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return None
-        buf += chunk
-    return buf.split(b"\n", 1)[0].decode(errors="replace")
+    """First stdout line of proc, or None on EOF/timeout (select on the pipe, no sleep)."""
+    try:
+        return devkit.read_line(proc, lambda _: True, timeout, os.path.basename(str(proc.args[0])))
+    except devkit.ToolError:
+        return None
 
 
-class Workspace:
-    def __init__(self, tf, provider, extra_env=None):
-        self.tf = tf
-        self.tmp = tempfile.TemporaryDirectory(prefix="bench-")
-        self.dir = os.path.join(self.tmp.name, "work")
-        os.makedirs(self.dir)
-        # dev_overrides name a directory and Terraform looks for terraform-provider-<type>
-        # in it, so a --provider binary under any other name gets a symlink with that name.
-        plugins = os.path.join(self.tmp.name, "plugins")
-        os.makedirs(plugins)
-        os.symlink(os.path.abspath(provider), os.path.join(plugins, PROVIDER_BINARY))
-        cfg = os.path.join(self.tmp.name, "terraform.tfrc")
-        with open(cfg, "w") as f:
-            f.write(
-                "provider_installation {\n  dev_overrides {\n"
-                f"    {json.dumps(PROVIDER_SOURCE)} = {json.dumps(plugins)}\n"
-                "  }\n  direct {}\n}\n"
-            )
-        self.env = clean_env(
-            {
-                "TF_CLI_CONFIG_FILE": cfg,
-                "HOME": self.tmp.name,
-                "TF_IN_AUTOMATION": "1",
-                "TF_INPUT": "0",
-                "TF_CLI_ARGS": "-no-color",
-                **(extra_env or {}),
-            }
-        )
+class Workspace(devkit.Workspace):
+    """A devkit workspace running the provider under test through dev_overrides."""
 
-    def write(self, name, text):
-        with open(os.path.join(self.dir, name), "w") as f:
-            f.write(text)
+    def __init__(self, tf, plugins, extra_env=None):
+        super().__init__(tf, cli_config=devkit.dev_overrides_config(plugins), extra_env=extra_env,
+                         private_home=True)
 
     def timed(self, *args):
-        start = time.perf_counter()
-        r = subprocess.run(
-            [self.tf, *args], cwd=self.dir, env=self.env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True,
-        )
-        elapsed = time.perf_counter() - start
-        if r.returncode != 0:
-            err = [l for l in (r.stderr or r.stdout).splitlines() if l.strip() and "Warning" not in l]
-            raise RuntimeError(f"`terraform {' '.join(args)}` exited {r.returncode}: " + " / ".join(err[:4])[:300])
-        return elapsed
-
-    def close(self):
-        self.tmp.cleanup()
+        """Seconds `terraform ARGS` took; RuntimeError with its first error lines if it failed."""
+        code, out, seconds = self.run(*args, expect_ok=False)
+        if code != 0:
+            err = [l for l in out.splitlines() if l.strip() and "Warning" not in l]
+            raise RuntimeError(f"`terraform {' '.join(args)}` exited {code}: " + " / ".join(err[:4])[:300])
+        return seconds
 
 
-class MockServer:
-    def __init__(self, binary, args=()):
-        self.proc = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0", *args], env=clean_env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-        self.url = read_line(self.proc, 30)
-        if not self.url or not self.url.startswith("http://"):
-            self.close()
-            raise RuntimeError(f"defentry-mock {' '.join(args)} did not print its URL (got {self.url!r})")
+class MockServer(devkit.Mock):
+    """defentry-mock; `settings` become its DEFENTRY_MOCK_* environment (its flags' twins)."""
+
+    def __init__(self, binary, settings=None):
+        try:
+            super().__init__(binary, env=devkit.scrubbed_env(settings))
+        except (devkit.ToolError, OSError) as e:
+            raise RuntimeError(f"defentry-mock {settings or ''}: {e}") from e
 
     def get(self, path):
-        with urllib.request.urlopen(self.url.rstrip("/") + path, timeout=30) as r:
-            return json.load(r)
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
+        try:
+            with urllib.request.urlopen(self.url.rstrip("/") + path, timeout=30) as r:
+                return json.load(r)
+        except OSError as e:
+            raise RuntimeError(f"defentry-mock GET {path}: {e}") from e
 
 
 PROVIDER_TF = (
     'terraform {\n  required_providers {\n    defentry = { source = "defentry/defentry" }\n  }\n}\n\n'
     'provider "defentry" {}\n'
 )
-
-
-def provider_env(mock):
-    return {"DEFENTRY_API_DOMAIN": mock.url, "DEFENTRY_USERNAME": SERVICE_USER,
-            "DEFENTRY_PASSWORD": SERVICE_PASSWORD}
 
 
 # ------------------------------------------------------------------------------------------
@@ -502,13 +428,13 @@ def bench_handshake(res, provider, starts, tmp):
         "PLUGIN_MAX_PORT": "0",
     }
     # (key, label, argv, env)
-    variants = [("plaintext", "plaintext", [provider], clean_env(base))]
+    variants = [("plaintext", "plaintext", [provider], devkit.scrubbed_env(base))]
     pem, how = client_cert_pem(tmp)
     if pem:
         variants.append(("automtls", f"AutoMTLS (P-521 client cert via {how})", [provider],
-                         clean_env({**base, "PLUGIN_CLIENT_CERT": pem})))
+                         devkit.scrubbed_env({**base, "PLUGIN_CLIENT_CERT": pem})))
     if os.path.exists(FLOOR_ARGV[0]):
-        variants.append(("floor", FLOOR_NAME, FLOOR_ARGV, clean_env()))
+        variants.append(("floor", FLOOR_NAME, FLOOR_ARGV, devkit.scrubbed_env()))
     log(f"(a) handshake: {', '.join(v[1] for v in variants)}; {starts} interleaved starts each")
     results = {key: {"times": [], "hwms": [], "error": None} for key, _, _, _ in variants}
     for key, _, argv, env in variants:
@@ -638,12 +564,12 @@ def render_size(entries):
 # (c) schema
 
 
-def bench_schema(res, provider, tfs, runs):
+def bench_schema(res, plugins, tfs, runs):
     res.section("c", f"`terraform providers schema -json` (median of {runs})")
     for v, tf in tfs:
-        log(f"(c) providers schema -json: terraform {vname(v)}")
-        id, title, info = f"schema.terraform-{vname(v)}", f"terraform {vname(v)} providers schema -json", {"terraform": vname(v)}
-        ws = Workspace(tf, provider)
+        log(f"(c) providers schema -json: terraform {devkit.label(v)}")
+        id, title, info = f"schema.terraform-{devkit.label(v)}", f"terraform {devkit.label(v)} providers schema -json", {"terraform": devkit.label(v)}
+        ws = Workspace(tf, plugins)
         ws.write("main.tf", PROVIDER_TF)
         try:
             ws.timed("providers", "schema", "-json")  # warm-up
@@ -670,10 +596,10 @@ def render_schema(entries):
 # (d) scale
 
 
-def bench_scale(res, provider, mock_bin, tf, n, rounds, provider_block, parallelism, overlap_block=""):
+def bench_scale(res, plugins, mock_bin, tf, n, rounds, provider_block, parallelism, overlap_block=""):
     v = version_of(tf)
     res.section("d", f"apply + destroy of {n} resources (median of {rounds} interleaved rounds)")
-    log(f"(d) scale: {n} resources, {rounds} rounds, terraform {vname(v)}")
+    log(f"(d) scale: {n} resources, {rounds} rounds, terraform {devkit.label(v)}")
     try:
         mock = MockServer(mock_bin)
     except (RuntimeError, OSError) as e:
@@ -687,7 +613,7 @@ def bench_scale(res, provider, mock_bin, tf, n, rounds, provider_block, parallel
         ("terraform_data_payload", PAYLOAD_NAME, PAYLOAD_BLOCK.format(n=n), {}),
     ]
     if mock:
-        env = provider_env(mock)
+        env = mock.env()
         variants.insert(0, ("provider", provider_name, PROVIDER_TF + "\n" + provider_block.format(n=n), env))
         if overlap_block:
             variants.insert(1, ("provider_overlap", OVERLAP_NAME, PROVIDER_TF + "\n" + overlap_block.format(n=n), env))
@@ -704,7 +630,7 @@ def bench_scale(res, provider, mock_bin, tf, n, rounds, provider_block, parallel
                 rr = results[key]
                 if rr["error"]:
                     continue
-                ws = Workspace(tf, provider, env)
+                ws = Workspace(tf, plugins, env)
                 ws.write("main.tf", hcl)
                 try:
                     rr["apply"].append(ws.timed("apply", "-auto-approve", "-input=false", "-no-color", *par))
@@ -716,14 +642,14 @@ def bench_scale(res, provider, mock_bin, tf, n, rounds, provider_block, parallel
                 log(f"    round {r + 1}: {name} done")
     finally:
         if mock:
-            mock.close()
+            mock.stop()
     if not mock:
         res.failed("scale.provider.total", "d", f"apply + destroy of {n} provider resources", "s", mock_error,
                    {"label": "provider resources"}, skipped=True)
     totals = {}
     for key, name, _, _ in variants:
         rr = results[key]
-        info = {"label": name, "resources": n, "terraform": vname(v), "rounds": rounds}
+        info = {"label": name, "resources": n, "terraform": devkit.label(v), "rounds": rounds}
         if rr["error"] or not rr["apply"]:
             res.failed(f"scale.{key}.total", "d", f"apply + destroy of {n} {name}", "s", rr["error"], info)
             continue
@@ -789,6 +715,11 @@ def limiter_floor(counted, limit, window):
     return max([(math.ceil(r / limit) - 1) * window for r in counted.values() if r > 0] or [0])
 
 
+def limiter_settings(limit, window):
+    """The mock's environment for `--rate-limit L --rate-limit-window W`."""
+    return {"DEFENTRY_MOCK_RATE_LIMIT": str(limit), "DEFENTRY_MOCK_RATE_LIMIT_WINDOW": str(window)}
+
+
 def counted_requests(requests):
     """Requests the limiter counted, per bucket: every API request not answered 429.
 
@@ -807,7 +738,7 @@ def counted_requests(requests):
     return buckets
 
 
-def bench_ratelimit(res, provider, mock_bin, tf, n, limit, window, rounds, parallelism, block):
+def bench_ratelimit(res, plugins, mock_bin, tf, n, limit, window, rounds, parallelism, block):
     v = version_of(tf)
     res.section(
         "e",
@@ -816,10 +747,10 @@ def bench_ratelimit(res, provider, mock_bin, tf, n, limit, window, rounds, paral
         "floor = (⌈R/L⌉ − 1) × W for the bucket with the most counted requests R (L per W s, "
         "Laravel's fixed window); unthrottled = the same command against the mock without a limiter.",
     )
-    log(f"(e) rate limit: {n} tokens at {limit}/{window}s, {rounds} rounds, terraform {vname(v)}")
+    log(f"(e) rate limit: {n} tokens at {limit}/{window}s, {rounds} rounds, terraform {devkit.label(v)}")
     par = [f"-parallelism={parallelism}"] if parallelism else []
     hcl = PROVIDER_TF + "\n" + block.format(n=n)
-    info = {"tokens": n, "limit": limit, "window_s": window, "terraform": vname(v), "rounds": rounds}
+    info = {"tokens": n, "limit": limit, "window_s": window, "terraform": devkit.label(v), "rounds": rounds}
     data = {c: {"time": [], "floor": [], "throttled": [], "windows": [], "counted": [], "free": []}
             for c in ("apply", "destroy")}
     error = None
@@ -827,7 +758,7 @@ def bench_ratelimit(res, provider, mock_bin, tf, n, limit, window, rounds, paral
         # The same commands without a limiter: what the floor leaves out.
         free = MockServer(mock_bin)
         try:
-            ws = Workspace(tf, provider, provider_env(free))
+            ws = Workspace(tf, plugins, free.env())
             ws.write("main.tf", hcl)
             try:
                 data["apply"]["free"].append(ws.timed("apply", "-auto-approve", "-input=false", *par))
@@ -835,11 +766,11 @@ def bench_ratelimit(res, provider, mock_bin, tf, n, limit, window, rounds, paral
             finally:
                 ws.close()
         finally:
-            free.close()
+            free.stop()
         for r in range(rounds):
             # A fresh mock per round: fresh windows for the apply.
-            mock = MockServer(mock_bin, ["--rate-limit", str(limit), "--rate-limit-window", str(window)])
-            ws = Workspace(tf, provider, provider_env(mock))
+            mock = MockServer(mock_bin, limiter_settings(limit, window))
+            ws = Workspace(tf, plugins, mock.env())
             ws.write("main.tf", hcl)
             try:
                 for i, cmd in enumerate(("apply", "destroy")):
@@ -865,7 +796,7 @@ def bench_ratelimit(res, provider, mock_bin, tf, n, limit, window, rounds, paral
                     raise RuntimeError(f"{left} session(s) left live after the destroy")
             finally:
                 ws.close()
-                mock.close()
+                mock.stop()
     except (RuntimeError, OSError, ValueError, KeyError) as e:
         error = f"{type(e).__name__}: {e}" if not isinstance(e, RuntimeError) else str(e)
     for cmd in ("apply", "destroy"):
@@ -931,7 +862,7 @@ def bench_codec(res, cmd):
                    "no codec measurement command (pass --codec-cmd)", skipped=True)
         return
     log(f"(f) codec memory: {cmd}")
-    p = subprocess.run(cmd, shell=True, cwd=ROOT, env=clean_env(), capture_output=True, text=True)
+    p = subprocess.run(cmd, shell=True, cwd=ROOT, env=devkit.scrubbed_env(), capture_output=True, text=True)
     rows = [json.loads(l) for l in p.stdout.splitlines() if l.strip().startswith("{")] if p.returncode == 0 else []
     if not rows:
         res.failed("codec.bytes_per_byte", "f", "memory per decoded input byte", "bytes/byte",
@@ -1008,21 +939,24 @@ def main():
         "mock": mock,
         "args": {k: v for k, v in vars(args).items() if k not in ("render", "json")},
     })
-    with tempfile.TemporaryDirectory(prefix="bench-cert-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        # dev_overrides look for terraform-provider-defentry in a directory: a --provider
+        # binary under another name is linked there under that name.
+        plugins = devkit.plugin_dir_for(provider, os.path.join(tmp, "plugins"))
         if "a" in args.only:
             bench_handshake(res, provider, args.starts, tmp)
-    if "b" in args.only:
-        bench_size(res, provider, args.debug)
-    if "c" in args.only:
-        bench_schema(res, provider, tfs, args.schema_runs)
-    if "d" in args.only and args.scale > 0:
-        bench_scale(res, provider, mock, tfs[-1][1], args.scale, args.rounds, args.provider_block,
-                    args.parallelism, args.overlap_block)
-    if "e" in args.only and args.rl_tokens > 0:
-        bench_ratelimit(res, provider, mock, tfs[-1][1], args.rl_tokens, args.rl_limit, args.rl_window,
-                        args.rl_rounds, args.parallelism, args.provider_block)
-    if "f" in args.only:
-        bench_codec(res, args.codec_cmd)
+        if "b" in args.only:
+            bench_size(res, provider, args.debug)
+        if "c" in args.only:
+            bench_schema(res, plugins, tfs, args.schema_runs)
+        if "d" in args.only and args.scale > 0:
+            bench_scale(res, plugins, mock, tfs[-1][1], args.scale, args.rounds, args.provider_block,
+                        args.parallelism, args.overlap_block)
+        if "e" in args.only and args.rl_tokens > 0:
+            bench_ratelimit(res, plugins, mock, tfs[-1][1], args.rl_tokens, args.rl_limit, args.rl_window,
+                            args.rl_rounds, args.parallelism, args.provider_block)
+        if "f" in args.only:
+            bench_codec(res, args.codec_cmd)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
