@@ -12,8 +12,9 @@
   (e) rate limit (issue 17): apply and destroy of N `defentry_token`s against defentry-mock with
       its fixed-window limiter (`--rate-limit L --rate-limit-window W`), each time divided by the
       limiter's floor, and the 429s the provider received per window;
-  (f) codec memory (issue 19): bytes of memory per decoded input byte, from a command that
-      prints them (`--codec-cmd`); skipped, with the reason in the JSON, when there is none.
+  (f) codec memory (issue 19): peak memory a msgpack decode adds per input byte, per input
+      shape, from `cargo run --example cty_memory` (or `--codec-cmd`); skipped, with the reason
+      in the JSON, when the tree has no such example.
 
 Run from the repository root: `python3 bench/run.py [--debug] [--starts 30] [--scale 200] ...`.
 `--render FILE.json` prints the Markdown of an earlier run without measuring anything.
@@ -850,27 +851,63 @@ def render_ratelimit(entries):
 # (f) codec memory
 
 
-def bench_codec(res, cmd):
-    """Bytes per decoded input byte, from `cmd` (issue 19 item 4).
+CODEC_EXAMPLE = os.path.join(ROOT, "examples", "cty_memory.rs")
 
-    The command prints one JSON object per line: {"kind": "nulls", "input_bytes": N,
-    "peak_bytes": M, "bytes_per_byte": M / N} (kind: what the input holds, e.g. nulls, strings,
-    numbers, nested objects). Each becomes `codec.<kind>.bytes_per_byte`."""
-    res.section("f", "cty codec: memory per decoded input byte")
+
+def codec_command(debug):
+    """The default for --codec-cmd: the SDK's `cty_memory` example when the tree has it."""
+    if not os.path.exists(CODEC_EXAMPLE):
+        return ""
+    return "cargo run --quiet --locked --example cty_memory" + ("" if debug else " --release")
+
+
+def codec_rows(stdout):
+    """The figures `--codec-cmd` printed, as dicts with kind, input_bytes, peak_bytes and
+    bytes_per_byte. Either one JSON object per line with those keys, or the Markdown table
+    `examples/cty_memory.rs` prints: | input | bytes in | peak added | per input byte |.
+
+    >>> codec_rows('| input | bytes in | peak added | per input byte |\\n|---|---|---|---|\\n'
+    ...            '| nulls | 4194309 | 281018368 | 67.0 |\\n')
+    [{'kind': 'nulls', 'input_bytes': 4194309, 'peak_bytes': 281018368, 'bytes_per_byte': 67.0}]
+    """
+    rows = []
+    for line in stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            rows.append(json.loads(line))
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")] if line.startswith("|") else []
+        if len(cells) == 4 and cells[1].isdigit() and cells[2].isdigit():
+            rows.append({"kind": cells[0], "input_bytes": int(cells[1]), "peak_bytes": int(cells[2]),
+                         "bytes_per_byte": float(cells[3])})
+    return rows
+
+
+def slug(text):
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def bench_codec(res, cmd):
+    """Bytes of memory per decoded input byte, from `cmd` (issue 19 item 4): each figure
+    becomes `codec.<kind>.bytes_per_byte` (kind: the input's shape, as a slug, e.g. `nulls`)."""
+    res.section("f", "cty codec: peak memory of a msgpack decode per input byte")
     if not cmd:
         res.failed("codec.bytes_per_byte", "f", "memory per decoded input byte", "bytes/byte",
-                   "no codec measurement command (pass --codec-cmd)", skipped=True)
+                   "no codec measurement: examples/cty_memory.rs is missing and no --codec-cmd", skipped=True)
         return
     log(f"(f) codec memory: {cmd}")
     p = subprocess.run(cmd, shell=True, cwd=ROOT, env=devkit.scrubbed_env(), capture_output=True, text=True)
-    rows = [json.loads(l) for l in p.stdout.splitlines() if l.strip().startswith("{")] if p.returncode == 0 else []
+    try:
+        rows = codec_rows(p.stdout) if p.returncode == 0 else []
+    except (ValueError, KeyError) as e:
+        rows, p.stderr = [], f"unreadable output: {e}"
     if not rows:
         res.failed("codec.bytes_per_byte", "f", "memory per decoded input byte", "bytes/byte",
                    f"`{cmd}` exited {p.returncode} with no figures: {p.stderr.strip()[-300:]}")
     for row in rows:
-        res.add(f"codec.{row['kind']}.bytes_per_byte", "f", f"memory per decoded input byte, {row['kind']}",
+        res.add(f"codec.{slug(row['kind'])}.bytes_per_byte", "f", f"memory per decoded input byte, {row['kind']}",
                 "bytes/byte", [row["bytes_per_byte"]],
-                info={k: v for k, v in row.items() if k != "bytes_per_byte"})
+                info={**{k: v for k, v in row.items() if k != "bytes_per_byte"}, "command": cmd})
 
 
 def render_codec(entries):
@@ -908,7 +945,9 @@ def main():
     ap.add_argument("--rl-limit", type=int, default=60, help="the mock's --rate-limit for (e)")
     ap.add_argument("--rl-window", type=int, default=60, help="the mock's --rate-limit-window for (e), seconds")
     ap.add_argument("--rl-rounds", type=int, default=1, help="rounds for (e) (each takes about 3 windows)")
-    ap.add_argument("--codec-cmd", default="", help="command printing the codec's memory figures for (f)")
+    ap.add_argument("--codec-cmd", default=None,
+                    help="command printing the codec's memory figures for (f) "
+                         "(default: the cty_memory example, when there is one)")
     ap.add_argument("--terraform", help="benchmark only this Terraform binary")
     ap.add_argument("--provider", help="provider binary to measure instead of the built one")
     ap.add_argument("--mock", help="defentry-mock binary to use instead of the built one")
@@ -956,7 +995,7 @@ def main():
             bench_ratelimit(res, plugins, mock, tfs[-1][1], args.rl_tokens, args.rl_limit, args.rl_window,
                             args.rl_rounds, args.parallelism, args.provider_block)
         if "f" in args.only:
-            bench_codec(res, args.codec_cmd)
+            bench_codec(res, codec_command(args.debug) if args.codec_cmd is None else args.codec_cmd)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
