@@ -29,12 +29,15 @@ before, so the last one opens at least (ceil(R/L) - 1) * W after the first reque
     floor = max over buckets of (ceil(R_b / L) - 1) * W        (0 when every R_b <= L)
 
 Buckets are per IP before login (`login`, password forgot/reset) and per user after (every
-request carrying a token: logout, 2FA). R_b is counted from the mock's request log for the
-command itself; before each timed command the bench waits until every window the previous
-one opened has expired, so the command starts on fresh buckets. The floor leaves out the work
-a command does without any limiter (Terraform's plan and state, the requests' own time; shown
-as "unthrottled" beside it): the goal's 15% covers that. 100 tokens at 60/min: apply makes
-100 logins (one bucket, R = 100), floor (2 - 1) * 60 = 60 s; destroy 100 logouts, 60 s.
+request carrying a token: logout, 2FA), as the mock keys them. R_b is counted from the mock's
+request log for the command itself; each round starts a fresh mock, and before the destroy the
+bench waits until every window the apply opened has expired (GET /_mock/rate-limit lists
+them), so each command starts on fresh buckets. The floor leaves out the work a command does
+without any limiter (Terraform's plan and state, the requests' own time; measured against a
+mock without a limiter and shown as "unthrottled"): the goal's 15% covers that. 100 tokens at
+60/min: apply makes 100 logins (one bucket, R = 100), floor (2 - 1) * 60 = 60 s; destroy makes
+100 logouts (the user's bucket), 60 s. 429s per window = the mock's `throttled` / `windows`
+counters (GET /_mock/rate-limit) over the command.
 
 JSON (`--json PATH`, default target/bench/latest.json), schema 1. Keys are stable; a new key
 may be added without a schema bump, a renamed or retyped one bumps it:
@@ -721,6 +724,21 @@ def limiter_settings(limit, window):
     return {"DEFENTRY_MOCK_RATE_LIMIT": str(limit), "DEFENTRY_MOCK_RATE_LIMIT_WINDOW": str(window)}
 
 
+def wait_for_windows(mock, window):
+    """Waits until every window the previous command opened has closed, so the next one
+    starts on fresh buckets (its floor assumes that)."""
+    live = mock.get("/_mock/rate-limit")["buckets"]
+    if live:
+        # resets_at is the window's end truncated to the second; the window is gone one
+        # second later at the latest, and never more than W from now.
+        wait = min(max(b["resets_at"] for b in live) + 1 - time.time(), window + 1)
+        log(f"    waiting {wait:.1f} s for {len(live)} window(s) to close")
+        time.sleep(max(wait, 0))
+    left = mock.get("/_mock/rate-limit")["buckets"]
+    if left:
+        raise RuntimeError(f"rate-limit windows still open after waiting: {left}")
+
+
 def counted_requests(requests):
     """Requests the limiter counted, per bucket: every API request not answered 429.
 
@@ -776,9 +794,7 @@ def bench_ratelimit(res, plugins, mock_bin, tf, n, limit, window, rounds, parall
             try:
                 for i, cmd in enumerate(("apply", "destroy")):
                     if i:
-                        # Every window the apply opened has closed W after its last request.
-                        log(f"    waiting {window + 1} s for the apply's windows to close")
-                        time.sleep(window + 1)
+                        wait_for_windows(mock, window)
                     seen = len(mock.get("/_mock/requests")["requests"])
                     before = mock.get("/_mock/rate-limit")
                     t = ws.timed(cmd, "-auto-approve", "-input=false", *par)
