@@ -36,7 +36,8 @@ docs:
 demo: setup
 	examples/quickstart/demo.sh
 
-# Release build + benchmarks, printed as Markdown (see bench/run.py --help).
+# Release build + benchmarks: results as JSON in target/bench/latest.json, printed as Markdown
+# rendered from it (see bench/run.py --help).
 bench: setup
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 

@@ -50,16 +50,25 @@ may be added without a schema bump, a renamed or retyped one bumps it:
   args          the command-line options, by name
   sections      {"a": {"title": str, "note": str | null}, ...} for the benchmarks that ran
   measurements  list, one entry per measurement, in the order run:
-    id          stable dotted name, e.g. "handshake.automtls.time", "size.binary",
-                "schema.terraform-1.15.5", "scale.provider.total", "scale.provider.ratio",
-                "ratelimit.apply.ratio", "ratelimit.apply.throttled_per_window",
-                "codec.<kind>.bytes_per_byte" (every id is listed in the README's benchmarks)
+    id          stable dotted name:
+                (a) handshake.{plaintext,automtls,floor}.time, handshake.{plaintext,automtls}.rss,
+                    handshake.automtls.above_floor (AutoMTLS median minus the floor's)
+                (b) size.binary (info.stripped: true/false/null)
+                (c) schema.terraform-X.Y.Z
+                (d) scale.{provider,provider_overlap,terraform_data,terraform_data_payload}.
+                    {apply,destroy,total}, scale.<those but terraform_data>.ratio (÷ terraform_data),
+                    scale.provider_overlap.vs_plain
+                (e) ratelimit.{apply,destroy}.{time,floor,unthrottled,ratio,throttled_per_window}
+                (f) codec.<input shape>.bytes_per_byte, e.g. codec.nulls.bytes_per_byte
+                What could not run has a failed or skipped entry carrying the error:
+                handshake.<variant>.time, scale.<variant>.total, ratelimit.{apply,destroy}.ratio
+                (or .throttled_per_window alone), codec.bytes_per_byte.
     section     "a" .. "f"
     title       what was measured, for people
     unit        "s", "bytes", "ratio" (dimensionless), "count" or "bytes/byte"
     median      the figure (a number), or null when the measurement failed or was skipped;
                 for a derived entry (a ratio, a difference) the figure computed from the
-                medians of the entries in info.from
+                medians of the entries in info.from, its samples the per-round values
     samples     every sample, in the unit, in the order taken ([] when none)
     p10, p90    deciles of the samples, or null (one sample, or not meaningful)
     max         largest sample, or null
@@ -797,6 +806,8 @@ def bench_ratelimit(res, plugins, mock_bin, tf, n, limit, window, rounds, parall
                         wait_for_windows(mock, window)
                     seen = len(mock.get("/_mock/requests")["requests"])
                     before = mock.get("/_mock/rate-limit")
+                    if before.get("limit") != limit or before.get("window_secs") != window:
+                        raise RuntimeError(f"defentry-mock is not limiting {limit} per {window} s: {before}")
                     t = ws.timed(cmd, "-auto-approve", "-input=false", *par)
                     after = mock.get("/_mock/rate-limit")
                     counted = counted_requests(mock.get("/_mock/requests")["requests"][seen:])
