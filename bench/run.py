@@ -206,14 +206,6 @@ def ratio(r):
     return f"{r:.2f}×"
 
 
-def fmt(entry, value=None):
-    """A figure of `entry` (its median unless `value`) in the entry's unit."""
-    v = entry["median"] if value is None else value
-    if v is None:
-        return "n/a"
-    return {"s": secs, "bytes": mb, "ratio": ratio}.get(entry["unit"], lambda x: f"{x:.2f}")(v)
-
-
 def verdict_md(entry):
     if entry["verdict"] is None:
         return ""
