@@ -9,7 +9,7 @@ all: build
 
 # Terraform CLIs for the e2e suite (.tools/, git-ignored) and the binaries the tests run.
 setup:
-	$(PYTHON) tools/ensure-terraform
+	$(PYTHON) tools/ensure_terraform.py
 	$(CARGO) build --locked --bins
 
 build:
@@ -36,24 +36,25 @@ docs:
 demo: setup
 	examples/quickstart/demo.sh
 
-# Release build + benchmarks, printed as Markdown (see bench/run.py --help).
+# Release build + benchmarks: results as JSON in target/bench/latest.json, printed as Markdown
+# rendered from it (see bench/run.py --help).
 bench: setup
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 # Signed release for five platforms in dist/ (registry layout), then every proof of it.
 # Refuses a dirty tree unless ALLOW_DIRTY=1; key from GPG_PRIVATE_KEY (+ PASSPHRASE) or
-# GPG_FINGERPRINT, else a throwaway one (see tools/release/build).
+# GPG_FINGERPRINT, else a throwaway one (see tools/release/build.py).
 release: setup release-toolchain
-	$(PYTHON) tools/release/build
+	$(PYTHON) tools/release/build.py
 	$(MAKE) --no-print-directory release-check
 
-# The proofs only, on an existing dist/ (tools/release/check --help).
+# The proofs only, on an existing dist/ (tools/release/check.py --help).
 release-check: setup release-toolchain
-	$(PYTHON) tools/release/check $(RELEASE_CHECK_ARGS)
+	$(PYTHON) tools/release/check.py $(RELEASE_CHECK_ARGS)
 
 # zig, cargo-zigbuild, rustup targets, Wine, qemu-user, gnupg (idempotent).
 release-toolchain:
-	$(PYTHON) tools/release/ensure-toolchain
+	$(PYTHON) tools/release/ensure_toolchain.py
 
 clean:
 	$(CARGO) clean

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Provider benchmarks (`make bench`). Prints Markdown tables; nothing here is a pass/fail test.
+"""Provider benchmarks (`make bench`). Writes JSON, prints Markdown rendered from it; no pass/fail.
 
   (a) exec -> handshake line of the provider, plaintext and with AutoMTLS (a Terraform-like
       P-521 CA:TRUE client cert), median/p10/p90 of N interleaved starts, and peak RSS (VmHWM)
@@ -8,24 +8,100 @@
   (c) wall time of `terraform providers schema -json` in a dev_overrides workspace, per Terraform;
   (d) scale: apply+destroy of N resources of the provider vs the same number of
       `terraform_data` (and a `terraform_data` carrying a token-sized payload), and the same
-      tokens with `overlap` against those without, interleaved rounds, medians and the ratios.
+      tokens with `overlap` against those without, interleaved rounds, medians and the ratios;
+  (e) rate limit (issue 17): apply and destroy of N `defentry_token`s against defentry-mock with
+      its fixed-window limiter (`--rate-limit L --rate-limit-window W`), each time divided by the
+      limiter's floor, and the 429s the provider received per window;
+  (f) codec memory (issue 19): peak memory a msgpack decode adds per input byte, per input
+      shape, from `cargo run --example cty_memory` (or `--codec-cmd`); skipped, with the reason
+      in the JSON, when the tree has no such example.
 
 Run from the repository root: `python3 bench/run.py [--debug] [--starts 30] [--scale 200] ...`.
+`--render FILE.json` prints the Markdown of an earlier run without measuring anything.
+
+The rate-limit floor. The limiter is Laravel's fixed window (RateLimiter::hit): the first
+counted request in a bucket opens a window of W seconds; L requests are allowed in it; a
+request refused with 429 is not counted; the next counted request after the window has
+expired opens a new one. A command whose requests to one bucket number R (counted, i.e. not
+answered 429) needs ceil(R/L) windows, and each window opens at least W seconds after the one
+before, so the last one opens at least (ceil(R/L) - 1) * W after the first request:
+
+    floor = max over buckets of (ceil(R_b / L) - 1) * W        (0 when every R_b <= L)
+
+Buckets are per IP before login (`login`, password forgot/reset) and per user after (every
+request carrying a token: logout, 2FA), as the mock keys them. R_b is counted from the mock's
+request log for the command itself; each round starts a fresh mock, and before the destroy the
+bench waits until every window the apply opened has expired (GET /_mock/rate-limit lists
+them), so each command starts on fresh buckets. The floor leaves out the work a command does
+without any limiter (Terraform's plan and state, the requests' own time; measured against a
+mock without a limiter and shown as "unthrottled"): the goal's 15% covers that. 100 tokens at
+60/min: apply makes 100 logins (one bucket, R = 100), floor (2 - 1) * 60 = 60 s; destroy makes
+100 logouts (the user's bucket), 60 s. 429s per window = the mock's `throttled` / `windows`
+counters (GET /_mock/rate-limit) over the command.
+
+JSON (`--json PATH`, default target/bench/latest.json), schema 1. Keys are stable; a new key
+may be added without a schema bump, a renamed or retyped one bumps it:
+
+  schema        1
+  generated     UTC time the run started, "YYYY-MM-DDTHH:MM:SSZ"
+  build         "release" or "debug"
+  cpus          os.cpu_count()
+  provider      path of the provider binary measured; mock: the defentry-mock binary
+  args          the command-line options, by name
+  sections      {"a": {"title": str, "note": str | null}, ...} for the benchmarks that ran
+  measurements  list, one entry per measurement, in the order run:
+    id          stable dotted name:
+                (a) handshake.{plaintext,automtls,floor}.time, handshake.{plaintext,automtls}.rss,
+                    handshake.automtls.above_floor (AutoMTLS median minus the floor's)
+                (b) size.binary (info.stripped: true/false/null)
+                (c) schema.terraform-X.Y.Z
+                (d) scale.{provider,provider_overlap,terraform_data,terraform_data_payload}.
+                    {apply,destroy,total}, scale.<those but terraform_data>.ratio (÷ terraform_data),
+                    scale.provider_overlap.vs_plain
+                (e) ratelimit.{apply,destroy}.{time,floor,unthrottled,ratio,throttled_per_window}
+                (f) codec.<input shape>.bytes_per_byte, e.g. codec.nulls.bytes_per_byte
+                What could not run has a failed or skipped entry carrying the error:
+                handshake.<variant>.time, scale.<variant>.total, ratelimit.{apply,destroy}.ratio
+                (or .throttled_per_window alone), codec.bytes_per_byte.
+    section     "a" .. "f"
+    title       what was measured, for people
+    unit        "s", "bytes", "ratio" (dimensionless), "count" or "bytes/byte"
+    median      the figure (a number), or null when the measurement failed or was skipped;
+                for a derived entry (a ratio, a difference) the figure computed from the
+                medians of the entries in info.from, its samples the per-round values
+    samples     every sample, in the unit, in the order taken ([] when none)
+    p10, p90    deciles of the samples, or null (one sample, or not meaningful)
+    max         largest sample, or null
+    goal        null, or {"max": number, "stat": "median" | "max", "text": str}: met when
+                the entry's `stat` is <= `max`
+    verdict     "met", "missed", or null (no goal, or no figure)
+    status      "ok", "failed" or "skipped"
+    error       why it failed or was skipped, else null
+    info        object of further facts for that entry (labels, counts, Terraform version)
+
+Exit status is 0 whatever the verdicts; non-zero only when the script itself cannot run.
 """
 
 import argparse
+import datetime
 import json
+import math
 import os
 import re
-import select
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "tools"))
+import devkit  # noqa: E402
+
+ROOT = devkit.ROOT
+SCHEMA = 1
+DEFAULT_JSON = os.path.join(ROOT, "target", "bench", "latest.json")
 
 # The issue's goals (a Go provider on terraform-plugin-framework: ~20 ms, ~19 MB, ~25 MB).
 GOAL_HANDSHAKE_S = 0.002  # AutoMTLS median
@@ -33,11 +109,10 @@ GOAL_RSS_BYTES = 8_000_000
 GOAL_SIZE_BYTES = 10_000_000
 GOAL_RATIO = 1.5
 GOAL_OVERLAP_RATIO = 1.1  # issue 11: `overlap` may cost at most this much over the same tokens without it
-PROVIDER_SOURCE = "defentry/defentry"
-PROVIDER_BINARY = "terraform-provider-defentry"
+GOAL_RATELIMIT_RATIO = 1.15  # issue 17: apply (destroy) time ÷ the limiter's floor
+GOAL_THROTTLED_PER_WINDOW = 3  # issue 17: 429s received per limiter window
+PROVIDER_BINARY = devkit.PROVIDER_BINARY
 MAGIC_COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
-SERVICE_USER = "acme-backend-integration@partner.com"
-SERVICE_PASSWORD = "your_service_account_password"
 
 # Resource blocks for the scale benchmark; {n} is the count. The provider's block is a
 # parameter (--provider-block) so the benchmark does not hard-code its schema.
@@ -67,24 +142,48 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def clean_env(extra=None):
-    """The caller's environment minus anything that steers Terraform, plugins or the provider."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TF_", "PLUGIN_", "DEFENTRY_", "CHECKPOINT_"))
-    }
-    env["CHECKPOINT_DISABLE"] = "1"
-    env.update(extra or {})
-    return env
+# ------------------------------------------------------------------------------------------
+# measurements (the JSON) and their Markdown
 
 
-def stats(xs):
-    xs = sorted(xs)
-    if len(xs) >= 2:
-        q = statistics.quantiles(xs, n=10, method="inclusive")
-        return statistics.median(xs), q[0], q[8]
-    return xs[0], xs[0], xs[0]
+class Results:
+    """The run's JSON document; every figure the Markdown shows is in `measurements`."""
+
+    def __init__(self, meta):
+        self.doc = {"schema": SCHEMA, **meta, "sections": {}, "measurements": []}
+
+    def section(self, key, title, note=None):
+        self.doc["sections"][key] = {"title": title, "note": note}
+
+    def add(self, id, section, title, unit, samples=(), median=None, goal=None, info=None,
+            status="ok", error=None, spread=True):
+        """One measurement; `median` defaults to the samples' median (a derived entry passes it)."""
+        samples = [float(x) for x in samples]
+        if status == "ok" and median is None and samples:
+            median = statistics.median(samples)
+        p10 = p90 = None
+        if spread and len(samples) >= 2:
+            q = statistics.quantiles(sorted(samples), n=10, method="inclusive")
+            p10, p90 = q[0], q[8]
+        entry = {
+            "id": id, "section": section, "title": title, "unit": unit,
+            "median": median if status == "ok" else None,
+            "samples": samples, "p10": p10, "p90": p90, "max": max(samples) if samples else None,
+            "goal": goal, "verdict": None, "status": status, "error": error, "info": info or {},
+        }
+        if goal and entry["median"] is not None:
+            judged = entry["max"] if goal["stat"] == "max" else entry["median"]
+            entry["verdict"] = "met" if judged is not None and judged <= goal["max"] else "missed"
+        self.doc["measurements"].append(entry)
+        return entry
+
+    def failed(self, id, section, title, unit, error, info=None, skipped=False):
+        return self.add(id, section, title, unit, info=info, status="skipped" if skipped else "failed",
+                        error=error)
+
+
+def goal(limit, text, stat="median"):
+    return {"max": limit, "stat": stat, "text": text}
 
 
 def ms(s):
@@ -103,8 +202,18 @@ def secs(s):
     return f"{s:.2f} s"
 
 
-def verdict(value, goal):
-    return "met" if value <= goal else "**missed**"
+def ratio(r):
+    return f"{r:.2f}×"
+
+
+def verdict_md(entry):
+    if entry["verdict"] is None:
+        return ""
+    return entry["goal"]["text"] + ": " + ("met" if entry["verdict"] == "met" else "**missed**")
+
+
+def not_ok(entry):
+    return f"{entry['status']}: {entry['error']}"
 
 
 def table(headers, rows):
@@ -113,42 +222,100 @@ def table(headers, rows):
     return "\n".join(out)
 
 
+def render(doc):
+    """Markdown for a results document (from this run or `--render`): numbers only from it."""
+    if doc.get("schema") != SCHEMA:
+        sys.exit(f"results schema {doc.get('schema')!r}: this script renders schema {SCHEMA}")
+    by_section = {}
+    for m in doc["measurements"]:
+        by_section.setdefault(m["section"], []).append(m)
+    out = [f"## Benchmarks ({doc['build']} build, {doc['cpus']} CPUs, {doc['generated']})"]
+    renderers = {"a": render_handshake, "b": render_size, "c": render_schema, "d": render_scale,
+                 "e": render_ratelimit, "f": render_codec}
+    for key, sec in doc["sections"].items():
+        text = f"### ({key}) {sec['title']}\n\n" + renderers[key](by_section.get(key, []))
+        if sec.get("note"):
+            text += "\n\n" + sec["note"]
+        out.append(text)
+    return "\n\n".join(out)
+
+
+def find(entries, id):
+    return next((m for m in entries if m["id"] == id), None)
+
+
 # ------------------------------------------------------------------------------------------
-# binaries and Terraforms
+# binaries, Terraform, workspaces and the mock (tools/devkit.py holds what the tools share)
 
 
 def build(debug):
     cmd = ["cargo", "build", "--locked", "--bins"] + ([] if debug else ["--release"])
     log(f"$ {' '.join(cmd)}")
     subprocess.run(cmd, cwd=ROOT, check=True)
-    out = os.path.join(ROOT, "target", "debug" if debug else "release")
-    return os.path.join(out, "terraform-provider-defentry"), os.path.join(out, "defentry-mock")
+    profile = "debug" if debug else "release"
+    return devkit.target_binary(PROVIDER_BINARY, profile), devkit.target_binary(devkit.MOCK_BINARY, profile)
 
 
 def terraforms(only=None):
     if only:
         return [(version_of(only), only)]
-    bin_dir = os.path.join(ROOT, ".tools", "bin")
-    found = []
-    for name in os.listdir(bin_dir) if os.path.isdir(bin_dir) else []:
-        m = re.fullmatch(r"terraform-(\d+)\.(\d+)\.(\d+)", name)
-        if m and os.path.exists(os.path.join(bin_dir, name)):
-            found.append((tuple(map(int, m.groups())), os.path.join(bin_dir, name)))
-    if not found:
-        sys.exit("no Terraform in .tools/bin: run `make setup` (tools/ensure-terraform)")
-    found.sort()
+    found = devkit.terraforms()
     # The oldest and the newest, like the e2e suites: nine schema benchmarks would add little.
     return found if len(found) <= 2 else [found[0], found[-1]]
 
 
 def version_of(path):
-    out = subprocess.run([path, "version", "-json"], env=clean_env(), capture_output=True, text=True)
-    v = json.loads(out.stdout)["terraform_version"]
-    return tuple(int(p) for p in v.split("-")[0].split("."))
+    v = devkit.terraform_version(path)
+    if v is None:
+        raise devkit.ToolError(f"{path} does not say its version (`version -json`)")
+    return v
 
 
-def vlabel(v):
-    return "terraform " + ".".join(map(str, v))
+def read_line(proc, timeout):
+    """First stdout line of proc, or None on EOF/timeout (select on the pipe, no sleep)."""
+    try:
+        return devkit.read_line(proc, lambda _: True, timeout, os.path.basename(str(proc.args[0])))
+    except devkit.ToolError:
+        return None
+
+
+class Workspace(devkit.Workspace):
+    """A devkit workspace running the provider under test through dev_overrides."""
+
+    def __init__(self, tf, plugins, extra_env=None):
+        super().__init__(tf, cli_config=devkit.dev_overrides_config(plugins), extra_env=extra_env,
+                         private_home=True)
+
+    def timed(self, *args):
+        """Seconds `terraform ARGS` took; RuntimeError with its first error lines if it failed."""
+        code, out, seconds = self.run(*args, expect_ok=False)
+        if code != 0:
+            err = [l for l in out.splitlines() if l.strip() and "Warning" not in l]
+            raise RuntimeError(f"`terraform {' '.join(args)}` exited {code}: " + " / ".join(err[:4])[:300])
+        return seconds
+
+
+class MockServer(devkit.Mock):
+    """defentry-mock; `settings` become its DEFENTRY_MOCK_* environment (its flags' twins)."""
+
+    def __init__(self, binary, settings=None):
+        try:
+            super().__init__(binary, env=devkit.scrubbed_env(settings))
+        except (devkit.ToolError, OSError) as e:
+            raise RuntimeError(f"defentry-mock {settings or ''}: {e}") from e
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen(self.url.rstrip("/") + path, timeout=30) as r:
+                return json.load(r)
+        except OSError as e:
+            raise RuntimeError(f"defentry-mock GET {path}: {e}") from e
+
+
+PROVIDER_TF = (
+    'terraform {\n  required_providers {\n    defentry = { source = "defentry/defentry" }\n  }\n}\n\n'
+    'provider "defentry" {}\n'
+)
 
 
 # ------------------------------------------------------------------------------------------
@@ -160,8 +327,6 @@ def client_cert_pem(tmp):
     CN=localhost, O=HashiCorp, SAN localhost, CA:TRUE, EKU client+server auth, ~30 years.
     Returns (pem, how) or (None, reason)."""
     try:
-        import datetime
-
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -221,22 +386,6 @@ def client_cert_pem(tmp):
     return None, "neither python `cryptography` nor `openssl` is available"
 
 
-def read_line(proc, timeout):
-    """First stdout line of proc, or None on EOF/timeout (no busy waiting: select on the pipe)."""
-    fd = proc.stdout.fileno()
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while b"\n" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            return None
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return None
-        buf += chunk
-    return buf.split(b"\n", 1)[0].decode(errors="replace")
-
-
 def vm_hwm_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -272,7 +421,8 @@ FLOOR_NAME = "floor: /bin/echo of a handshake-shaped line"
 FLOOR_ARGV = ["/bin/echo", "1|6|unix|/nonexistent|grpc|"]
 
 
-def bench_handshake(provider, starts, tmp):
+def bench_handshake(res, provider, starts, tmp):
+    res.section("a", f"exec → handshake line ({starts} interleaved starts each)")
     base = {
         # Sockets of killed providers land here and go away with the temp dir.
         "TMPDIR": tmp,
@@ -282,61 +432,82 @@ def bench_handshake(provider, starts, tmp):
         "PLUGIN_MIN_PORT": "0",
         "PLUGIN_MAX_PORT": "0",
     }
-    variants = [("plaintext", [provider], clean_env(base))]
+    # (key, label, argv, env)
+    variants = [("plaintext", "plaintext", [provider], devkit.scrubbed_env(base))]
     pem, how = client_cert_pem(tmp)
     if pem:
-        variants.append(
-            (f"AutoMTLS (P-521 client cert via {how})", [provider], clean_env({**base, "PLUGIN_CLIENT_CERT": pem}))
-        )
+        variants.append(("automtls", f"AutoMTLS (P-521 client cert via {how})", [provider],
+                         devkit.scrubbed_env({**base, "PLUGIN_CLIENT_CERT": pem})))
     if os.path.exists(FLOOR_ARGV[0]):
-        variants.append((FLOOR_NAME, FLOOR_ARGV, clean_env()))
-    log(f"(a) handshake: {', '.join(v[0] for v in variants)}; {starts} interleaved starts each")
-    results = {name: {"times": [], "hwms": [], "error": None} for name, _, _ in variants}
-    for name, argv, env in variants:
+        variants.append(("floor", FLOOR_NAME, FLOOR_ARGV, devkit.scrubbed_env()))
+    log(f"(a) handshake: {', '.join(v[1] for v in variants)}; {starts} interleaved starts each")
+    results = {key: {"times": [], "hwms": [], "error": None} for key, _, _, _ in variants}
+    for key, _, argv, env in variants:
         try:
             handshake_once(argv, env)  # warm the page cache
         except (RuntimeError, OSError) as e:
-            results[name]["error"] = str(e)
+            results[key]["error"] = str(e)
     # Interleaved, so drift in the machine's speed hits every variant alike.
     for _ in range(starts):
-        for name, argv, env in variants:
-            res = results[name]
-            if res["error"]:
+        for key, _, argv, env in variants:
+            r = results[key]
+            if r["error"]:
                 continue
             try:
                 t, hwm, fields = handshake_once(argv, env)
             except (RuntimeError, OSError) as e:
-                res["error"] = str(e)
+                r["error"] = str(e)
                 continue
-            if "AutoMTLS" in name and len(fields[5]) <= 50:
-                res["error"] = "AutoMTLS requested but the handshake carries no server cert"
+            if key == "automtls" and len(fields[5]) <= 50:
+                r["error"] = "AutoMTLS requested but the handshake carries no server cert"
                 continue
-            res["times"].append(t)
+            r["times"].append(t)
             if hwm:
-                res["hwms"].append(hwm * 1024)
-    rows = []
-    for name, _, _ in variants:
-        res = results[name]
-        if res["error"] or not res["times"]:
-            rows.append([name, f"failed: {res['error']}", "", "", "", "", ""])
+                r["hwms"].append(hwm * 1024)
+    for key, label, _, _ in variants:
+        r = results[key]
+        info = {"label": label}
+        if r["error"] or not r["times"]:
+            res.failed(f"handshake.{key}.time", "a", f"exec → handshake line, {label}", "s", r["error"], info)
             continue
-        med, p10, p90 = stats(res["times"])
-        hwms = res["hwms"]
-        goal = ""
-        if "AutoMTLS" in name:
-            goal = (
-                f"time ≤ {ms(GOAL_HANDSHAKE_S)}: {verdict(med, GOAL_HANDSHAKE_S)}; "
-                f"RSS ≤ {mb(GOAL_RSS_BYTES)}: {verdict(max(hwms), GOAL_RSS_BYTES)}"
-            )
-        rows.append([
-            name, ms(med), ms(p10), ms(p90),
-            mib(statistics.median(hwms)) if hwms else "n/a", mib(max(hwms)) if hwms else "n/a", goal,
-        ])
+        res.add(f"handshake.{key}.time", "a", f"exec → handshake line, {label}", "s", r["times"], info=info,
+                goal=goal(GOAL_HANDSHAKE_S, f"time ≤ {ms(GOAL_HANDSHAKE_S)}") if key == "automtls" else None)
+        if key != "floor" and r["hwms"]:
+            res.add(f"handshake.{key}.rss", "a", f"peak RSS (VmHWM) after the handshake, {label}", "bytes",
+                    r["hwms"], info=info, spread=False,
+                    goal=goal(GOAL_RSS_BYTES, f"RSS ≤ {mb(GOAL_RSS_BYTES)}", stat="max") if key == "automtls" else None)
     if not pem:
-        rows.append(["AutoMTLS", f"skipped: {how}", "", "", "", "", ""])
-    return f"### (a) exec → handshake line ({starts} interleaved starts each)\n\n" + table(
-        ["variant", "median", "p10", "p90", "VmHWM median", "VmHWM max", "goal"], rows
-    )
+        res.failed("handshake.automtls.time", "a", "exec → handshake line, AutoMTLS", "s", how,
+                   {"label": "AutoMTLS"}, skipped=True)
+    mtls, floor = find(res.doc["measurements"], "handshake.automtls.time"), find(res.doc["measurements"], "handshake.floor.time")
+    if mtls and floor and mtls["median"] is not None and floor["median"] is not None:
+        # What the provider adds over exec itself: the machine's load moves both alike.
+        res.add("handshake.automtls.above_floor", "a", "AutoMTLS handshake median minus the exec floor's", "s",
+                median=mtls["median"] - floor["median"], info={"from": [mtls["id"], floor["id"]]},
+                goal=goal(GOAL_HANDSHAKE_S, f"≤ {ms(GOAL_HANDSHAKE_S)} above the floor"))
+
+
+def render_handshake(entries):
+    rows = []
+    for m in entries:
+        if not m["id"].endswith(".time"):
+            continue
+        label = m["info"].get("label", m["id"])
+        if m["status"] != "ok":
+            rows.append([label if m["status"] == "failed" else "AutoMTLS", not_ok(m), "", "", "", "", ""])
+            continue
+        rss = find(entries, m["id"][: -len(".time")] + ".rss")
+        g = "; ".join(v for v in (verdict_md(m), verdict_md(rss) if rss else "") if v)
+        rows.append([
+            label, ms(m["median"]), ms(m["p10"]) if m["p10"] is not None else "",
+            ms(m["p90"]) if m["p90"] is not None else "",
+            mib(rss["median"]) if rss else "n/a", mib(rss["max"]) if rss else "n/a", g,
+        ])
+    out = table(["variant", "median", "p10", "p90", "VmHWM median", "VmHWM max", "goal"], rows)
+    above = find(entries, "handshake.automtls.above_floor")
+    if above:
+        out += f"\n\nAutoMTLS above the floor: {ms(above['median'])} ({verdict_md(above)})."
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -367,140 +538,91 @@ def elf_section_names(path):
     return names
 
 
-def bench_size(provider, debug):
+def bench_size(res, provider, debug):
+    res.section("b", "binary size")
     size = os.path.getsize(provider)
     sections = elf_section_names(provider)
     if sections is None:
-        stripped = "unknown (not an ELF64 file)"
+        stripped, why = None, "unknown (not an ELF64 file)"
     elif ".symtab" in sections or any(n.startswith(".debug_") for n in sections):
-        stripped = "no (symbols or debug info present)"
+        stripped, why = False, "no (symbols or debug info present)"
     else:
-        stripped = "yes"
-    build = "debug" if debug else "release (LTO, 1 codegen unit, strip = true)"
-    goal = "" if debug else f"≤ {mb(GOAL_SIZE_BYTES)}: {verdict(size, GOAL_SIZE_BYTES)}"
-    return "### (b) binary size\n\n" + table(
+        stripped, why = True, "yes"
+    build_kind = "debug" if debug else "release (LTO, 1 codegen unit, strip = true)"
+    res.add("size.binary", "b", "size of the provider binary", "bytes", [size],
+            goal=None if debug else goal(GOAL_SIZE_BYTES, f"≤ {mb(GOAL_SIZE_BYTES)}"),
+            info={"binary": os.path.basename(provider), "build": build_kind, "stripped": stripped,
+                  "stripped_text": why})
+
+
+def render_size(entries):
+    m = find(entries, "size.binary")
+    size = int(m["median"])
+    return table(
         ["binary", "bytes", "size", "build", "stripped", "goal"],
-        [[os.path.basename(provider), size, f"{mb(size)} ({mib(size)})", build, stripped, goal]],
+        [[m["info"]["binary"], size, f"{mb(size)} ({mib(size)})", m["info"]["build"],
+          m["info"]["stripped_text"], verdict_md(m)]],
     )
 
 
 # ------------------------------------------------------------------------------------------
-# Terraform workspaces
+# (c) schema
 
 
-class Workspace:
-    def __init__(self, tf, provider, extra_env=None):
-        self.tf = tf
-        self.tmp = tempfile.TemporaryDirectory(prefix="bench-")
-        self.dir = os.path.join(self.tmp.name, "work")
-        os.makedirs(self.dir)
-        # dev_overrides name a directory and Terraform looks for terraform-provider-<type>
-        # in it, so a --provider binary under any other name gets a symlink with that name.
-        plugins = os.path.join(self.tmp.name, "plugins")
-        os.makedirs(plugins)
-        os.symlink(os.path.abspath(provider), os.path.join(plugins, PROVIDER_BINARY))
-        cfg = os.path.join(self.tmp.name, "terraform.tfrc")
-        with open(cfg, "w") as f:
-            f.write(
-                "provider_installation {\n  dev_overrides {\n"
-                f"    {json.dumps(PROVIDER_SOURCE)} = {json.dumps(plugins)}\n"
-                "  }\n  direct {}\n}\n"
-            )
-        self.env = clean_env(
-            {
-                "TF_CLI_CONFIG_FILE": cfg,
-                "HOME": self.tmp.name,
-                "TF_IN_AUTOMATION": "1",
-                "TF_INPUT": "0",
-                "TF_CLI_ARGS": "-no-color",
-                **(extra_env or {}),
-            }
-        )
-
-    def write(self, name, text):
-        with open(os.path.join(self.dir, name), "w") as f:
-            f.write(text)
-
-    def timed(self, *args):
-        start = time.perf_counter()
-        r = subprocess.run(
-            [self.tf, *args], cwd=self.dir, env=self.env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True,
-        )
-        elapsed = time.perf_counter() - start
-        if r.returncode != 0:
-            err = [l for l in (r.stderr or r.stdout).splitlines() if l.strip() and "Warning" not in l]
-            raise RuntimeError(f"`terraform {' '.join(args)}` exited {r.returncode}: " + " / ".join(err[:4])[:300])
-        return elapsed
-
-    def close(self):
-        self.tmp.cleanup()
-
-
-PROVIDER_TF = (
-    'terraform {\n  required_providers {\n    defentry = { source = "defentry/defentry" }\n  }\n}\n\n'
-    'provider "defentry" {}\n'
-)
-
-
-def bench_schema(provider, tfs, runs):
-    rows = []
+def bench_schema(res, plugins, tfs, runs):
+    res.section("c", f"`terraform providers schema -json` (median of {runs})")
     for v, tf in tfs:
-        log(f"(c) providers schema -json: {vlabel(v)}")
-        ws = Workspace(tf, provider)
+        log(f"(c) providers schema -json: terraform {devkit.label(v)}")
+        id, title, info = f"schema.terraform-{devkit.label(v)}", f"terraform {devkit.label(v)} providers schema -json", {"terraform": devkit.label(v)}
+        ws = Workspace(tf, plugins)
         ws.write("main.tf", PROVIDER_TF)
         try:
             ws.timed("providers", "schema", "-json")  # warm-up
-            med, p10, p90 = stats([ws.timed("providers", "schema", "-json") for _ in range(runs)])
-            rows.append([vlabel(v), ms(med), ms(p10), ms(p90)])
+            res.add(id, "c", title, "s", [ws.timed("providers", "schema", "-json") for _ in range(runs)], info=info)
         except RuntimeError as e:
-            rows.append([vlabel(v), f"failed: {e}", "", ""])
+            res.failed(id, "c", title, "s", str(e), info)
         finally:
             ws.close()
-    return f"### (c) `terraform providers schema -json` (median of {runs})\n\n" + table(
-        ["Terraform", "median", "p10", "p90"], rows
-    )
 
 
-class MockServer:
-    def __init__(self, binary):
-        self.proc = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0"], env=clean_env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-        self.url = read_line(self.proc, 30)
-        if not self.url or not self.url.startswith("http://"):
-            self.close()
-            raise RuntimeError(f"defentry-mock did not print its URL (got {self.url!r})")
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
+def render_schema(entries):
+    rows = []
+    for m in entries:
+        label = "terraform " + m["info"]["terraform"]
+        if m["status"] != "ok":
+            rows.append([label, not_ok(m), "", ""])
+        else:
+            rows.append([label, ms(m["median"]), ms(m["p10"]) if m["p10"] is not None else "",
+                         ms(m["p90"]) if m["p90"] is not None else ""])
+    return table(["Terraform", "median", "p10", "p90"], rows)
 
 
-def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism, overlap_block=""):
-    log(f"(d) scale: {n} resources, {rounds} rounds, {vlabel(version_of(tf))}")
+# ------------------------------------------------------------------------------------------
+# (d) scale
+
+
+def bench_scale(res, plugins, mock_bin, tf, n, rounds, provider_block, parallelism, overlap_block=""):
+    v = version_of(tf)
+    res.section("d", f"apply + destroy of {n} resources (median of {rounds} interleaved rounds)")
+    log(f"(d) scale: {n} resources, {rounds} rounds, terraform {devkit.label(v)}")
     try:
         mock = MockServer(mock_bin)
     except (RuntimeError, OSError) as e:
         mock = None
         mock_error = str(e)
+    label = re.search(r'resource\s+"([^"]+)"', provider_block)
+    provider_name = label.group(1) if label else "provider"
+    # (key, label, hcl, env)
     variants = [
-        ("terraform_data", BASELINE_BLOCK.format(n=n), {}),
-        (PAYLOAD_NAME, PAYLOAD_BLOCK.format(n=n), {}),
+        ("terraform_data", "terraform_data", BASELINE_BLOCK.format(n=n), {}),
+        ("terraform_data_payload", PAYLOAD_NAME, PAYLOAD_BLOCK.format(n=n), {}),
     ]
     if mock:
-        prov_env = {
-            "DEFENTRY_API_DOMAIN": mock.url,
-            "DEFENTRY_USERNAME": SERVICE_USER,
-            "DEFENTRY_PASSWORD": SERVICE_PASSWORD,
-        }
-        label = re.search(r'resource\s+"([^"]+)"', provider_block)
-        provider_name = label.group(1) if label else "provider"
-        variants.insert(0, (provider_name, PROVIDER_TF + "\n" + provider_block.format(n=n), prov_env))
+        env = mock.env()
+        variants.insert(0, ("provider", provider_name, PROVIDER_TF + "\n" + provider_block.format(n=n), env))
         if overlap_block:
-            variants.insert(1, (OVERLAP_NAME, PROVIDER_TF + "\n" + overlap_block.format(n=n), prov_env))
-    results = {name: {"apply": [], "destroy": [], "error": None} for name, _, _ in variants}
+            variants.insert(1, ("provider_overlap", OVERLAP_NAME, PROVIDER_TF + "\n" + overlap_block.format(n=n), env))
+    results = {key: {"apply": [], "destroy": [], "error": None} for key, _, _, _ in variants}
     par = [f"-parallelism={parallelism}"] if parallelism else []
     try:
         for r in range(rounds):
@@ -509,56 +631,316 @@ def bench_scale(provider, mock_bin, tf, n, rounds, provider_block, parallelism, 
                 # The variant that runs second measured slower whichever it was (tried both
                 # ways), so the two token variants swap places every other round.
                 order[0], order[1] = order[1], order[0]
-            for name, hcl, env in order:  # interleaved, so drift in machine load hits both
-                res = results[name]
-                if res["error"]:
+            for key, name, hcl, env in order:  # interleaved, so drift in machine load hits both
+                rr = results[key]
+                if rr["error"]:
                     continue
-                ws = Workspace(tf, provider, env)
+                ws = Workspace(tf, plugins, env)
                 ws.write("main.tf", hcl)
                 try:
-                    res["apply"].append(ws.timed("apply", "-auto-approve", "-input=false", "-no-color", *par))
-                    res["destroy"].append(ws.timed("destroy", "-auto-approve", "-input=false", "-no-color", *par))
+                    rr["apply"].append(ws.timed("apply", "-auto-approve", "-input=false", "-no-color", *par))
+                    rr["destroy"].append(ws.timed("destroy", "-auto-approve", "-input=false", "-no-color", *par))
                 except RuntimeError as e:
-                    res["error"] = str(e)
+                    rr["error"] = str(e)
                 finally:
                     ws.close()
                 log(f"    round {r + 1}: {name} done")
     finally:
         if mock:
-            mock.close()
-    base = results["terraform_data"]
-    base_total = (
-        statistics.median([a + d for a, d in zip(base["apply"], base["destroy"])]) if base["apply"] and not base["error"] else None
-    )
-    plain = results.get(variants[0][0]) if mock else None
-    plain_total = (
-        statistics.median([a + d for a, d in zip(plain["apply"], plain["destroy"])])
-        if plain and plain["apply"] and not plain["error"] else None
-    )
-    rows = []
-    for name, _, _ in variants:
-        res = results[name]
-        if res["error"] or not res["apply"]:
-            rows.append([name, f"failed: {res['error']}", "", "", "", ""])
-            continue
-        total = statistics.median([a + d for a, d in zip(res["apply"], res["destroy"])])
-        ratio = f"{total / base_total:.2f}×" if base_total else "n/a"
-        goal = ""
-        if name == OVERLAP_NAME:
-            if plain_total:
-                r = total / plain_total
-                goal = f"{r:.2f}× {variants[0][0]}, goal ≤ {GOAL_OVERLAP_RATIO}×: {verdict(r, GOAL_OVERLAP_RATIO)}"
-        elif base_total and name not in ("terraform_data", PAYLOAD_NAME):
-            goal = f"≤ {GOAL_RATIO}×: {verdict(total / base_total, GOAL_RATIO)}"
-        rows.append([
-            name, secs(statistics.median(res["apply"])), secs(statistics.median(res["destroy"])),
-            secs(total), ratio, goal,
-        ])
+            mock.stop()
     if not mock:
-        rows.insert(0, ["provider resources", f"skipped: {mock_error}", "", "", "", ""])
-    return f"### (d) apply + destroy of {n} resources (median of {rounds} interleaved rounds)\n\n" + table(
-        ["resources", "apply", "destroy", "apply+destroy", "vs terraform_data", "goal"], rows
+        res.failed("scale.provider.total", "d", f"apply + destroy of {n} provider resources", "s", mock_error,
+                   {"label": "provider resources"}, skipped=True)
+    totals = {}
+    for key, name, _, _ in variants:
+        rr = results[key]
+        info = {"label": name, "resources": n, "terraform": devkit.label(v), "rounds": rounds}
+        if rr["error"] or not rr["apply"]:
+            res.failed(f"scale.{key}.total", "d", f"apply + destroy of {n} {name}", "s", rr["error"], info)
+            continue
+        res.add(f"scale.{key}.apply", "d", f"apply of {n} {name}", "s", rr["apply"], info=info)
+        res.add(f"scale.{key}.destroy", "d", f"destroy of {n} {name}", "s", rr["destroy"], info=info)
+        totals[key] = res.add(f"scale.{key}.total", "d", f"apply + destroy of {n} {name}", "s",
+                              [a + d for a, d in zip(rr["apply"], rr["destroy"])], info=info)
+    base = totals.get("terraform_data")
+    for key, name, _, _ in variants:
+        if key not in totals or key == "terraform_data" or not base:
+            continue
+        g = goal(GOAL_RATIO, f"≤ {GOAL_RATIO}×") if key == "provider" else None
+        res.add(f"scale.{key}.ratio", "d", f"apply + destroy of {n} {name} ÷ {n} terraform_data", "ratio",
+                [a / b for a, b in zip(totals[key]["samples"], base["samples"])],
+                median=totals[key]["median"] / base["median"], goal=g,
+                info={"label": name, "from": [totals[key]["id"], base["id"]]})
+    if "provider_overlap" in totals and "provider" in totals:
+        over, plain = totals["provider_overlap"], totals["provider"]
+        res.add("scale.provider_overlap.vs_plain", "d", f"{OVERLAP_NAME} ÷ {provider_name}", "ratio",
+                [a / b for a, b in zip(over["samples"], plain["samples"])],
+                median=over["median"] / plain["median"],
+                goal=goal(GOAL_OVERLAP_RATIO, f"goal ≤ {GOAL_OVERLAP_RATIO}×"),
+                info={"label": OVERLAP_NAME, "vs": provider_name, "from": [over["id"], plain["id"]]})
+
+
+def render_scale(entries):
+    rows = []
+    for m in entries:
+        if not m["id"].endswith(".total"):
+            continue
+        key = m["id"].split(".")[1]
+        if m["status"] != "ok":
+            rows.append([m["info"]["label"], not_ok(m), "", "", "", ""])
+            continue
+        apply, destroy = find(entries, f"scale.{key}.apply"), find(entries, f"scale.{key}.destroy")
+        r = find(entries, f"scale.{key}.ratio")
+        vs = find(entries, f"scale.{key}.vs_plain")
+        base = ratio(1.0) if key == "terraform_data" else (ratio(r["median"]) if r else "n/a")
+        if vs:
+            g = f"{ratio(vs['median'])} {vs['info']['vs']}, {verdict_md(vs)}"
+        else:
+            g = verdict_md(r) if r else ""
+        rows.append([m["info"]["label"], secs(apply["median"]), secs(destroy["median"]), secs(m["median"]), base, g])
+    return table(["resources", "apply", "destroy", "apply+destroy", "vs terraform_data", "goal"], rows)
+
+
+# ------------------------------------------------------------------------------------------
+# (e) rate limit
+
+
+# Requests sent before login count per IP, the rest (they carry a token) per user.
+PER_IP_PATHS = ("/api/v1/crm/auth/login", "/api/v1/crm/auth/password/forgot", "/api/v1/crm/auth/password/reset")
+
+
+def limiter_floor(counted, limit, window):
+    """(ceil(R/L) - 1) * W for the busiest bucket: see the module docstring.
+
+    >>> limiter_floor({"ip": 100, "user": 0}, 60, 60)    # 100 logins: 60 now, 40 a window later
+    60
+    >>> limiter_floor({"ip": 60}, 60, 60), limiter_floor({"ip": 61, "user": 121}, 60, 60)
+    (0, 120)
+    """
+    return max([(math.ceil(r / limit) - 1) * window for r in counted.values() if r > 0] or [0])
+
+
+def limiter_settings(limit, window):
+    """The mock's environment for `--rate-limit L --rate-limit-window W`."""
+    return {"DEFENTRY_MOCK_RATE_LIMIT": str(limit), "DEFENTRY_MOCK_RATE_LIMIT_WINDOW": str(window)}
+
+
+def wait_for_windows(mock, window):
+    """Waits until every window the previous command opened has closed, so the next one
+    starts on fresh buckets (its floor assumes that)."""
+    live = mock.get("/_mock/rate-limit")["buckets"]
+    if live:
+        # resets_at is the window's end truncated to the second; the window is gone one
+        # second later at the latest, and never more than W from now.
+        wait = min(max(b["resets_at"] for b in live) + 1 - time.time(), window + 1)
+        log(f"    waiting {wait:.1f} s for {len(live)} window(s) to close")
+        time.sleep(max(wait, 0))
+    left = mock.get("/_mock/rate-limit")["buckets"]
+    if left:
+        raise RuntimeError(f"rate-limit windows still open after waiting: {left}")
+
+
+def counted_requests(requests):
+    """Requests the limiter counted, per bucket: every API request not answered 429.
+
+    >>> counted_requests([{"path": "/api/v1/crm/auth/login", "status": 200},
+    ...                   {"path": "/api/v1/crm/auth/login", "status": 429},
+    ...                   {"path": "/api/v1/crm/logout", "status": 204},
+    ...                   {"path": "/_mock/sessions", "status": 200}])
+    {'ip': 1, 'user': 1}
+    """
+    buckets = {}
+    for r in requests:
+        if r["path"].startswith("/_mock/") or r["status"] == 429:
+            continue
+        b = "ip" if r["path"] in PER_IP_PATHS else "user"
+        buckets[b] = buckets.get(b, 0) + 1
+    return buckets
+
+
+def bench_ratelimit(res, plugins, mock_bin, tf, n, limit, window, rounds, parallelism, block):
+    v = version_of(tf)
+    res.section(
+        "e",
+        f"{n} `defentry_token`s against defentry-mock at {limit} requests per {window} s "
+        f"(median of {rounds})",
+        "floor = (⌈R/L⌉ − 1) × W for the bucket with the most counted requests R (L per W s, "
+        "Laravel's fixed window); unthrottled = the same command against the mock without a limiter.",
     )
+    log(f"(e) rate limit: {n} tokens at {limit}/{window}s, {rounds} rounds, terraform {devkit.label(v)}")
+    par = [f"-parallelism={parallelism}"] if parallelism else []
+    hcl = PROVIDER_TF + "\n" + block.format(n=n)
+    info = {"tokens": n, "limit": limit, "window_s": window, "terraform": devkit.label(v), "rounds": rounds}
+    data = {c: {"time": [], "floor": [], "throttled": [], "windows": [], "counted": [], "free": []}
+            for c in ("apply", "destroy")}
+    error = None
+    try:
+        # The same commands without a limiter: what the floor leaves out.
+        free = MockServer(mock_bin)
+        try:
+            ws = Workspace(tf, plugins, free.env())
+            ws.write("main.tf", hcl)
+            try:
+                data["apply"]["free"].append(ws.timed("apply", "-auto-approve", "-input=false", *par))
+                data["destroy"]["free"].append(ws.timed("destroy", "-auto-approve", "-input=false", *par))
+            finally:
+                ws.close()
+        finally:
+            free.stop()
+        for r in range(rounds):
+            # A fresh mock per round: fresh windows for the apply.
+            mock = MockServer(mock_bin, limiter_settings(limit, window))
+            ws = Workspace(tf, plugins, mock.env())
+            ws.write("main.tf", hcl)
+            try:
+                for i, cmd in enumerate(("apply", "destroy")):
+                    if i:
+                        wait_for_windows(mock, window)
+                    seen = len(mock.get("/_mock/requests")["requests"])
+                    before = mock.get("/_mock/rate-limit")
+                    if before.get("limit") != limit or before.get("window_secs") != window:
+                        raise RuntimeError(f"defentry-mock is not limiting {limit} per {window} s: {before}")
+                    t = ws.timed(cmd, "-auto-approve", "-input=false", *par)
+                    after = mock.get("/_mock/rate-limit")
+                    counted = counted_requests(mock.get("/_mock/requests")["requests"][seen:])
+                    d = data[cmd]
+                    d["time"].append(t)
+                    d["floor"].append(limiter_floor(counted, limit, window))
+                    d["counted"].append(counted)
+                    d["throttled"].append(after["throttled"] - before["throttled"])
+                    d["windows"].append(after["windows"] - before["windows"])
+                    log(f"    round {r + 1}: {cmd} {secs(t)}, counted {counted}, "
+                        f"429s {d['throttled'][-1]} in {d['windows'][-1]} windows")
+                left = mock.get("/_mock/sessions")["active"]
+                if left:
+                    raise RuntimeError(f"{left} session(s) left live after the destroy")
+            finally:
+                ws.close()
+                mock.stop()
+    except (RuntimeError, OSError, ValueError, KeyError) as e:
+        error = f"{type(e).__name__}: {e}" if not isinstance(e, RuntimeError) else str(e)
+    for cmd in ("apply", "destroy"):
+        d = data[cmd]
+        if error or not d["time"]:
+            res.failed(f"ratelimit.{cmd}.ratio", "e", f"{cmd} time ÷ the limiter's floor", "ratio",
+                       error or "no run", {**info, "command": cmd})
+            continue
+        cinfo = {**info, "command": cmd, "counted_requests": d["counted"]}
+        t = res.add(f"ratelimit.{cmd}.time", "e", f"{cmd} of {n} tokens, rate-limited", "s", d["time"], info=cinfo)
+        f = res.add(f"ratelimit.{cmd}.floor", "e", f"the limiter's floor for that {cmd}", "s", d["floor"], info=cinfo)
+        res.add(f"ratelimit.{cmd}.unthrottled", "e", f"{cmd} of {n} tokens without a limiter", "s", d["free"],
+                info={**info, "command": cmd})
+        if f["median"] > 0:
+            res.add(f"ratelimit.{cmd}.ratio", "e", f"{cmd} time ÷ the limiter's floor", "ratio",
+                    [a / b for a, b in zip(d["time"], d["floor"]) if b > 0], median=t["median"] / f["median"],
+                    goal=goal(GOAL_RATELIMIT_RATIO, f"≤ {GOAL_RATELIMIT_RATIO}"),
+                    info={**cinfo, "from": [t["id"], f["id"]]})
+        else:
+            res.failed(f"ratelimit.{cmd}.ratio", "e", f"{cmd} time ÷ the limiter's floor", "ratio",
+                       f"the limiter never binds: at most {limit} counted requests per bucket", cinfo,
+                       skipped=True)
+        per = [th / w for th, w in zip(d["throttled"], d["windows"]) if w > 0]
+        res.add(f"ratelimit.{cmd}.throttled_per_window", "e", f"429s received per window during the {cmd}",
+                "count", per, goal=goal(GOAL_THROTTLED_PER_WINDOW, f"≤ {GOAL_THROTTLED_PER_WINDOW}"),
+                info={**cinfo, "throttled": d["throttled"], "windows": d["windows"]},
+                **({} if per else {"status": "failed", "error": "the mock reported no window"}))
+
+
+def render_ratelimit(entries):
+    rows = []
+    for cmd in ("apply", "destroy"):
+        t = find(entries, f"ratelimit.{cmd}.time")
+        if not t:
+            m = find(entries, f"ratelimit.{cmd}.ratio")
+            rows.append([cmd, not_ok(m), "", "", "", "", ""])
+            continue
+        f, free = find(entries, f"ratelimit.{cmd}.floor"), find(entries, f"ratelimit.{cmd}.unthrottled")
+        r, per = find(entries, f"ratelimit.{cmd}.ratio"), find(entries, f"ratelimit.{cmd}.throttled_per_window")
+        info = per["info"]
+        per_text = (f"{per['median']:.2f} ({sum(info['throttled'])} in {sum(info['windows'])} windows)"
+                    if per["status"] == "ok" else not_ok(per))
+        goals = "; ".join(x for x in (f"time {verdict_md(r)}" if r["status"] == "ok" else "",
+                                      f"429s {verdict_md(per)}" if per["status"] == "ok" else "") if x)
+        rows.append([cmd, secs(t["median"]), secs(f["median"]), secs(free["median"]),
+                     ratio(r["median"]) if r["status"] == "ok" else not_ok(r), per_text, goals])
+    return table(["command", "time", "floor", "unthrottled", "time ÷ floor", "429s per window", "goal"], rows)
+
+
+# ------------------------------------------------------------------------------------------
+# (f) codec memory
+
+
+CODEC_EXAMPLE = os.path.join(ROOT, "examples", "cty_memory.rs")
+
+
+def codec_command(debug):
+    """The default for --codec-cmd: the SDK's `cty_memory` example when the tree has it."""
+    if not os.path.exists(CODEC_EXAMPLE):
+        return ""
+    return "cargo run --quiet --locked --example cty_memory" + ("" if debug else " --release")
+
+
+def codec_rows(stdout):
+    """The figures `--codec-cmd` printed, as dicts with kind, input_bytes, peak_bytes and
+    bytes_per_byte. Either one JSON object per line with those keys, or the Markdown table
+    `examples/cty_memory.rs` prints: | input | bytes in | peak added | per input byte |.
+
+    >>> codec_rows('| input | bytes in | peak added | per input byte |\\n|---|---|---|---|\\n'
+    ...            '| nulls | 4194309 | 281018368 | 67.0 |\\n')
+    [{'kind': 'nulls', 'input_bytes': 4194309, 'peak_bytes': 281018368, 'bytes_per_byte': 67.0}]
+    """
+    rows = []
+    for line in stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            rows.append(json.loads(line))
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")] if line.startswith("|") else []
+        if len(cells) == 4 and cells[1].isdigit() and cells[2].isdigit():
+            rows.append({"kind": cells[0], "input_bytes": int(cells[1]), "peak_bytes": int(cells[2]),
+                         "bytes_per_byte": float(cells[3])})
+    return rows
+
+
+def slug(text):
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def bench_codec(res, cmd):
+    """Bytes of memory per decoded input byte, from `cmd` (issue 19 item 4): each figure
+    becomes `codec.<kind>.bytes_per_byte` (kind: the input's shape, as a slug, e.g. `nulls`)."""
+    res.section("f", "cty codec: peak memory of a msgpack decode per input byte")
+    if not cmd:
+        res.failed("codec.bytes_per_byte", "f", "memory per decoded input byte", "bytes/byte",
+                   "no codec measurement: examples/cty_memory.rs is missing and no --codec-cmd", skipped=True)
+        return
+    log(f"(f) codec memory: {cmd}")
+    p = subprocess.run(cmd, shell=True, cwd=ROOT, env=devkit.scrubbed_env(), capture_output=True, text=True)
+    try:
+        rows = codec_rows(p.stdout) if p.returncode == 0 else []
+    except (ValueError, KeyError) as e:
+        rows, p.stderr = [], f"unreadable output: {e}"
+    if not rows:
+        res.failed("codec.bytes_per_byte", "f", "memory per decoded input byte", "bytes/byte",
+                   f"`{cmd}` exited {p.returncode} with no figures: {p.stderr.strip()[-300:]}")
+    for row in rows:
+        res.add(f"codec.{slug(row['kind'])}.bytes_per_byte", "f", f"memory per decoded input byte, {row['kind']}",
+                "bytes/byte", [row["bytes_per_byte"]],
+                info={**{k: v for k, v in row.items() if k != "bytes_per_byte"}, "command": cmd})
+
+
+def render_codec(entries):
+    rows = []
+    for m in entries:
+        if m["status"] != "ok":
+            rows.append([m["title"], not_ok(m), "", ""])
+        else:
+            rows.append([m["info"].get("kind", m["id"]), f"{m['median']:.1f}",
+                         m["info"].get("input_bytes", ""), mb(m["info"]["peak_bytes"]) if "peak_bytes" in m["info"] else ""])
+    return table(["input", "bytes per input byte", "input bytes", "peak"], rows)
+
+
+# ------------------------------------------------------------------------------------------
 
 
 def main():
@@ -569,20 +951,34 @@ def main():
     ap.add_argument("--schema-runs", type=int, default=5, help="runs for (c)")
     ap.add_argument("--scale", type=int, default=200, help="resources for (d); 0 skips it")
     ap.add_argument("--rounds", type=int, default=3, help="rounds for (d)")
-    ap.add_argument("--parallelism", type=int, default=0, help="terraform -parallelism for (d)")
+    ap.add_argument("--parallelism", type=int, default=0, help="terraform -parallelism for (d) and (e)")
     ap.add_argument(
         "--provider-block", default=DEFAULT_PROVIDER_BLOCK,
-        help="HCL of the provider's resource for (d); {n} is the count, literal braces doubled",
+        help="HCL of the provider's resource for (d) and (e); {n} is the count, literal braces doubled",
     )
     ap.add_argument(
         "--overlap-block", default=DEFAULT_OVERLAP_BLOCK,
         help="HCL of the same resource with `overlap` for (d), compared with --provider-block; '' skips it",
     )
+    ap.add_argument("--rl-tokens", type=int, default=100, help="tokens for (e); 0 skips it")
+    ap.add_argument("--rl-limit", type=int, default=60, help="the mock's --rate-limit for (e)")
+    ap.add_argument("--rl-window", type=int, default=60, help="the mock's --rate-limit-window for (e), seconds")
+    ap.add_argument("--rl-rounds", type=int, default=1, help="rounds for (e) (each takes about 3 windows)")
+    ap.add_argument("--codec-cmd", default=None,
+                    help="command printing the codec's memory figures for (f) "
+                         "(default: the cty_memory example, when there is one)")
     ap.add_argument("--terraform", help="benchmark only this Terraform binary")
     ap.add_argument("--provider", help="provider binary to measure instead of the built one")
     ap.add_argument("--mock", help="defentry-mock binary to use instead of the built one")
-    ap.add_argument("--only", default="abcd", help="which benchmarks to run, e.g. 'ab'")
+    ap.add_argument("--only", default="abcdef", help="which benchmarks to run, e.g. 'ab'")
+    ap.add_argument("--json", default=DEFAULT_JSON, help="where to write the results (default %(default)s)")
+    ap.add_argument("--render", metavar="FILE", help="print the Markdown of an earlier run's JSON and exit")
     args = ap.parse_args()
+
+    if args.render:
+        with open(args.render) as f:
+            print(render(json.load(f)))
+        return
 
     if args.no_build:
         out = os.path.join(ROOT, "target", "debug" if args.debug else "release")
@@ -591,27 +987,41 @@ def main():
         provider, mock = build(args.debug)
     provider = os.path.abspath(args.provider) if args.provider else provider
     mock = os.path.abspath(args.mock) if args.mock else mock
-    tfs = terraforms(args.terraform) if set(args.only) & set("cd") else []
+    tfs = terraforms(args.terraform) if set(args.only) & set("cde") else []
 
-    sections = [
-        f"## Benchmarks ({'debug' if args.debug else 'release'} build, {os.cpu_count()} CPUs, "
-        f"{time.strftime('%Y-%m-%d %H:%M')})"
-    ]
-    with tempfile.TemporaryDirectory(prefix="bench-cert-") as tmp:
+    res = Results({
+        "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "build": "debug" if args.debug else "release",
+        "cpus": os.cpu_count(),
+        "provider": provider,
+        "mock": mock,
+        "args": {k: v for k, v in vars(args).items() if k not in ("render", "json")},
+    })
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        # dev_overrides look for terraform-provider-defentry in a directory: a --provider
+        # binary under another name is linked there under that name.
+        plugins = devkit.plugin_dir_for(provider, os.path.join(tmp, "plugins"))
         if "a" in args.only:
-            sections.append(bench_handshake(provider, args.starts, tmp))
-    if "b" in args.only:
-        sections.append(bench_size(provider, args.debug))
-    if "c" in args.only:
-        sections.append(bench_schema(provider, tfs, args.schema_runs))
-    if "d" in args.only and args.scale > 0:
-        sections.append(
-            bench_scale(
-                provider, mock, tfs[-1][1], args.scale, args.rounds, args.provider_block, args.parallelism,
-                args.overlap_block,
-            )
-        )
-    print("\n\n".join(sections))
+            bench_handshake(res, provider, args.starts, tmp)
+        if "b" in args.only:
+            bench_size(res, provider, args.debug)
+        if "c" in args.only:
+            bench_schema(res, plugins, tfs, args.schema_runs)
+        if "d" in args.only and args.scale > 0:
+            bench_scale(res, plugins, mock, tfs[-1][1], args.scale, args.rounds, args.provider_block,
+                        args.parallelism, args.overlap_block)
+        if "e" in args.only and args.rl_tokens > 0:
+            bench_ratelimit(res, plugins, mock, tfs[-1][1], args.rl_tokens, args.rl_limit, args.rl_window,
+                            args.rl_rounds, args.parallelism, args.provider_block)
+        if "f" in args.only:
+            bench_codec(res, codec_command(args.debug) if args.codec_cmd is None else args.codec_cmd)
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump(res.doc, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    log(f"results: {args.json}")
+    print(render(res.doc))
 
 
 if __name__ == "__main__":

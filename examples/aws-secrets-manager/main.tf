@@ -4,7 +4,7 @@ terraform {
   required_providers {
     defentry = {
       source  = "defentry/defentry"
-      version = "~> 0.1"
+      version = "~> 0.2"
     }
     aws = {
       source  = "hashicorp/aws"

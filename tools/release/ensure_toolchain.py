@@ -3,7 +3,7 @@
 
 * rustup targets for the five platforms;
 * zig and cargo-zigbuild from PyPI (binary wheels, no compile) into .work/release-venv,
-  with `zig` and `cargo-zigbuild` linked into its bin/ (put that on PATH; tools/release/build
+  with `zig` and `cargo-zigbuild` linked into its bin/ (put that on PATH; tools/release/build.py
   does);
 * Debian packages via apt-get, only those missing: gnupg and zip (signing, packing),
   wine64 (runs the Windows build), qemu-user-static and libc6-arm64-cross (run the
@@ -18,7 +18,10 @@ import shutil
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+import devkit  # noqa: E402
+
+ROOT = devkit.ROOT
 VENV = os.path.join(ROOT, ".work", "release-venv")
 VENV_BIN = os.path.join(VENV, "bin")
 
@@ -45,8 +48,7 @@ APT_PACKAGES = {
 }
 
 
-def log(msg):
-    print(f"ensure-toolchain: {msg}", file=sys.stderr, flush=True)
+log = devkit.logger("ensure-toolchain")
 
 
 def run(cmd, **kw):
@@ -84,7 +86,7 @@ def python_tools():
     for tool in ("zig", "cargo-zigbuild"):
         if not os.access(os.path.join(VENV_BIN, tool), os.X_OK):
             sys.exit(f"ensure-toolchain: {tool} missing from {VENV_BIN} after install")
-    # The darwin zig: the same wheel, installed into a plain directory that tools/release/build
+    # The darwin zig: the same wheel, installed into a plain directory that tools/release/build.py
     # puts on PYTHONPATH for darwin builds, so that cargo-zigbuild's `python3 -m ziglang` finds it.
     if not os.path.exists(os.path.join(DARWIN_ZIG_LIB, "ziglang", "zig")):
         run([py, "-m", "pip", "install", "--quiet", "--only-binary=:all:", "--target",
@@ -106,11 +108,16 @@ def apt_packages():
         sys.exit(f"ensure-toolchain: {', '.join(still)} did not install the expected files")
 
 
-def main():
+def ensure():
+    """Installs whatever is missing; returns the bin directory to put on PATH."""
     rust_targets()
     python_tools()
     apt_packages()
-    print(VENV_BIN)
+    return VENV_BIN
+
+
+def main():
+    print(ensure())
 
 
 if __name__ == "__main__":

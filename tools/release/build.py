@@ -14,8 +14,8 @@ Signing key, first match wins:
   must not be signed with a key nobody has).
 The public key used is written to .work/release/signing-key.asc for `check` and the registry.
 
-Targets are built one after another with cargo-zigbuild (tools/release/ensure-toolchain installs
-it): Linux against glibc 2.17, darwin against the framework stubs in tools/release/darwin-sdk.
+Targets are built one after another with cargo-zigbuild (tools/release/ensure_toolchain.py
+installs it): Linux against glibc 2.17, darwin against the framework stubs in tools/release/darwin-sdk.
 """
 
 import argparse
@@ -30,11 +30,15 @@ import tomllib
 import zipfile
 
 HERE = os.path.dirname(os.path.realpath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-NAME = "terraform-provider-defentry"
+sys.path.insert(0, os.path.dirname(HERE))
+import devkit  # noqa: E402
+import ensure_toolchain  # noqa: E402
+
+ROOT = devkit.ROOT
+NAME = devkit.PROVIDER_BINARY
 WORK = os.path.join(ROOT, ".work", "release")
 DARWIN_SDK = os.path.join(HERE, "darwin-sdk")
-# zig 0.16 for darwin (see ensure-toolchain), in a target dir of its own so that the two zig
+# zig 0.16 for darwin (see ensure_toolchain.py), in a target dir of its own so that the two zig
 # versions never share build artifacts.
 DARWIN_ZIG_LIB = os.path.join(ROOT, ".work", "release-zig-darwin", "lib")
 DARWIN_TARGET_DIR = os.path.join(ROOT, "target", "darwin")
@@ -52,8 +56,7 @@ MANIFEST = {"version": 1, "metadata": {"protocol_versions": ["6.0"]}}
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def log(msg):
-    print(f"release build: {msg}", file=sys.stderr, flush=True)
+log = devkit.logger("release build")
 
 
 def fail(msg):
@@ -92,10 +95,7 @@ def require_clean_tree():
 
 
 def toolchain_env():
-    bin_dir = subprocess.run(
-        [sys.executable, os.path.join(HERE, "ensure-toolchain")],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1]
+    bin_dir = ensure_toolchain.ensure()
     env = dict(os.environ)
     env["PATH"] = bin_dir + os.pathsep + env["PATH"]
     # The framework stubs stand in for macOS's Security and CoreFoundation at link time.

@@ -20,20 +20,19 @@ Proofs, each reported PASS/FAIL in a summary at the end:
   wine       the windows_amd64 binary under Wine in --debug mode; Terraform attaches through
              TF_REATTACH_PROVIDERS (TCP) and applies + destroys a token.
   qemu       the linux_arm64 binary under qemu-aarch64-static, the same way.
-  bench      bench/run.py (a)+(b) on the linux_amd64 binary from dist/: every goal met.
+  bench      bench/run.py (a)+(b) on the linux_amd64 binary from dist/, read from its JSON:
+             every goal met.
 
-Usage: tools/release/check [--dist DIR] [--only NAME,...]
+Usage: tools/release/check.py [--dist DIR] [--only NAME,...]
 """
 
 import argparse
 import base64
 import hashlib
 import http.server
-import io
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import ssl
@@ -45,24 +44,24 @@ import threading
 import time
 import tomllib
 import traceback
-import urllib.request
 import zipfile
 
 HERE = os.path.dirname(os.path.realpath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-NAME = "terraform-provider-defentry"
+sys.path.insert(0, os.path.dirname(HERE))
+import devkit  # noqa: E402
+import ensure_toolchain  # noqa: E402
+from devkit import Workspace, filesystem_mirror_config, newest_terraform, terraforms  # noqa: E402
+
+ROOT = devkit.ROOT
+NAME = devkit.PROVIDER_BINARY
 WORK = os.path.join(ROOT, ".work", "release")
-TOOLS_BIN = os.path.join(ROOT, ".tools", "bin")
 PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64"),
              ("windows", "amd64")]
 MANIFEST = {"version": 1, "metadata": {"protocol_versions": ["6.0"]}}
-SERVICE_USER = "acme-backend-integration@partner.com"
-SERVICE_PASSWORD = "your_service_account_password"
 READY_TIMEOUT = 300  # seconds; Wine creates its prefix on the first start
-TF_TIMEOUT = 600
 
 
-class ProofFailed(Exception):
+class ProofFailed(devkit.ToolError):
     pass
 
 
@@ -71,8 +70,7 @@ def check(cond, msg):
         raise ProofFailed(msg)
 
 
-def log(msg):
-    print(f"release check: {msg}", file=sys.stderr, flush=True)
+log = devkit.logger("release check")
 
 
 def version():
@@ -306,86 +304,9 @@ def proof_windows(ctx):
 # Terraform, defentry-mock
 
 
-def terraforms():
-    tfs = sorted(
-        (tuple(int(x) for x in m.group(1).split(".")), os.path.join(TOOLS_BIN, f))
-        for f in os.listdir(TOOLS_BIN) if (m := re.fullmatch(r"terraform-(\d+\.\d+\.\d+)", f))
-    )
-    check(tfs, f"no terraform-X.Y.Z in {TOOLS_BIN}; run `make setup`")
-    return tfs
-
-
-def newest_terraform():
-    return terraforms()[-1][1]
-
-
-def tf_env(workdir, cli_config="", extra=None):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TF_", "PLUGIN_", "DEFENTRY_", "CHECKPOINT_", "SSL_CERT"))}
-    rc = os.path.join(workdir, "cli.tfrc")
-    write(rc, cli_config)
-    env.update(CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1", TF_CLI_CONFIG_FILE=rc,
-               TF_INPUT="0")
-    env.update(extra or {})
-    return env
-
-
-def tf(terraform, workdir, env, *args, expect_ok=True):
-    p = subprocess.run([terraform, f"-chdir={workdir}", *args, "-no-color"], env=env,
-                       capture_output=True, text=True, timeout=TF_TIMEOUT)
-    out = p.stdout + p.stderr
-    if expect_ok:
-        check(p.returncode == 0, f"terraform {' '.join(args)} failed ({p.returncode}):\n{out}")
-    return p.returncode, out
-
-
-class Mock:
-    """defentry-mock on a free port; ready when it prints its URL."""
-
-    def __init__(self, binary):
-        self.proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
-        self.url = read_line(self.proc, lambda line: line.startswith("http"), 60, "defentry-mock")
-
-    def active(self):
-        with urllib.request.urlopen(self.url.rstrip("/") + "/_mock/sessions", timeout=10) as r:
-            return json.load(r)["active"]
-
-    def env(self):
-        return {"DEFENTRY_API_DOMAIN": self.url, "DEFENTRY_USERNAME": SERVICE_USER,
-                "DEFENTRY_PASSWORD": SERVICE_PASSWORD}
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait()
-
-
-def read_line(proc, want, timeout, what):
-    """The first stdout line of `proc` satisfying `want`, within `timeout` seconds.
-
-    Reads the pipe's file descriptor directly: a buffered readline() could swallow the
-    wanted line while select() waits for more. Bytes after that line stay unread.
-    """
-    deadline = time.monotonic() + timeout
-    fd = proc.stdout.fileno()
-    buf, seen = b"", []
-    while True:
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            text = line.decode(errors="replace").strip()
-            seen.append(text)
-            if want(text):
-                return text
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise ProofFailed(f"{what} printed no ready line within {timeout} s; got {seen}")
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            raise ProofFailed(f"{what} exited ({proc.wait()}) before its ready line; got {seen}")
-        buf += chunk
+def workspace(ctx, name, terraform, main_tf, cli_config="", extra_env=None):
+    """A Terraform working directory in the scratch directory (see devkit.Workspace)."""
+    return Workspace(terraform, ctx.tmpdir(name), cli_config, main_tf, extra_env)
 
 
 def token_config(source, version_constraint=None, extra_provider=None):
@@ -403,13 +324,13 @@ output "token_id" {{ value = defentry_token.proof.token_id }}
 '''
 
 
-def apply_destroy(terraform, workdir, env, mock):
+def apply_destroy(ws, mock):
     """apply + destroy one defentry_token; the mock must see the session come and go."""
-    env = dict(env, **mock.env())
-    _, out = tf(terraform, workdir, env, "apply", "-auto-approve")
+    env = dict(ws.env, **mock.env())
+    _, out, _ = ws.run("apply", "-auto-approve", env=env)
     check("Apply complete! Resources: 1 added" in out, f"apply did not add the token:\n{out}")
     check(mock.active() == 1, f"after apply the mock has {mock.active()} active sessions, want 1")
-    _, out = tf(terraform, workdir, env, "destroy", "-auto-approve")
+    _, out, _ = ws.run("destroy", "-auto-approve", env=env)
     check("Destroy complete! Resources: 1 destroyed" in out, f"destroy did not remove it:\n{out}")
     check(mock.active() == 0, f"after destroy the mock has {mock.active()} active sessions, want 0")
 
@@ -508,22 +429,21 @@ def make_tls(tmp):
 
 
 def registry_init(ctx, terraform, name, registry, expect_ok=True):
-    work = ctx.tmpdir(name)
-    write(os.path.join(work, "main.tf"), token_config(f"{registry.host}/defentry/defentry", V))
-    env = tf_env(work, extra={"SSL_CERT_FILE": registry.ca})
-    code, out = tf(terraform, work, env, "init", expect_ok=expect_ok)
-    return work, env, code, out
+    ws = workspace(ctx, name, terraform, token_config(f"{registry.host}/defentry/defentry", V),
+                   extra_env={"SSL_CERT_FILE": registry.ca})
+    code, out, _ = ws.run("init", expect_ok=expect_ok)
+    return ws, code, out
 
 
 def proof_registry(ctx):
     notes = []
     for ver, terraform in terraforms():
-        label = ".".join(map(str, ver))
-        work, env, _, out = registry_init(ctx, terraform, f"registry-{label}", ctx.registry)
+        label = devkit.label(ver)
+        ws, _, out = registry_init(ctx, terraform, f"registry-{label}", ctx.registry)
         signed = f"(self-signed, key ID {ctx.key_id})"
         check(f"Installed {ctx.registry.host}/defentry/defentry v{V} {signed}" in out,
               f"Terraform {label}: init did not report the signed install {signed!r}:\n{out}")
-        apply_destroy(terraform, work, env, ctx.mock)
+        apply_destroy(ws, ctx.mock)
         notes.append(label)
     return f"init (signed, key ID {ctx.key_id}) + apply + destroy with Terraform {', '.join(notes)}"
 
@@ -539,7 +459,7 @@ def proof_tampered(ctx):
         z.writestr("extra.txt", "not part of the release\n")
     ctx.registry.dist = bad_zip
     try:
-        _, _, code, out = registry_init(ctx, terraform, "init-tampered-zip", ctx.registry, False)
+        _, code, out = registry_init(ctx, terraform, "init-tampered-zip", ctx.registry, False)
     finally:
         ctx.registry.dist = ctx.dist
     check(code != 0, f"init succeeded with a tampered zip:\n{out}")
@@ -559,7 +479,7 @@ def proof_tampered(ctx):
                    check=True, capture_output=True)
     ctx.registry.dist = bad_sig
     try:
-        _, _, code, out2 = registry_init(ctx, terraform, "init-wrong-signature", ctx.registry, False)
+        _, code, out2 = registry_init(ctx, terraform, "init-wrong-signature", ctx.registry, False)
     finally:
         ctx.registry.dist = ctx.dist
     check(code != 0, f"init succeeded with a wrong signature:\n{out2}")
@@ -586,12 +506,11 @@ def lock_hashes(workdir):
 
 
 def proof_lock(ctx):
-    terraform = newest_terraform()
-    work = ctx.tmpdir("lock")
-    write(os.path.join(work, "main.tf"), token_config(f"{ctx.registry.host}/defentry/defentry", V))
-    env = tf_env(work, extra={"SSL_CERT_FILE": ctx.registry.ca})
-    tf(terraform, work, env, "providers", "lock", *(f"-platform={o}_{a}" for o, a in PLATFORMS))
-    hashes = lock_hashes(work)
+    ws = workspace(ctx, "lock", newest_terraform(),
+                   token_config(f"{ctx.registry.host}/defentry/defentry", V),
+                   extra_env={"SSL_CERT_FILE": ctx.registry.ca})
+    ws.run("providers", "lock", *(f"-platform={o}_{a}" for o, a in PLATFORMS))
+    hashes = lock_hashes(ws.dir)
     sums = parse_sums(ctx.dist)
     # Terraform records a zh: hash for every line of SHA256SUMS, the manifest's included.
     want_zh = {"zh:" + d for d in sums.values()}
@@ -604,22 +523,19 @@ def proof_lock(ctx):
 
 
 def proof_mirror(ctx):
-    terraform = newest_terraform()
     mirror = ctx.tmpdir("mirror")
     packed = os.path.join(mirror, "registry.terraform.io", "defentry", "defentry")
     os.makedirs(packed)
     for o, a in PLATFORMS:
         shutil.copy(os.path.join(ctx.dist, zip_name(o, a)), packed)
-    work = ctx.tmpdir("mirror-work")
-    write(os.path.join(work, "main.tf"), token_config("defentry/defentry", V))
-    env = tf_env(work, f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n'
-                       '    include = ["registry.terraform.io/defentry/defentry"]\n  }\n}\n')
-    _, out = tf(terraform, work, env, "init")
+    ws = workspace(ctx, "mirror-work", newest_terraform(), token_config("defentry/defentry", V),
+                   f"provider_installation {{\n{filesystem_mirror_config(mirror)}}}\n")
+    _, out, _ = ws.run("init")
     check(f"Installed defentry/defentry v{V} (unauthenticated)" in out,
           f"init did not install from the mirror:\n{out}")
     own = h1_of_zip(os.path.join(ctx.dist, zip_name(*ctx.host_platform)))
-    check(own in lock_hashes(work), f"lock file lacks {own}")
-    apply_destroy(terraform, work, env, ctx.mock)
+    check(own in lock_hashes(ws.dir), f"lock file lacks {own}")
+    apply_destroy(ws, ctx.mock)
     return "packed-layout mirror: init + apply + destroy"
 
 
@@ -638,21 +554,18 @@ def proof_devoverride(ctx):
                             "_".join(ctx.host_platform))
     os.makedirs(unpacked)
     shutil.copy(os.path.join(override, NAME), os.path.join(unpacked, entry_name("linux")))
-    overrides = f'  dev_overrides {{\n    "defentry/defentry" = "{override}"\n  }}\n'
-    plain = f"provider_installation {{\n{overrides}  direct {{}}\n}}\n"
-    with_mirror = (f"provider_installation {{\n{overrides}"
-                   f'  filesystem_mirror {{\n    path = "{mirror}"\n'
-                   '    include = ["registry.terraform.io/defentry/defentry"]\n  }\n'
-                   '  direct {\n    exclude = ["registry.terraform.io/defentry/defentry"]\n  }\n}\n')
+    plain = devkit.dev_overrides_config(override)
+    with_mirror = devkit.dev_overrides_config(
+        override, then=filesystem_mirror_config(mirror)
+        + '  direct {\n    exclude = ["registry.terraform.io/defentry/defentry"]\n  }\n')
     notes = []
     for ver, terraform in terraforms():
-        label = ".".join(map(str, ver))
+        label = devkit.label(ver)
         # `other` stands for any provider from a registry (here: ours, from the test registry).
-        work = ctx.tmpdir(f"override-{label}")
-        write(os.path.join(work, "main.tf"), token_config(
-            "defentry/defentry", extra_provider=f"{ctx.registry.host}/defentry/defentry"))
-        env = tf_env(work, plain, {"SSL_CERT_FILE": ctx.registry.ca})
-        code, out = tf(terraform, work, env, "init", expect_ok=False)
+        ws = workspace(ctx, f"override-{label}", terraform, token_config(
+            "defentry/defentry", extra_provider=f"{ctx.registry.host}/defentry/defentry"),
+            plain, {"SSL_CERT_FILE": ctx.registry.ca})
+        code, out, _ = ws.run("init", expect_ok=False)
         plain_fails = code != 0
         if plain_fails:
             check("Failed to query available provider packages" in flat(out)
@@ -662,17 +575,17 @@ def proof_devoverride(ctx):
         check(expected is None or expected == plain_fails,
               f"Terraform {label}: init under plain dev_overrides "
               f"{'failed' if plain_fails else 'worked'}, README says otherwise:\n{out}")
-        shutil.rmtree(os.path.join(work, ".terraform"), ignore_errors=True)
-        env = tf_env(work, with_mirror, {"SSL_CERT_FILE": ctx.registry.ca})
-        _, out = tf(terraform, work, env, "init")
+        shutil.rmtree(os.path.join(ws.dir, ".terraform"), ignore_errors=True)
+        ws.write("cli.tfrc", with_mirror)
+        _, out, _ = ws.run("init")
         check(f"{ctx.registry.host}/defentry/defentry v{V}" in out,
               f"Terraform {label}: init did not install the registry provider:\n{out}")
-        env_mock = dict(env, **ctx.mock.env())
-        _, out = tf(terraform, work, env_mock, "apply", "-auto-approve")
+        env_mock = dict(ws.env, **ctx.mock.env())
+        _, out, _ = ws.run("apply", "-auto-approve", env=env_mock)
         check("Provider development overrides are in effect" in out and override in out,
               f"Terraform {label}: apply did not run the overridden provider:\n{out}")
         check("Apply complete! Resources: 1 added" in out, f"apply did not add the token:\n{out}")
-        tf(terraform, work, env_mock, "destroy", "-auto-approve")
+        ws.run("destroy", "-auto-approve", env=env_mock)
         check(ctx.mock.active() == 0, "a session is left after destroy")
         notes.append(f"{label}: plain init {'fails' if plain_fails else 'works'}, with mirror works")
     return "; ".join(notes)
@@ -708,16 +621,14 @@ def reattach_apply(ctx, argv, env, label, want_network):
         os.path.join(ctx.tmpdir(f"{label}-log"), "stderr"), "w"), env=env, text=True,
         start_new_session=True)
     try:
-        line = read_line(proc, lambda l: "TF_REATTACH_PROVIDERS='" in l, READY_TIMEOUT, label)
+        line = devkit.read_line(proc, lambda l: "TF_REATTACH_PROVIDERS='" in l, READY_TIMEOUT, label)
         reattach = line.split("TF_REATTACH_PROVIDERS='", 1)[1].rsplit("'", 1)[0]
         addr = json.loads(reattach)["registry.terraform.io/defentry/defentry"]["Addr"]
         check(addr["Network"] == want_network, f"{label}: listens on {addr}, want {want_network}")
-        work = ctx.tmpdir(f"{label}-work")
-        write(os.path.join(work, "main.tf"), token_config("defentry/defentry"))
-        tenv = tf_env(work, extra={"TF_REATTACH_PROVIDERS": reattach})
-        terraform = newest_terraform()
-        tf(terraform, work, tenv, "init")
-        apply_destroy(terraform, work, tenv, ctx.mock)
+        ws = workspace(ctx, f"{label}-work", newest_terraform(), token_config("defentry/defentry"),
+                       extra_env={"TF_REATTACH_PROVIDERS": reattach})
+        ws.run("init")
+        apply_destroy(ws, ctx.mock)
         return f"{addr['Network']} {addr['String']}"
     finally:
         try:
@@ -729,7 +640,7 @@ def reattach_apply(ctx, argv, env, label, want_network):
 
 def proof_wine(ctx):
     wine = "/usr/lib/wine/wine64"
-    check(os.access(wine, os.X_OK), f"{wine} missing; run tools/release/ensure-toolchain")
+    check(os.access(wine, os.X_OK), f"{wine} missing; run tools/release/ensure_toolchain.py")
     bin_dir = ctx.tmpdir("wine-bin")
     exe = unzip_binary(ctx.dist, "windows", "amd64", bin_dir)
     shim = os.path.join(bin_dir, "shim.c")
@@ -738,8 +649,8 @@ def proof_wine(ctx):
                     os.path.join(bin_dir, "bcryptprimitives.dll"), shim],
                    check=True, capture_output=True)
     prefix = ctx.tmpdir("wineprefix")
-    env = dict(os.environ, WINEPREFIX=prefix, WINEDEBUG="-all", WINEDLLOVERRIDES="mscoree,mshtml=")
-    env = {k: v for k, v in env.items() if not k.startswith(("TF_", "PLUGIN_", "DISPLAY"))}
+    env = devkit.scrubbed_env({"WINEPREFIX": prefix, "WINEDEBUG": "-all",
+                               "WINEDLLOVERRIDES": "mscoree,mshtml="}, also=("DISPLAY",))
     try:
         where = reattach_apply(ctx, [wine, exe, "--debug"], env, "wine", "tcp")
     finally:
@@ -754,9 +665,9 @@ def wine_version():
 
 def proof_qemu(ctx):
     qemu = shutil.which("qemu-aarch64-static")
-    check(qemu, "qemu-aarch64-static missing; run tools/release/ensure-toolchain")
+    check(qemu, "qemu-aarch64-static missing; run tools/release/ensure_toolchain.py")
     binary = unzip_binary(ctx.dist, "linux", "arm64", ctx.tmpdir("qemu-bin"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PLUGIN_"))}
+    env = devkit.scrubbed_env()
     where = reattach_apply(ctx, [qemu, "-L", "/usr/aarch64-linux-gnu", binary, "--debug"], env,
                            "qemu", "unix")
     return f"qemu-aarch64: provider on {where}; apply + destroy"
@@ -765,46 +676,47 @@ def proof_qemu(ctx):
 GOAL_HANDSHAKE_ABOVE_FLOOR_MS = 2.0  # 0.1x a Go provider's ~20 ms, as the issue measures it
 
 
-def bench_median_ms(out, row_prefix):
-    for line in out.splitlines():
-        if line.startswith(row_prefix):
-            m = re.match(r"\s*([\d.]+) ms", line.split("|")[2])
-            if m:
-                return float(m.group(1))
-    raise ProofFailed(f"no median for {row_prefix!r} in the benchmark output:\n{out}")
+def bench_entry(doc, id):
+    entry = next((m for m in doc["measurements"] if m["id"] == id), None)
+    check(entry is not None, f"the benchmark results have no {id!r}")
+    return entry
 
 
 def proof_bench(ctx):
-    """bench/run.py (a)+(b) on the shipped linux_amd64 binary.
+    """bench/run.py (a)+(b) on the shipped linux_amd64 binary, judged from its JSON results.
 
     Peak RSS and size are judged by bench/run.py's own verdicts. The handshake is judged above
     the exec floor (AutoMTLS median minus /bin/echo's), as the issue defines the goal, so that
     a machine busy with other builds does not fail a release whose binary is fine.
     """
-    binary = unzip_binary(ctx.dist, *ctx.host_platform, ctx.tmpdir("bench-bin"))
+    tmp = ctx.tmpdir("bench-bin")
+    binary = unzip_binary(ctx.dist, *ctx.host_platform, tmp)
+    results = os.path.join(tmp, "bench.json")
     p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--no-build",
-                        "--provider", binary, "--only", "ab", "--starts", "50"],
+                        "--provider", binary, "--only", "ab", "--starts", "50", "--json", results],
                        capture_output=True, text=True)
-    out = p.stdout
-    print(out, file=sys.stderr)
+    print(p.stdout, file=sys.stderr)
     check(p.returncode == 0, f"bench/run.py failed:\n{p.stderr[-3000:]}")
-    check("failed:" not in out and "skipped:" not in out, f"a benchmark did not run:\n{out}")
-    rss = re.findall(r"RSS ≤ [\d.]+ MB: (met|\*\*missed\*\*)", out)
-    size = re.findall(r"\| ≤ [\d.]+ MB: (met|\*\*missed\*\*) \|", out)
-    check(rss == ["met"], f"peak RSS goal: {rss or 'no verdict'}:\n{out}")
-    check(size == ["met"], f"binary size goal: {size or 'no verdict'}:\n{out}")
-    check("| yes" in out, f"the shipped binary is not stripped:\n{out}")
-    mtls = bench_median_ms(out, "| AutoMTLS")
-    floor = bench_median_ms(out, "| floor:")
+    doc = json.loads(read(results))
+    broken = [f"{m['id']}: {m['status']}: {m['error']}" for m in doc["measurements"]
+              if m["status"] != "ok"]
+    check(not broken, f"a benchmark did not run: {broken}")
+    rss = bench_entry(doc, "handshake.automtls.rss")
+    size = bench_entry(doc, "size.binary")
+    check(rss["verdict"] == "met", f"peak RSS goal: {rss['verdict'] or 'no verdict'} "
+                                   f"(max {rss['max']} bytes, goal {rss['goal']})")
+    check(size["verdict"] == "met", f"binary size goal: {size['verdict'] or 'no verdict'} "
+                                    f"({size['median']} bytes, goal {size['goal']})")
+    check(size["info"].get("stripped") is True, f"the shipped binary is not stripped: {size['info']}")
+    mtls = bench_entry(doc, "handshake.automtls.time")["median"] * 1000
+    floor = bench_entry(doc, "handshake.floor.time")["median"] * 1000
     above = mtls - floor
     check(above <= GOAL_HANDSHAKE_ABOVE_FLOOR_MS,
-          f"AutoMTLS handshake {mtls} ms is {above:.1f} ms above the exec floor ({floor} ms); "
-          f"goal ≤ {GOAL_HANDSHAKE_ABOVE_FLOOR_MS} ms:\n{out}")
-    hwm = re.search(r"\| AutoMTLS[^|]*\|[^|]*\|[^|]*\|[^|]*\|[^|]*\|\s*([\d.]+ MiB)", out)
-    size_mb = re.search(r"\| (\d[\d.]* MB) \(", out)
-    return (f"AutoMTLS handshake {mtls} ms ({above:.1f} ms above the {floor} ms floor, goal ≤ 2), "
-            f"peak RSS {hwm.group(1) if hwm else '?'} (≤ 8 MB), size {size_mb.group(1) if size_mb else '?'} "
-            f"(≤ 10 MB): met")
+          f"AutoMTLS handshake {mtls:.1f} ms is {above:.1f} ms above the exec floor "
+          f"({floor:.1f} ms); goal ≤ {GOAL_HANDSHAKE_ABOVE_FLOOR_MS} ms:\n{p.stdout}")
+    return (f"AutoMTLS handshake {mtls:.1f} ms ({above:.1f} ms above the {floor:.1f} ms floor, "
+            f"goal ≤ 2), peak RSS {rss['max'] / 2**20:.1f} MiB (≤ 8 MB), "
+            f"size {size['median'] / 1e6:.1f} MB (≤ 10 MB): met")
 
 
 # ------------------------------------------------------------------------------------------
@@ -844,9 +756,7 @@ class Ctx:
     @property
     def mock(self):
         if self._mock is None:
-            subprocess.run(["cargo", "build", "--locked", "--quiet", "--bin", "defentry-mock"],
-                           cwd=ROOT, check=True)
-            self._mock = Mock(os.path.join(ROOT, "target", "debug", "defentry-mock"))
+            self._mock = devkit.Mock(devkit.build_mock())
         return self._mock
 
     @property
@@ -858,9 +768,7 @@ class Ctx:
     @property
     def zig(self):
         if self._zig is None:
-            bin_dir = subprocess.run([sys.executable, os.path.join(HERE, "ensure-toolchain")],
-                                     check=True, capture_output=True, text=True).stdout.split()[-1]
-            self._zig = os.path.join(bin_dir, "zig")
+            self._zig = os.path.join(ensure_toolchain.ensure(), "zig")
         return self._zig
 
     def close(self):
@@ -897,7 +805,7 @@ def main():
                 note = proof(ctx)
                 results.append((name, "PASS", note, time.monotonic() - start))
             except Exception as e:  # every proof reports, even if one breaks unexpectedly
-                detail = str(e) if isinstance(e, ProofFailed) else traceback.format_exc()
+                detail = str(e) if isinstance(e, devkit.ToolError) else traceback.format_exc()
                 log(f"{name} FAILED: {detail}")
                 results.append((name, "FAIL", detail.strip().splitlines()[0][:300],
                                 time.monotonic() - start))
