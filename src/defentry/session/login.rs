@@ -9,7 +9,7 @@ use crate::defentry::data::ProviderData;
 use crate::defentry::diagnostics::{api_error, cancelled};
 
 use super::credentials::{Credentials, LoginArgs, TwoFactor};
-use super::totp::totp_code;
+use super::totp::{self, sent_codes, totp_code, Seed};
 
 /// Runs a client call. Once Terraform stops the provider no new attempt starts, but a
 /// request already sent is finished, so a session it opened or closed is not lost.
@@ -127,19 +127,27 @@ fn code_rejected(creds: &Credentials, err: &ApiError, doing: &str) -> Diagnostic
             "Two-factor code rejected",
             format!(
                 "Defentry did not accept `two_factor_code` for {user}: it is wrong or expired (codes change every \
-                 30 seconds). Enter a current code from the authenticator app, or set `totp_secret` instead. If {user} \
-                 is not enrolled in two-factor authentication at all (service accounts never are), remove \
-                 `two_factor_code`."
+                 30 seconds), or it was already used. Defentry accepts each code once, so a typed-in code serves one \
+                 login only: not a second object, not the apply after the plan that used it (an ephemeral session \
+                 logs in at both), not another run. The provider cannot compute a new code from a typed-in one. \
+                 Enter a fresh code from the authenticator app for a single login, or set `totp_secret` so the \
+                 provider computes a new code for every login. If {user} is not enrolled in two-factor \
+                 authentication at all (service accounts never are), remove `two_factor_code`."
             ),
         )
         .at(AttributePath::attr(attr::TWO_FACTOR_CODE)),
         _ => Diagnostic::error(
             "Two-factor authentication failed",
             format!(
-                "Defentry did not accept the codes computed from `totp_secret` (or DEFENTRY_TOTP_SECRET) for {user}: \
-                 the secret does not belong to this user, or this machine's clock is off by more than 30 seconds. \
-                 If {user} is not enrolled in two-factor authentication at all (service accounts never are), \
-                 remove `totp_secret`."
+                "Defentry did not accept the codes computed from `totp_secret` (or DEFENTRY_TOTP_SECRET) for {user}, \
+                 the second one in the next 30-second step. Defentry accepts each code once, so either another login \
+                 with the same secret used those codes first (another Terraform run or another program logging in \
+                 as {user} within the same 30 seconds), or the secret does not belong to this user, or this \
+                 machine's clock is off by more than 30 seconds. Run Terraform again once no other login of {user} \
+                 is running, and do not let runs that log in as {user} overlap; if it fails again, compare the \
+                 secret with the one shown when 2FA was set up and synchronise this machine's clock (NTP). If {user} \
+                 is not enrolled in two-factor authentication at all (service accounts never are), remove \
+                 `totp_secret`."
             ),
         )
         .at(AttributePath::attr(attr::TOTP_SECRET)),
@@ -165,16 +173,18 @@ async fn complete_two_factor(
     };
     let result = match &creds.two_factor {
         TwoFactor::None => return Err(two_factor_not_configured(&creds.username)),
+        // A typed-in code cannot be regenerated: it is sent once, as given.
         TwoFactor::Code(code) => verify(code.clone()).await?,
+        // Codes are single use: never one this process sent, and a refused one is retried
+        // with the next step's code (see `totp::answer`).
         TwoFactor::TotpSecret(seed) => {
-            let now = ctx.now();
-            match verify(totp_code(seed, now)?).await? {
-                // Our clock may be one step ahead of the server's: try the previous code once.
-                Err(ApiError::Validation { .. }) => {
-                    verify(totp_code(seed, now - chrono::Duration::seconds(30))?).await?
-                }
-                other => other,
-            }
+            let seed = Seed::parse(seed)?;
+            let refused = |r: &Result<Result<(), ApiError>, Diagnostic>| {
+                matches!(r, Ok(Err(ApiError::Validation { .. })))
+            };
+            totp::answer(ctx, sent_codes(), &seed, &creds.username, refused, verify)
+                .await
+                .map_err(|_| cancelled(doing))??
         }
     };
     result.map_err(|e| code_rejected(creds, &e, doing))
@@ -271,5 +281,48 @@ mod tests {
             assert!(d.detail.ends_with('.'), "{}", d.detail);
             assert!(!d.detail.contains("JBSWY3DP") && !d.detail.contains("123456"));
         }
+    }
+
+    #[test]
+    fn a_refused_code_names_reuse_beside_the_other_causes() {
+        let refused = ApiError::Validation {
+            message: "The code is invalid.".into(),
+            fields: Default::default(),
+        };
+        let d = code_rejected(
+            &creds(TwoFactor::TotpSecret(Secret::new("JBSWY3DP"))),
+            &refused,
+            "complete two-factor authentication",
+        );
+        assert_eq!(d.summary, "Two-factor authentication failed");
+        assert_eq!(d.attribute, Some(AttributePath::attr(attr::TOTP_SECRET)));
+        for cause in [
+            "another login with the same secret used those codes first",
+            "another Terraform run",
+            "does not belong to this user",
+            "clock is off",
+            "do not let runs that log in as svc@partner.com overlap",
+        ] {
+            assert!(d.detail.contains(cause), "{cause:?} missing: {}", d.detail);
+        }
+        let d = code_rejected(
+            &creds(TwoFactor::Code(Secret::new("123456"))),
+            &refused,
+            "complete two-factor authentication",
+        );
+        assert_eq!(d.summary, "Two-factor code rejected");
+        assert_eq!(
+            d.attribute,
+            Some(AttributePath::attr(attr::TWO_FACTOR_CODE))
+        );
+        for said in [
+            "wrong or expired",
+            "already used",
+            "cannot compute a new code from a typed-in one",
+            "set `totp_secret`",
+        ] {
+            assert!(d.detail.contains(said), "{said:?} missing: {}", d.detail);
+        }
+        assert!(!d.detail.contains("123456") && !d.detail.contains("JBSWY3DP"));
     }
 }
