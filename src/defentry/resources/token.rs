@@ -24,7 +24,7 @@ use crate::defentry::attr as s;
 use crate::defentry::client::{Secret, Token};
 use crate::defentry::data::ProviderData;
 use crate::defentry::duration;
-use crate::defentry::session::{self, rfc3339, LoginArgs};
+use crate::defentry::session::{self, rfc3339, LoginArgs, Op};
 
 /// Attribute names of `defentry_token` beyond the shared session ones.
 pub mod attr {
@@ -304,7 +304,7 @@ fn plan_overlap_rotation(prior: &Model, config: &Model, planned: &mut Model, sch
 /// Logs out `token`, if there is one. Returns whether there was; an already invalid token
 /// counts as logged out.
 async fn log_out(
-    ctx: &Context,
+    op: &Op<'_>,
     data: &ProviderData,
     token: &Maybe<Secret>,
 ) -> Result<bool, Diagnostic> {
@@ -312,13 +312,13 @@ async fn log_out(
         return Ok(false);
     };
     let client = data.client()?;
-    session::logout(ctx, client, token).await.map(|_| true)
+    session::logout(op, client, token).await.map(|_| true)
 }
 
 /// Logs in with the plan's `username` and `keep_logged` and the configuration's password, and
 /// fills in the session attributes of `planned`.
 async fn log_in(
-    ctx: &Context,
+    op: &Op<'_>,
     data: &ProviderData,
     config: &Model,
     mut state: Model,
@@ -330,9 +330,9 @@ async fn log_in(
         creds.keep_logged = *k;
     }
     let (period, anchor) = (config.rotation_period()?, config.rotation_anchor()?);
-    let token = session::login(ctx, client, &creds).await?;
+    let token = session::login(op, client, &creds).await?;
     // Whole seconds, so rotate_at - created_at is exactly the period users configured.
-    let now = ctx.now().trunc_subsecs(0);
+    let now = op.ctx().now().trunc_subsecs(0);
     state.set_token(&token);
     state.created_at = Maybe::Known(rfc3339(now));
     state.rotate_at = period
@@ -430,7 +430,7 @@ fn plan(
 /// Every failure leaves in `resp` the state as it now is, which Terraform keeps, so the next
 /// run finishes the job and no session is forgotten.
 async fn update(
-    ctx: &Context,
+    op: &Op<'_>,
     data: &ProviderData,
     prior: Model,
     planned: Model,
@@ -446,7 +446,10 @@ async fn update(
     // The previous token goes first, so there are never more than two live sessions.
     let mut state = prior.clone();
     resp.new_state = state.write()?;
-    if log_out(ctx, data, &prior.previous_token).await? {
+    if let Some(user) = prior.username.known() {
+        op.calls().set_account(user);
+    }
+    if log_out(op, data, &prior.previous_token).await? {
         tracing::info!(
             token_id = prior
                 .previous_token_id
@@ -462,12 +465,12 @@ async fn update(
         resp.new_state = planned.write()?;
         return Ok(());
     }
-    let mut new = log_in(ctx, data, config, planned).await?;
+    let mut new = log_in(op, data, config, planned).await?;
     tracing::info!(
         token_id = new.token_id.known().map(String::as_str).unwrap_or_default(),
         "defentry_token rotated in place"
     );
-    let created = time_of(&new.created_at).unwrap_or_else(|| ctx.now());
+    let created = time_of(&new.created_at).unwrap_or_else(|| op.ctx().now());
     new.previous_token = prior.token.clone();
     new.previous_token_id = prior.token_id.clone();
     let overlap = config.overlap().ok().flatten();
@@ -478,7 +481,7 @@ async fn update(
     resp.new_state = new.write()?;
     if overlap.is_none() {
         // `overlap` was unknown at plan and turned out null: no window, log the old one out.
-        log_out(ctx, data, &new.previous_token).await?;
+        log_out(op, data, &new.previous_token).await?;
         new.clear_previous();
         resp.new_state = new.write()?;
     }
@@ -613,13 +616,16 @@ impl Resource<ProviderData> for TokenResource {
         req: CreateRequest,
         resp: &mut ApplyResponse,
     ) {
+        let op = Op::new(ctx);
         let created = async {
             let planned = Model::read(&req.planned_state)?;
-            log_in(ctx, data, &Model::read(&req.config)?, planned)
+            log_in(&op, data, &Model::read(&req.config)?, planned)
                 .await?
                 .write()
         };
-        if let Some(state) = resp.diagnostics.take(created.await) {
+        let created = created.await;
+        op.report(&mut resp.diagnostics);
+        if let Some(state) = resp.diagnostics.take(created) {
             let token_id = state.attr(s::TOKEN_ID).as_str().unwrap_or_default();
             tracing::info!(token_id, "defentry_token created");
             resp.new_state = state;
@@ -635,13 +641,15 @@ impl Resource<ProviderData> for TokenResource {
         resp: &mut ApplyResponse,
     ) {
         resp.private = Private::of(&Marks::default());
+        let op = Op::new(ctx);
         let updated = async {
             let prior = Model::read(&req.prior_state)?;
             let planned = Model::read(&req.planned_state)?;
             let config = Model::read(&req.config)?;
-            update(ctx, data, prior, planned, &config, resp).await
+            update(&op, data, prior, planned, &config, resp).await
         };
         let updated = updated.await;
+        op.report(&mut resp.diagnostics);
         resp.diagnostics.take(updated);
     }
 
@@ -668,13 +676,18 @@ impl Resource<ProviderData> for TokenResource {
         let Some(state) = resp.diagnostics.take(Model::read(&req.prior_state)) else {
             return;
         };
+        let op = Op::new(ctx);
+        if let Some(user) = state.username.known() {
+            op.calls().set_account(user);
+        }
         // Both tokens, each attempted: a failure keeps the resource in state, and the next
         // destroy finds the one already logged out invalid, which counts as done.
         for token in [&state.previous_token, &state.token] {
-            if let Err(e) = log_out(ctx, data, token).await {
+            if let Err(e) = log_out(&op, data, token).await {
                 resp.diagnostics.push(e);
             }
         }
+        op.report(&mut resp.diagnostics);
     }
 
     async fn import(

@@ -3,9 +3,11 @@
 
 pub mod credentials;
 pub mod login;
+pub mod op;
 pub mod schema;
 pub mod totp;
 
 pub use credentials::{missing_password, missing_username, Credentials, LoginArgs, TwoFactor};
-pub use login::{call, logged_out_after_stop, login, logout, open};
+pub use login::{logged_out_after_stop, login, logout, open};
+pub use op::Op;
 pub use schema::{rfc3339, session_schema, token_attributes, SessionModel, SessionObject};
