@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use defentry_mock::{spawn, MockConfig, MockServer, MockUser};
 use serde_json::{json, Value};
 use terraform_provider_defentry::defentry::client::{
-    ApiDomain, ApiError, Client, ClientConfig, LogoutOutcome, Secret,
+    ApiDomain, ApiError, CallCtx, Client, ClientConfig, LogoutOutcome, Secret,
 };
 
 const SVC: &str = "acme-backend-integration@partner.com";
@@ -49,6 +49,11 @@ fn config(base: &str) -> ClientConfig {
 
 fn client(server: &MockServer) -> Client {
     Client::new(config(server.base_url())).unwrap()
+}
+
+/// The context of a call that is never stopped.
+fn cx() -> CallCtx {
+    CallCtx::unstoppable()
 }
 
 fn pw(s: &str) -> Secret {
@@ -129,7 +134,7 @@ fn totp_now(base32: &str) -> Secret {
 async fn service_account_login_and_logout() {
     let server = mock().await;
     let client = client(&server);
-    let login = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    let login = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
     assert!(!login.two_factor_required);
     let s = sessions(&server).await;
     assert_eq!(s["active"], 1);
@@ -138,19 +143,19 @@ async fn service_account_login_and_logout() {
     assert_eq!(whoami(&server, login.token.secret()).await, 200);
 
     assert_eq!(
-        client.logout(login.token.secret()).await.unwrap(),
+        client.logout(&cx(), login.token.secret()).await.unwrap(),
         LogoutOutcome::LoggedOut
     );
     assert_eq!(whoami(&server, login.token.secret()).await, 401);
     assert_eq!(sessions(&server).await["active"], 0);
     // Idempotent: a second logout of the same token is a success too.
     assert_eq!(
-        client.logout(login.token.secret()).await.unwrap(),
+        client.logout(&cx(), login.token.secret()).await.unwrap(),
         LogoutOutcome::AlreadyInvalid
     );
     // A token that could never be valid is "already invalid" without a round trip.
     assert_eq!(
-        client.logout(&pw("not a token")).await.unwrap(),
+        client.logout(&cx(), &pw("not a token")).await.unwrap(),
         LogoutOutcome::AlreadyInvalid
     );
     assert_eq!(
@@ -163,8 +168,8 @@ async fn service_account_login_and_logout() {
 async fn keep_logged_and_independent_tokens() {
     let server = mock().await;
     let client = client(&server);
-    let a = client.login(SVC, &pw(SVC_PW), true).await.unwrap();
-    let b = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    let a = client.login(&cx(), SVC, &pw(SVC_PW), true).await.unwrap();
+    let b = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
     assert_ne!(a.token.id(), b.token.id());
     let s = sessions(&server).await;
     assert_eq!(s["active"], 2);
@@ -176,7 +181,7 @@ async fn keep_logged_and_independent_tokens() {
         .unwrap();
     assert_eq!(keep["keep_logged"], true);
     // Logout revokes only the presented token.
-    client.logout(a.token.secret()).await.unwrap();
+    client.logout(&cx(), a.token.secret()).await.unwrap();
     assert_eq!(whoami(&server, a.token.secret()).await, 401);
     assert_eq!(whoami(&server, b.token.secret()).await, 200);
 }
@@ -186,7 +191,7 @@ async fn rejected_credentials_name_the_user_and_are_not_retried() {
     let server = mock().await;
     let client = client(&server);
     let err = client
-        .login(SVC, &pw("wrong-password-7f3a"), false)
+        .login(&cx(), SVC, &pw("wrong-password-7f3a"), false)
         .await
         .unwrap_err();
     assert!(
@@ -198,7 +203,7 @@ async fn rejected_credentials_name_the_user_and_are_not_retried() {
     assert!(!msg.contains("wrong-password-7f3a") && !format!("{err:?}").contains("wrong-password"));
     assert!(!err.is_retryable());
     let err = client
-        .login("nobody@partner.com", &pw(SVC_PW), false)
+        .login(&cx(), "nobody@partner.com", &pw(SVC_PW), false)
         .await
         .unwrap_err();
     assert!(
@@ -212,7 +217,10 @@ async fn rejected_credentials_name_the_user_and_are_not_retried() {
 async fn validation_errors_carry_the_field_messages() {
     let server = mock().await;
     let client = client(&server);
-    let err = client.login("", &pw(SVC_PW), false).await.unwrap_err();
+    let err = client
+        .login(&cx(), "", &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
     let ApiError::Validation { message, fields } = &err else {
         panic!("{err:?}")
     };
@@ -227,7 +235,10 @@ async fn validation_errors_carry_the_field_messages() {
     // 422 is never retried.
     assert_eq!(requests(&server, LOGIN_PATH).await, vec![422]);
 
-    let err = client.password_forgot("not-an-email").await.unwrap_err();
+    let err = client
+        .password_forgot(&cx(), "not-an-email")
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, ApiError::Validation { fields, .. } if fields.contains_key("email")),
         "{err:?}"
@@ -238,16 +249,16 @@ async fn validation_errors_carry_the_field_messages() {
 async fn unauthenticated_elsewhere() {
     let server = mock().await;
     let client = client(&server);
-    let login = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
-    client.logout(login.token.secret()).await.unwrap();
+    let login = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    client.logout(&cx(), login.token.secret()).await.unwrap();
     let err = client
-        .two_factor_setup(login.token.secret())
+        .two_factor_setup(&cx(), login.token.secret())
         .await
         .unwrap_err();
     assert!(matches!(err, ApiError::Unauthenticated), "{err:?}");
     assert!(err.to_string().contains("log in again"), "{err}");
     let err = client
-        .two_factor_verify(&pw("999|nonexistent"), &pw("123456"))
+        .two_factor_verify(&cx(), &pw("999|nonexistent"), &pw("123456"))
         .await
         .unwrap_err();
     assert!(matches!(err, ApiError::Unauthenticated), "{err:?}");
@@ -271,17 +282,20 @@ async fn two_factor_of_an_enrolled_admin() {
 /// setup says nothing about enrolment; with hints both do. The challenge works either way.
 async fn two_factor_of_an_enrolled_admin_against(server: &MockServer, hints: bool) {
     let client = client(server);
-    let login = client.login(ADMIN, &pw(ADMIN_PW), false).await.unwrap();
+    let login = client
+        .login(&cx(), ADMIN, &pw(ADMIN_PW), false)
+        .await
+        .unwrap();
     assert_eq!(login.two_factor_required, hints);
     let token = login.token.secret();
     assert_eq!(whoami(server, token).await, 403);
 
-    let setup = client.two_factor_setup(token).await.unwrap();
+    let setup = client.two_factor_setup(&cx(), token).await.unwrap();
     assert_eq!(setup.enrolled, hints.then_some(true));
     assert!(setup.secret.is_none() && setup.otpauth_url.is_none());
 
     let err = client
-        .two_factor_verify(token, &pw("000000"))
+        .two_factor_verify(&cx(), token, &pw("000000"))
         .await
         .unwrap_err();
     assert!(
@@ -289,12 +303,12 @@ async fn two_factor_of_an_enrolled_admin_against(server: &MockServer, hints: boo
         "{err:?}"
     );
     client
-        .two_factor_verify(token, &totp_now(ADMIN_TOTP))
+        .two_factor_verify(&cx(), token, &totp_now(ADMIN_TOTP))
         .await
         .unwrap();
     assert_eq!(whoami(server, token).await, 200);
     assert_eq!(
-        client.logout(token).await.unwrap(),
+        client.logout(&cx(), token).await.unwrap(),
         LogoutOutcome::LoggedOut
     );
 }
@@ -304,14 +318,20 @@ async fn setup_of_a_user_who_is_not_enrolled() {
     // Documented responses: setup succeeds and says nothing.
     let server = mock().await;
     let api = client(&server);
-    let login = api.login(SVC, &pw(SVC_PW), false).await.unwrap();
-    let setup = api.two_factor_setup(login.token.secret()).await.unwrap();
+    let login = api.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    let setup = api
+        .two_factor_setup(&cx(), login.token.secret())
+        .await
+        .unwrap();
     assert!(setup.enrolled.is_none() && setup.secret.is_none());
     // With hints, the revealed secret says "not enrolled".
     let server = mock_with_hints().await;
     let api = client(&server);
-    let login = api.login(SVC, &pw(SVC_PW), false).await.unwrap();
-    let setup = api.two_factor_setup(login.token.secret()).await.unwrap();
+    let login = api.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    let setup = api
+        .two_factor_setup(&cx(), login.token.secret())
+        .await
+        .unwrap();
     assert_eq!(setup.enrolled, Some(false));
     assert!(setup.secret.is_some());
 }
@@ -327,7 +347,7 @@ async fn any_2xx_body_of_setup_verify_logout_and_password_calls_is_success() {
         (r#"{"status":"ok"}"#, "application/json"),
     ];
     for (body, content_type) in bodies {
-        let login = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+        let login = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
         let token = login.token.secret();
         for path in [
             "/api/v1/2fa/setup",
@@ -342,31 +362,31 @@ async fn any_2xx_body_of_setup_verify_logout_and_password_calls_is_success() {
             )
             .await;
         }
-        let setup = client.two_factor_setup(token).await.unwrap();
+        let setup = client.two_factor_setup(&cx(), token).await.unwrap();
         assert!(setup.enrolled.is_none(), "{body}");
         client
-            .two_factor_verify(token, &pw("123456"))
+            .two_factor_verify(&cx(), token, &pw("123456"))
             .await
             .unwrap();
         assert_eq!(
-            client.password_forgot(ADMIN).await.unwrap(),
+            client.password_forgot(&cx(), ADMIN).await.unwrap(),
             "Password reset link requested."
         );
         assert_eq!(
             client
-                .password_reset(&pw("reset"), &pw("a-new-password"))
+                .password_reset(&cx(), &pw("reset"), &pw("a-new-password"))
                 .await
                 .unwrap(),
             "Password reset."
         );
         assert_eq!(
-            client.logout(token).await.unwrap(),
+            client.logout(&cx(), token).await.unwrap(),
             LogoutOutcome::LoggedOut,
             "{body}"
         );
     }
     // A server that says the code was not verified is believed.
-    let login = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    let login = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
     fault(
         &server,
         json!({"path": "/api/v1/2fa/verify", "status": 200, "count": 1,
@@ -374,7 +394,7 @@ async fn any_2xx_body_of_setup_verify_logout_and_password_calls_is_success() {
     )
     .await;
     let err = client
-        .two_factor_verify(login.token.secret(), &pw("123456"))
+        .two_factor_verify(&cx(), login.token.secret(), &pw("123456"))
         .await
         .unwrap_err();
     assert!(
@@ -395,11 +415,14 @@ async fn two_factor_enrolment_of_a_new_user() {
     let server = mock_with(config).await;
     let client = client(&server);
     let login = client
-        .login("new@partner.com", &pw("new-user-password"), false)
+        .login(&cx(), "new@partner.com", &pw("new-user-password"), false)
         .await
         .unwrap();
     assert!(!login.two_factor_required);
-    let setup = client.two_factor_setup(login.token.secret()).await.unwrap();
+    let setup = client
+        .two_factor_setup(&cx(), login.token.secret())
+        .await
+        .unwrap();
     assert_eq!(setup.enrolled, Some(false));
     let secret = setup.secret.expect("a pending secret");
     assert!(setup
@@ -408,12 +431,12 @@ async fn two_factor_enrolment_of_a_new_user() {
         .expose()
         .starts_with("otpauth://totp/"));
     client
-        .two_factor_verify(login.token.secret(), &totp_now(secret.expose()))
+        .two_factor_verify(&cx(), login.token.secret(), &totp_now(secret.expose()))
         .await
         .unwrap();
     // Now enrolled: the next login is pending 2FA.
     let again = client
-        .login("new@partner.com", &pw("new-user-password"), false)
+        .login(&cx(), "new@partner.com", &pw("new-user-password"), false)
         .await
         .unwrap();
     assert!(again.two_factor_required);
@@ -423,7 +446,7 @@ async fn two_factor_enrolment_of_a_new_user() {
 async fn forbidden_carries_the_server_message() {
     let server = mock().await;
     let client = client(&server);
-    let login = client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    let login = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
     fault(
         &server,
         json!({"path": "/api/v1/2fa/setup", "status": 403, "count": 1,
@@ -432,7 +455,7 @@ async fn forbidden_carries_the_server_message() {
     )
     .await;
     let err = client
-        .two_factor_setup(login.token.secret())
+        .two_factor_setup(&cx(), login.token.secret())
         .await
         .unwrap_err();
     assert!(
@@ -447,11 +470,14 @@ async fn forbidden_carries_the_server_message() {
 async fn password_forgot_and_reset() {
     let server = mock_with_hints().await;
     let client = client(&server);
-    let msg = client.password_forgot(ADMIN).await.unwrap();
+    let msg = client.password_forgot(&cx(), ADMIN).await.unwrap();
     assert!(!msg.is_empty());
     // Unknown addresses get the same answer (no account enumeration).
     assert_eq!(
-        client.password_forgot("ghost@partner.com").await.unwrap(),
+        client
+            .password_forgot(&cx(), "ghost@partner.com")
+            .await
+            .unwrap(),
         msg
     );
     let outbox = mock_call(&server, reqwest::Method::GET, "/_mock/outbox", None).await;
@@ -460,7 +486,7 @@ async fn password_forgot_and_reset() {
     let reset = pw(messages[0]["reset_token"].as_str().unwrap());
 
     let err = client
-        .password_reset(&reset, &pw("short"))
+        .password_reset(&cx(), &reset, &pw("short"))
         .await
         .unwrap_err();
     assert!(
@@ -471,25 +497,28 @@ async fn password_forgot_and_reset() {
 
     let new_pw = pw("a-brand-new-password");
     assert!(!client
-        .password_reset(&reset, &new_pw)
+        .password_reset(&cx(), &reset, &new_pw)
         .await
         .unwrap()
         .is_empty());
-    let err = client.login(ADMIN, &pw(ADMIN_PW), false).await.unwrap_err();
+    let err = client
+        .login(&cx(), ADMIN, &pw(ADMIN_PW), false)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, ApiError::InvalidCredentials { .. }),
         "{err:?}"
     );
     assert!(
         client
-            .login(ADMIN, &new_pw, false)
+            .login(&cx(), ADMIN, &new_pw, false)
             .await
             .unwrap()
             .two_factor_required
     );
     // Single use.
     let err = client
-        .password_reset(&reset, &pw("another-new-password"))
+        .password_reset(&cx(), &reset, &pw("another-new-password"))
         .await
         .unwrap_err();
     assert!(
@@ -507,42 +536,63 @@ async fn rate_limited_then_success() {
         json!({"path": LOGIN_PATH, "status": 429, "count": 2, "retry_after": "0"}),
     )
     .await;
-    client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    let cx = cx();
+    client.login(&cx, SVC, &pw(SVC_PW), false).await.unwrap();
     assert_eq!(requests(&server, LOGIN_PATH).await, vec![429, 429, 200]);
+    // `Retry-After: 0` (a window's last second) still waits the floor of about a second,
+    // and the call context says what was waited, for the warning on the object.
+    let waited = cx.waited();
+    assert_eq!(waited.throttled, 2);
+    assert!(waited.rate_limit >= Duration::from_secs(2), "{waited:?}");
 }
 
 #[tokio::test]
-async fn rate_limited_to_the_end_caps_retry_after() {
+async fn rate_limit_waits_are_bounded_by_time_not_attempts() {
     let server = mock().await;
     let mut c = config(server.base_url());
-    c.max_retries = 2;
+    c.max_retries = 0;
+    c.rate_limit_timeout = Duration::from_secs(3);
     let client = Client::new(c).unwrap();
-    // Retry-After: 30 is capped at retry_max_delay (50 ms).
+    // max_retries = 0 does not stop a short rate-limit wait.
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 429, "count": 1, "retry_after": "1"}),
+    )
+    .await;
+    client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    // A wait beyond the time left is not started: the error names the setting and the wait.
     fault(
         &server,
         json!({"path": LOGIN_PATH, "status": 429, "count": 10, "retry_after": "30"}),
     )
     .await;
-    let started = Instant::now();
-    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let err = client
+        .login(&cx(), SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
     let ApiError::RateLimited {
         host,
-        attempts,
+        timeout,
         retry_after,
+        ..
     } = &err
     else {
         panic!("{err:?}")
     };
     assert_eq!(host, &ApiDomain::parse(server.base_url()).unwrap().host());
-    assert_eq!(*attempts, 3);
-    assert_eq!(*retry_after, Some(Duration::from_secs(30)));
-    assert!(err.is_retryable());
+    assert_eq!(*timeout, Duration::from_secs(3));
     assert!(
-        err.to_string().contains(host.as_str()) && err.to_string().contains("429"),
-        "{err}"
+        retry_after.is_some_and(|d| d >= Duration::from_secs(30)),
+        "{retry_after:?}"
     );
-    assert_eq!(requests(&server, LOGIN_PATH).await, vec![429, 429, 429]);
+    assert!(err.is_retryable());
+    let msg = err.to_string();
+    assert!(
+        msg.contains(host.as_str()) && msg.contains("429") && msg.contains("rate_limit_timeout"),
+        "{msg}"
+    );
+    assert!(!msg.contains("max_retries"), "{msg}");
+    assert_eq!(requests(&server, LOGIN_PATH).await, vec![429, 200, 429]);
 }
 
 #[tokio::test]
@@ -553,21 +603,48 @@ async fn real_login_rate_limit_of_the_mock() {
     })
     .await;
     let mut c = config(server.base_url());
-    c.max_retries = 1;
+    c.rate_limit_timeout = Duration::from_secs(5);
     let client = Client::new(c).unwrap();
-    client.login(SVC, &pw(SVC_PW), false).await.unwrap();
-    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    let err = client
+        .login(&cx(), SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
             ApiError::RateLimited {
-                attempts: 2,
                 retry_after: Some(_),
                 ..
             }
         ),
         "{err:?}"
     );
+    // The server's wait (a minute) is not shortened into a burst of doomed attempts.
+    assert_eq!(requests(&server, LOGIN_PATH).await, vec![200, 429]);
+}
+
+#[tokio::test]
+async fn a_stop_ends_a_rate_limit_wait() {
+    let server = mock().await;
+    let client = client(&server);
+    fault(
+        &server,
+        json!({"path": LOGIN_PATH, "status": 429, "count": 1, "retry_after": "60"}),
+    )
+    .await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let cx = CallCtx::new(stop.clone());
+    let login = tokio::spawn(async move { client.login(&cx, SVC, &pw(SVC_PW), false).await });
+    // The 429 is answered, then the call waits; a stop ends the wait with nothing more sent.
+    while requests(&server, LOGIN_PATH).await.is_empty() {
+        assert!(!login.is_finished(), "the login ended during a 60 s wait");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    let err = login.await.unwrap().unwrap_err();
+    assert!(matches!(err, ApiError::Cancelled), "{err:?}");
+    assert_eq!(requests(&server, LOGIN_PATH).await, vec![429]);
 }
 
 #[tokio::test]
@@ -583,7 +660,7 @@ async fn retry_after_is_honoured() {
     )
     .await;
     let started = Instant::now();
-    client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
     let elapsed = started.elapsed();
     // Two waits of Retry-After: 1 s each.
     assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
@@ -601,14 +678,17 @@ async fn server_errors() {
         json!({"path": LOGIN_PATH, "status": 502, "count": 1}),
     )
     .await;
-    client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
     // 500 is not.
     fault(
         &server,
         json!({"path": LOGIN_PATH, "status": 500, "count": 1}),
     )
     .await;
-    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    let err = client
+        .login(&cx(), SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -628,7 +708,10 @@ async fn server_errors() {
                "body": "<html>Service Unavailable</html>", "content_type": "text/html"}),
     )
     .await;
-    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    let err = client
+        .login(&cx(), SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
     let host = ApiDomain::parse(server.base_url()).unwrap().host();
     assert!(
         matches!(&err, ApiError::Server { status: 503, attempts: 4, host: h } if *h == host),
@@ -655,7 +738,7 @@ async fn non_idempotent_calls_are_not_replayed_after_a_gateway_error() {
     )
     .await;
     let err = client
-        .password_reset(&pw("whatever"), &pw("a-long-password"))
+        .password_reset(&cx(), &pw("whatever"), &pw("a-long-password"))
         .await
         .unwrap_err();
     assert!(
@@ -676,7 +759,7 @@ async fn non_idempotent_calls_are_not_replayed_after_a_gateway_error() {
     )
     .await;
     let err = client
-        .password_reset(&pw("whatever"), &pw("a-long-password"))
+        .password_reset(&cx(), &pw("whatever"), &pw("a-long-password"))
         .await
         .unwrap_err();
     assert!(matches!(err, ApiError::Validation { .. }), "{err:?}");
@@ -694,7 +777,10 @@ async fn connection_refused() {
     let mut c = config(&format!("http://{addr}"));
     c.max_retries = 2;
     let client = Client::new(c).unwrap();
-    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    let err = client
+        .login(&cx(), SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
     let ApiError::Transport {
         host,
         cause,
@@ -726,7 +812,10 @@ async fn timeouts() {
     )
     .await;
     let started = Instant::now();
-    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    let err = client
+        .login(&cx(), SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -744,7 +833,7 @@ async fn timeouts() {
         json!({"path": LOGIN_PATH, "count": 1, "delay_ms": 3000}),
     )
     .await;
-    client.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
 }
 
 #[tokio::test]
@@ -796,7 +885,10 @@ async fn unexpected_responses() {
             json!({"path": LOGIN_PATH, "status": 200, "count": 1, "body": body, "content_type": content_type}),
         )
         .await;
-        let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+        let err = client
+            .login(&cx(), SVC, &pw(SVC_PW), false)
+            .await
+            .unwrap_err();
         let ApiError::UnexpectedResponse { status, reason, .. } = &err else {
             panic!("{body}: {err:?}")
         };
@@ -816,7 +908,10 @@ async fn unexpected_responses() {
         json!({"path": LOGIN_PATH, "status": 200, "count": 1, "body": huge, "content_type": "application/json"}),
     )
     .await;
-    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    let err = client
+        .login(&cx(), SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, ApiError::UnexpectedResponse { reason, .. } if reason.starts_with("body larger than")),
         "{err:?}"
@@ -832,7 +927,10 @@ async fn unexpected_statuses_and_path_prefixes() {
         json!({"path": LOGIN_PATH, "status": 404, "count": 1}),
     )
     .await;
-    let err = client.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    let err = client
+        .login(&cx(), SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, ApiError::UnexpectedStatus { status: 404, .. }),
         "{err:?}"
@@ -840,7 +938,10 @@ async fn unexpected_statuses_and_path_prefixes() {
     assert!(!err.is_retryable());
     // A wrong path prefix reaches the mock's 404 route; a right one (none) works with any trailing slash.
     let prefixed = Client::new(config(&format!("{}/defentry/", server.base_url()))).unwrap();
-    let err = prefixed.login(SVC, &pw(SVC_PW), false).await.unwrap_err();
+    let err = prefixed
+        .login(&cx(), SVC, &pw(SVC_PW), false)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, ApiError::UnexpectedStatus { status: 404, .. }),
         "{err:?}"
@@ -851,7 +952,7 @@ async fn unexpected_statuses_and_path_prefixes() {
         vec![404]
     );
     let slash = Client::new(config(&format!("{}/", server.base_url()))).unwrap();
-    slash.login(SVC, &pw(SVC_PW), false).await.unwrap();
+    slash.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
 }
 
 #[tokio::test]
@@ -869,7 +970,7 @@ async fn sends_the_user_agent() {
     c.user_agent = "terraform-provider-defentry/9.9.9 (+terraform 1.15.5)".into();
     let login = Client::new(c)
         .unwrap()
-        .login(SVC, &pw(SVC_PW), false)
+        .login(&cx(), SVC, &pw(SVC_PW), false)
         .await
         .unwrap();
     assert_eq!(login.token.id(), "5");
@@ -956,7 +1057,7 @@ async fn tls_trust_of_a_private_ca() {
     c.max_retries = 1;
     let err = Client::new(c.clone())
         .unwrap()
-        .login(SVC, &pw(SVC_PW), false)
+        .login(&cx(), SVC, &pw(SVC_PW), false)
         .await
         .unwrap_err();
     let ApiError::Transport {
@@ -975,7 +1076,7 @@ async fn tls_trust_of_a_private_ca() {
     c.ca_cert_pem = Some(ca.pem());
     let login = Client::new(c)
         .unwrap()
-        .login(SVC, &pw(SVC_PW), false)
+        .login(&cx(), SVC, &pw(SVC_PW), false)
         .await
         .unwrap();
     assert_eq!(login.token.id(), "3");
@@ -1023,29 +1124,35 @@ async fn logs_never_contain_secrets() {
     let server = mock().await;
     let client = client(&server);
     let wrong = "wrong-password-9c1e";
-    assert!(client.login(SVC, &pw(wrong), false).await.is_err());
+    assert!(client.login(&cx(), SVC, &pw(wrong), false).await.is_err());
     fault(
         &server,
         json!({"path": LOGIN_PATH, "status": 503, "count": 1, "retry_after": "0"}),
     )
     .await;
-    let login = client.login(SVC, &pw(SVC_PW), true).await.unwrap();
-    let admin = client.login(ADMIN, &pw(ADMIN_PW), false).await.unwrap();
-    client.two_factor_setup(admin.token.secret()).await.unwrap();
+    let login = client.login(&cx(), SVC, &pw(SVC_PW), true).await.unwrap();
+    let admin = client
+        .login(&cx(), ADMIN, &pw(ADMIN_PW), false)
+        .await
+        .unwrap();
     client
-        .two_factor_verify(admin.token.secret(), &totp_now(ADMIN_TOTP))
+        .two_factor_setup(&cx(), admin.token.secret())
+        .await
+        .unwrap();
+    client
+        .two_factor_verify(&cx(), admin.token.secret(), &totp_now(ADMIN_TOTP))
         .await
         .unwrap();
     assert_eq!(
-        client.logout(login.token.secret()).await.unwrap(),
+        client.logout(&cx(), login.token.secret()).await.unwrap(),
         LogoutOutcome::LoggedOut
     );
     assert_eq!(
-        client.logout(admin.token.secret()).await.unwrap(),
+        client.logout(&cx(), admin.token.secret()).await.unwrap(),
         LogoutOutcome::LoggedOut
     );
     assert_eq!(
-        client.logout(login.token.secret()).await.unwrap(),
+        client.logout(&cx(), login.token.secret()).await.unwrap(),
         LogoutOutcome::AlreadyInvalid
     );
 

@@ -117,11 +117,25 @@ enum Mode {
 const MODES: [Mode; 2] = [Mode::Documented, Mode::Hints];
 
 impl Mode {
+    /// The mock in this mode, accepting each TOTP code once (its default, as a real CRM).
     fn start(self) -> Mock {
-        match self {
-            Mode::Documented => Mock::start(),
-            Mode::Hints => Mock::start_with(&["--hints"]),
+        self.start_with(&[])
+    }
+
+    /// The mock in this mode with the extra flags `more`.
+    fn start_with(self, more: &[&str]) -> Mock {
+        let mut args = more.to_vec();
+        if self == Mode::Hints {
+            args.push("--hints");
         }
+        Mock::start_with(&args)
+    }
+
+    /// The mock in this mode, accepting a TOTP code more than once: for configurations that
+    /// answer several logins with one typed-in `two_factor_code`, which a CRM that accepts each
+    /// code once refuses after the first (`a_typed_in_code_serves_one_login_only`).
+    fn start_allowing_code_reuse(self) -> Mock {
+        self.start_with(&["--allow-totp-reuse"])
     }
 }
 
@@ -312,7 +326,8 @@ fn assert_says(at: &str, out: &Output, needles: &[&str]) {
 #[test]
 fn enrolled_admin_with_totp_secret_or_code_holds_verified_tokens() {
     for (tf, mode, at) in runs() {
-        let mock = mode.start();
+        // One typed-in code answers up to four logins here.
+        let mock = mode.start_allowing_code_reuse();
         let ephemeral = tf.at_least(1, 10);
         let tokens = tf.at_least(1, 11);
         let config = gated(&[
@@ -408,10 +423,15 @@ output "data" {
 fn wrong_totp_secret_or_code_is_rejected_and_the_pending_session_logged_out() {
     let wrong_secret_said = [
         "Error: Two-factor authentication failed",
+        "another login with the same secret used those codes first",
         "does not belong to this user",
         "clock",
     ];
-    let wrong_code_said = ["Error: Two-factor code rejected", "wrong or expired"];
+    let wrong_code_said = [
+        "Error: Two-factor code rejected",
+        "wrong or expired",
+        "already used",
+    ];
     for (tf, mode, at) in runs() {
         let mock = mode.start();
         let mut ws = admin_workspace(&tf, &mock, &data_sessions());
@@ -433,7 +453,7 @@ fn wrong_totp_secret_or_code_is_rejected_and_the_pending_session_logged_out() {
             "two_factor_code = var.code",
         );
         assert_no_session_left(&at, &mock, ADMIN_USER);
-        // The secret was tried with the current and the previous code, the code once.
+        // The secret was tried with the current code and the next step's, the code once.
         assert_eq!(
             statuses(&mock, TWO_FACTOR_VERIFY_PATH),
             vec![422; 3],
@@ -832,7 +852,8 @@ fn contains_code(text: &str, code: &str) -> bool {
 #[test]
 fn trace_logs_of_2fa_logins_hold_no_secret() {
     for (tf, mode, at) in runs() {
-        let mock = mode.start();
+        // One typed-in code answers several logins here.
+        let mock = mode.start_allowing_code_reuse();
         let tokens = tf.at_least(1, 11);
         let config = gated(&[
             (true, &data_sessions()),
@@ -959,5 +980,212 @@ fn ctrl_c_during_the_challenge_logs_the_pending_session_out() {
         assert_no_pending_session(&at, &mock);
         ws.destroy();
         assert_no_session_left(&at, &mock, ADMIN_USER);
+    }
+}
+
+// Issue 17.2: the mock accepts each TOTP code once by default, as Laravel Fortify does
+// (RFC 6238 §5.2). These tests run it so.
+
+/// The admin logged in through the provider's `totp_secret`: a `defentry_token`, output
+/// `token`. Plus a session object of the same human from [`admin_session`].
+const ADMIN_THROUGH_PROVIDER: &str = r#"
+provider "defentry" {
+  username    = "admin@partner.com"
+  password    = var.admin_password
+  totp_secret = var.totp_secret
+}
+
+resource "defentry_token" "admin" {}
+
+output "token" {
+  value     = defentry_token.admin.token
+  sensitive = true
+}
+"#;
+
+/// An ephemeral session of the provider's user (Terraform 1.10+: opened at plan and again at
+/// apply), or before 1.10 a data source (read at plan).
+fn admin_session(tf: &Terraform) -> &'static str {
+    if tf.at_least(1, 10) {
+        "\nephemeral \"defentry_session\" \"admin\" {}\n"
+    } else {
+        "\ndata \"defentry_session\" \"admin\" {}\n"
+    }
+}
+
+/// Another run's login within this step: the admin logs in and verifies the current code
+/// (refused if an earlier login already used it: used either way).
+fn another_run_uses_the_current_code(at: &str, mock: &Mock) {
+    let token = mock.login(ADMIN_USER, ADMIN_PASSWORD);
+    let code = json!({ "code": admin_code_at(now_secs()) });
+    let (status, body) = mock.http("POST", TWO_FACTOR_VERIFY_PATH, Some(&token), Some(&code));
+    assert!(
+        status == 200 || status == 422,
+        "{at}: the test's own verify: {status} {body}"
+    );
+    mock.http("POST", "/api/v1/crm/logout", Some(&token), None);
+}
+
+/// Verify requests the mock answered 200.
+fn verified(mock: &Mock) -> usize {
+    statuses(mock, TWO_FACTOR_VERIFY_PATH)
+        .iter()
+        .filter(|s| **s == 200)
+        .count()
+}
+
+// One apply logs the admin in two or three times within seconds (the ephemeral session at plan
+// and at apply, the token at apply; before 1.10 the data source at plan): each login needs a
+// code no other login used, though plan and apply are separate provider processes.
+#[test]
+fn one_apply_with_a_2fa_session_and_a_token_of_one_human_verifies_both() {
+    for tf in terraforms() {
+        let at = tf.label();
+        let mock = Mock::start();
+        let config = format!("{ADMIN_THROUGH_PROVIDER}{}", admin_session(&tf));
+        let mut ws = admin_workspace(&tf, &mock, &config);
+        ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
+        apply(&at, &ws);
+        assert_verified(&at, &mock, "token", &output_token(&at, &ws, "token"));
+        assert_no_pending_session(&at, &mock);
+        let logins = if tf.at_least(1, 10) { 3 } else { 2 };
+        let s = mock.sessions_of(ADMIN_USER);
+        assert_eq!(s["logins"], logins, "{at}: {s}");
+        assert_eq!(
+            verified(&mock),
+            logins,
+            "{at}: {:?}",
+            statuses(&mock, TWO_FACTOR_VERIFY_PATH)
+        );
+        // The ephemeral session was closed at plan and at apply; the token is live.
+        assert_eq!(s["active"], 1 + usize::from(logins == 2), "{at}: {s}");
+    }
+}
+
+// A code refused at verify is retried once, with the next step's code: another run may have
+// used the current one (the test's own login here), or a fault refuses it. Refused twice, the
+// error names the causes and what to do.
+#[test]
+fn a_refused_code_is_retried_once_with_the_next_steps_code() {
+    const DATA: &str = r#"
+provider "defentry" {
+  username    = "admin@partner.com"
+  password    = var.admin_password
+  totp_secret = var.totp_secret
+}
+
+data "defentry_session" "admin" {}
+"#;
+    for tf in terraforms() {
+        let at = tf.label();
+        let mock = Mock::start();
+        let mut ws = admin_workspace(&tf, &mock, PROVIDER_TOTP_SECRET_TOKEN);
+        ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
+        mock.fault(
+            json!({"path": TWO_FACTOR_VERIFY_PATH, "method": "POST", "status": 422, "count": 1}),
+        );
+        apply(&at, &ws);
+        assert_eq!(
+            statuses(&mock, TWO_FACTOR_VERIFY_PATH),
+            vec![422, 200],
+            "{at}"
+        );
+        assert_verified(&at, &mock, "token", &output_token(&at, &ws, "token"));
+        // The refused login's session was verified by the retry: nothing half-open.
+        assert_eq!(mock.sessions_of(ADMIN_USER)["logins"], 1, "{at}");
+        assert_no_pending_session(&at, &mock);
+
+        // Another run just used the current code: refused if still current, then the next one.
+        mock.reset();
+        ws.write(
+            "main.tf",
+            &format!("{REQUIRED_PROVIDERS}{ADMIN_VARS}{DATA}"),
+        );
+        another_run_uses_the_current_code(&at, &mock);
+        must(&at, &ws, &["plan", "-input=false"]);
+        let verifies = statuses(&mock, TWO_FACTOR_VERIFY_PATH);
+        let provider_verifies = verifies.get(1..).unwrap_or_default();
+        assert!(
+            provider_verifies == [422, 200] || provider_verifies == [200],
+            "{at}: {provider_verifies:?}"
+        );
+        assert_no_pending_session(&at, &mock);
+
+        // Refused twice: the error, on the object that logged in, and the pending session
+        // logged out.
+        mock.reset();
+        mock.fault(
+            json!({"path": TWO_FACTOR_VERIFY_PATH, "method": "POST", "status": 422, "count": 2}),
+        );
+        let out = fails(&at, &ws, &["plan", "-input=false"]);
+        assert_says(
+            &at,
+            &out,
+            &[
+                "Error: Two-factor authentication failed",
+                "the second one in the next 30-second step",
+                "Defentry accepts each code once",
+                "another login with the same secret used those codes first",
+                "another Terraform run",
+                "does not belong to this user",
+                "clock is off by more than 30 seconds",
+                "Run Terraform again once no other login of admin@partner.com is running",
+                "The pending session was logged out.",
+            ],
+        );
+        assert_says(&at, &out, &["with data.defentry_session.admin"]);
+        assert_eq!(
+            statuses(&mock, TWO_FACTOR_VERIFY_PATH),
+            vec![422, 422],
+            "{at}"
+        );
+        assert_no_session_left(&at, &mock, ADMIN_USER);
+    }
+}
+
+// A typed-in code cannot be regenerated: it serves one login. A second run with it is refused,
+// and the error says why and what to do.
+#[test]
+fn a_typed_in_code_serves_one_login_only() {
+    const DATA: &str = r#"
+data "defentry_session" "with_code" {
+  username        = "admin@partner.com"
+  password        = var.admin_password
+  two_factor_code = var.code
+}
+"#;
+    for tf in terraforms() {
+        let at = tf.label();
+        let mock = Mock::start();
+        let mut ws = admin_workspace(&tf, &mock, DATA);
+        ws.env("TF_VAR_code", &admin_code_at(now_secs()));
+        must(&at, &ws, &["plan", "-input=false"]);
+        let out = fails(&at, &ws, &["plan", "-input=false"]);
+        assert_says(
+            &at,
+            &out,
+            &[
+                "Error: Two-factor code rejected",
+                "or it was already used",
+                "Defentry accepts each code once",
+                "The provider cannot compute a new code from a typed-in one",
+                "Enter a fresh code",
+                "set `totp_secret`",
+                "The pending session was logged out.",
+            ],
+        );
+        assert_points_at(
+            &at,
+            &out,
+            "data.defentry_session.with_code",
+            "two_factor_code = var.code",
+        );
+        // Sent once per login, never retried.
+        assert_eq!(
+            statuses(&mock, TWO_FACTOR_VERIFY_PATH),
+            vec![200, 422],
+            "{at}"
+        );
+        assert_no_pending_session(&at, &mock);
     }
 }

@@ -7,6 +7,8 @@ pub const API_DOMAIN: &str = "api_domain";
 pub const REQUEST_TIMEOUT: &str = "request_timeout";
 /// Retries after the first attempt (provider).
 pub const MAX_RETRIES: &str = "max_retries";
+/// Provider: how long rate-limit waits may take.
+pub const RATE_LIMIT_TIMEOUT: &str = "rate_limit_timeout";
 /// Extra trusted CA certificates (provider).
 pub const CA_CERT_PEM: &str = "ca_cert_pem";
 /// Account name.

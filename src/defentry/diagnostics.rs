@@ -42,7 +42,9 @@ pub fn api_error(
         }
         ApiError::RateLimited { .. } => Diagnostic::error(
             "Defentry rate limit reached",
-            format!("Could not {doing}: {err} Wait a moment and run Terraform again, or raise `max_retries`."),
+            format!("Could not {doing}: {err} Raise `rate_limit_timeout` in the provider block to wait longer, \
+                lower Terraform's -parallelism, or spread large `count`/`for_each` fleets over several runs; \
+                nothing was lost, so running Terraform again later finishes the job."),
         ),
         ApiError::Server { .. } => Diagnostic::error(
             "Defentry server error",

@@ -28,6 +28,8 @@ use super::time::duration;
 /// The provider's version, reported in the User-Agent and the docs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const DEFAULT_TIMEOUT: &str = "30s";
+/// Covers a fleet of a few hundred tokens at Laravel's default 60 requests a minute.
+const DEFAULT_RATE_LIMIT_TIMEOUT: &str = "10m";
 const DEFAULT_RETRIES: u32 = 4;
 const MAX_RETRIES_LIMIT: u32 = 20;
 
@@ -68,6 +70,7 @@ struct Config {
     keep_logged: Maybe<bool>,
     request_timeout: Maybe<String>,
     max_retries: Maybe<f64>,
+    rate_limit_timeout: Maybe<String>,
     ca_cert_pem: Maybe<String>,
     totp_secret: Maybe<Secret>,
 }
@@ -91,6 +94,15 @@ impl Config {
                     path(attr::REQUEST_TIMEOUT),
                     "Invalid request_timeout",
                     format!("request_timeout {e}."),
+                );
+            }
+        }
+        if let Some(s) = self.rate_limit_timeout.known() {
+            if let Err(e) = duration::parse_positive(s) {
+                d.attr_error(
+                    path(attr::RATE_LIMIT_TIMEOUT),
+                    "Invalid rate_limit_timeout",
+                    format!("rate_limit_timeout {e}."),
                 );
             }
         }
@@ -150,8 +162,11 @@ impl ObjectType for DefentryProvider {
                     .description("Timeout of each HTTP attempt, as a Go duration such as `\"30s\"` or `\"2m\"`.")
                     .default_doc(format!("\"{DEFAULT_TIMEOUT}\"")),
                 Attribute::optional(attr::MAX_RETRIES, Type::Number)
-                    .description("How many times a request is retried after a network error, HTTP 429, 502, 503 or 504, with exponential backoff and `Retry-After` honoured. Rejected credentials and validation errors are never retried.")
+                    .description("How many times a request is retried after a network error or HTTP 502, 503 or 504, with exponential backoff and `Retry-After` honoured. Rejected credentials and validation errors are never retried; rate limiting (HTTP 429) is waited out instead, see `rate_limit_timeout`.")
                     .default_doc(DEFAULT_RETRIES.to_string()),
+                Attribute::optional(attr::RATE_LIMIT_TIMEOUT, Type::String)
+                    .description("How long one operation may wait, in total, for Defentry's rate limit (HTTP 429: too many requests per minute for the account, or for the address before login), as a Go duration such as `\"10m\"`. The provider waits at least as long as Defentry asks (`Retry-After`), and all operations of one account wait together for the limit's window to reset, so a large `count` or `for_each` of tokens completes, a bit slower, instead of failing. An object whose operation waited gets a warning saying how long.")
+                    .default_doc(format!("\"{DEFAULT_RATE_LIMIT_TIMEOUT}\"")),
                 Attribute::optional(attr::CA_CERT_PEM, Type::String)
                     .description("Extra PEM-encoded CA certificates to trust, for an API behind a private CA. TLS verification is always on."),
                 Attribute::optional(attr::TOTP_SECRET, Type::String)
@@ -199,6 +214,12 @@ impl Provider for DefentryProvider {
             .known()
             .map_or(DEFAULT_TIMEOUT, String::as_str);
         let timeout = duration::parse_positive(timeout).unwrap_or(Duration::from_secs(30));
+        let rate_limit_timeout = c
+            .rate_limit_timeout
+            .known()
+            .map_or(DEFAULT_RATE_LIMIT_TIMEOUT, String::as_str);
+        let rate_limit_timeout =
+            duration::parse_positive(rate_limit_timeout).unwrap_or(Duration::from_secs(600));
         let max_retries = c
             .max_retries
             .known()
@@ -230,6 +251,7 @@ impl Provider for DefentryProvider {
                     let mut cfg = ClientConfig::new(domain);
                     cfg.request_timeout = timeout;
                     cfg.max_retries = max_retries;
+                    cfg.rate_limit_timeout = rate_limit_timeout;
                     cfg.ca_cert_pem = ca_cert_pem;
                     cfg.user_agent = format!(
                         "terraform-provider-defentry/{VERSION} (terraform {})",

@@ -38,6 +38,7 @@ pub mod data_source;
 pub mod diag;
 pub mod docs;
 pub mod ephemeral;
+pub mod errors;
 pub mod model;
 pub mod object;
 pub mod plan;

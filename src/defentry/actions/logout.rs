@@ -44,7 +44,10 @@ impl Run for LogoutAction {
         let session = session_label(token.expose());
         resp.progress(format!("Logging out Defentry {session}"))
             .await;
-        match session::logout(ctx, client, &token).await {
+        let op = session::Op::new(ctx);
+        let result = session::logout(&op, client, &token).await;
+        op.report(&mut resp.diagnostics);
+        match result {
             Ok(LogoutOutcome::LoggedOut) => {
                 resp.progress(format!("{} logged out", capitalize(&session)))
                     .await;

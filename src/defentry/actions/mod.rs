@@ -191,17 +191,18 @@ pub(crate) fn rejected(
 /// Sends a request whose answer is a message for the user (the password recovery calls):
 /// the message goes to the progress stream, a rejection is reported as [`rejected`] says.
 pub(crate) async fn request(
-    ctx: &Context,
+    op: &session::Op<'_>,
     resp: &mut InvokeResponse,
     doing: &str,
     call: impl Future<Output = Result<String, ApiError>>,
     attr_of: impl Fn(&str) -> &'static str,
     hint: impl Fn(&str) -> Option<&'static str>,
 ) {
-    match session::call(ctx, doing, call).await {
-        Err(d) => resp.diagnostics.push(d),
-        Ok(Err(e)) => resp.diagnostics.push(rejected(&e, doing, attr_of, hint)),
-        Ok(Ok(message)) => resp.progress(message).await,
+    let result = op.call(call).await;
+    op.report(&mut resp.diagnostics);
+    match result {
+        Err(e) => resp.diagnostics.push(rejected(&e, doing, attr_of, hint)),
+        Ok(message) => resp.progress(message).await,
     }
 }
 

@@ -11,6 +11,7 @@ use crate::sdk::{Context, Diagnostics};
 
 use crate::defentry::attr::{PASSWORD, TOKEN};
 use crate::defentry::client::{Client, Secret};
+use crate::defentry::session;
 
 use super::{request, required_text, ActionConfig, Phase, Run};
 
@@ -45,8 +46,9 @@ impl Run for PasswordResetAction {
     ) {
         resp.progress("Resetting the password").await;
         let doing = "reset the password";
-        let call = client.password_reset(&input.token, &input.password);
-        request(ctx, resp, doing, call, attr_of, hint).await;
+        let op = session::Op::new(ctx);
+        let call = client.password_reset(op.calls(), &input.token, &input.password);
+        request(&op, resp, doing, call, attr_of, hint).await;
     }
 }
 

@@ -172,26 +172,30 @@ pub struct ClientConfig {
     pub api_domain: ApiDomain,
     /// Timeout of one attempt: connect, send, and read the whole response.
     pub request_timeout: Duration,
-    /// Retries after the first attempt.
+    /// Retries after a network failure or a server error (502, 503, 504) before giving up.
     pub max_retries: u32,
+    /// How long the calls of one operation may wait, in total, for the CRM's rate limit (429,
+    /// a spent window) before giving up. Such waits do not count against `max_retries`.
+    pub rate_limit_timeout: Duration,
     /// Extra trusted CA certificate(s), PEM; added to the system roots (verification stays on).
     pub ca_cert_pem: Option<String>,
     /// `User-Agent` header.
     pub user_agent: String,
     /// Backoff base: retry n waits a random time in `[0, min(retry_max_delay, base * 2^n)]`.
     pub retry_base_delay: Duration,
-    /// Longest wait between attempts; also caps a server's `Retry-After`.
+    /// Longest backoff between attempts after a failure. A server's `Retry-After` is never capped.
     pub retry_max_delay: Duration,
 }
 
 impl ClientConfig {
-    /// Defaults: 30 s timeout, 4 retries, system roots only, `terraform-provider-defentry/<version>`,
-    /// 250 ms backoff base, 30 s maximum delay.
+    /// Defaults: 30 s timeout, 4 retries, 10 minutes for rate limits, system roots only,
+    /// `terraform-provider-defentry/<version>`, 250 ms backoff base, 30 s maximum backoff.
     pub fn new(api_domain: ApiDomain) -> Self {
         Self {
             api_domain,
             request_timeout: Duration::from_secs(30),
             max_retries: 4,
+            rate_limit_timeout: Duration::from_secs(600),
             ca_cert_pem: None,
             user_agent: format!("terraform-provider-defentry/{}", env!("CARGO_PKG_VERSION")),
             retry_base_delay: Duration::from_millis(250),
@@ -387,6 +391,7 @@ mod tests {
         let c = ClientConfig::new(ok("https://api.example.com"));
         assert_eq!(c.request_timeout, Duration::from_secs(30));
         assert_eq!(c.max_retries, 4);
+        assert_eq!(c.rate_limit_timeout, Duration::from_secs(600));
         assert!(c.ca_cert_pem.is_none());
         assert!(c.user_agent.starts_with("terraform-provider-defentry/"));
         assert_eq!(c.retry_base_delay, Duration::from_millis(250));

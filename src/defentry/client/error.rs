@@ -31,14 +31,16 @@ pub enum ApiError {
         /// The server's messages per request field.
         fields: BTreeMap<String, Vec<String>>,
     },
-    /// 429 on the last attempt.
-    #[error("Defentry at {host} is rate limiting requests (HTTP 429) and still was after {attempts} attempt(s){wait}; wait a while and try again", wait = retry_after_note(.retry_after))]
+    /// The CRM's rate limit did not let the call through within the time allowed for waiting.
+    #[error("Defentry at {host} is rate limiting requests (HTTP 429, too many requests for this account or address per minute) and the call had waited {waited} of the {timeout} allowed by rate_limit_timeout{wait}", waited = format_duration(*.waited), timeout = format_duration(*.timeout), wait = retry_after_note(.retry_after))]
     RateLimited {
         /// API host.
         host: String,
-        /// Attempts made.
-        attempts: u32,
-        /// The wait the server asked for last.
+        /// Time the call (and its operation) had already waited for the rate limit.
+        waited: Duration,
+        /// The time budget for such waits (`rate_limit_timeout`).
+        timeout: Duration,
+        /// The wait still needed, as the server asked, if known.
         retry_after: Option<Duration>,
     },
     /// 5xx on the last attempt (502/503/504 retried, others not).
@@ -117,7 +119,7 @@ fn field_details(fields: &BTreeMap<String, Vec<String>>) -> String {
 
 fn retry_after_note(retry_after: &Option<Duration>) -> String {
     match retry_after {
-        Some(d) => format!(" (it asked to wait {})", format_duration(*d)),
+        Some(d) => format!("; it asked to wait {} more", format_duration(*d)),
         None => String::new(),
     }
 }
@@ -131,7 +133,7 @@ fn unexpected_status_hint(status: u16) -> &'static str {
 }
 
 /// `30s`, `250ms`, `1.5s`, `2m30s`: short and exact enough for messages.
-pub(crate) fn format_duration(d: Duration) -> String {
+pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         if ms == 0 && !d.is_zero() {
@@ -246,10 +248,18 @@ mod tests {
             .contains("127.0.0.1:9 after 1 attempt(s): timed out after 30s"));
         let e = ApiError::RateLimited {
             host: "h".into(),
-            attempts: 3,
+            waited: Duration::from_secs(540),
+            timeout: Duration::from_secs(600),
             retry_after: Some(Duration::from_secs(60)),
         };
-        assert!(e.to_string().contains("it asked to wait 1m"), "{e}");
+        let s = e.to_string();
+        assert!(
+            s.contains("HTTP 429")
+                && s.contains("waited 9m of the 10m allowed by rate_limit_timeout"),
+            "{s}"
+        );
+        assert!(s.contains("it asked to wait 1m more"), "{s}");
+        assert!(e.is_retryable());
         let e = ApiError::Forbidden {
             message: "Two-factor authentication required.".into(),
         };

@@ -27,16 +27,19 @@ impl DataSource<ProviderData> for SessionDataSource {
         req: ReadDataRequest,
         resp: &mut ReadDataResponse,
     ) {
+        let op = session::Op::new(ctx);
         let result = async {
             let config = SessionModel::read(&req.config)?;
-            let token = session::open(ctx, data, config.login_args()).await?;
+            let token = session::open(&op, data, config.login_args()).await?;
             if ctx.is_cancelled() {
                 // Terraform is stopping and will not keep this result: do not leak the session.
                 return Err(session::logged_out_after_stop(ctx, data, token.secret()).await);
             }
             config.issued(ctx, &token)
         };
-        if let Some(state) = resp.diagnostics.take(result.await) {
+        let result = result.await;
+        op.report(&mut resp.diagnostics);
+        if let Some(state) = resp.diagnostics.take(result) {
             resp.state = state;
         }
     }

@@ -113,12 +113,14 @@ fn every_api_error() -> Vec<ApiError> {
         },
         ApiError::RateLimited {
             host: host(),
-            attempts: 5,
+            waited: Duration::from_secs(570),
+            timeout: Duration::from_secs(600),
             retry_after: Some(Duration::from_secs(60)),
         },
         ApiError::RateLimited {
             host: host(),
-            attempts: 5,
+            waited: Duration::ZERO,
+            timeout: Duration::from_secs(600),
             retry_after: None,
         },
         ApiError::Server {
@@ -228,6 +230,8 @@ async fn validation_and_session_texts_read_as_sentences() {
         ("request_timeout", s("0s")),
         ("request_timeout", s("99999999999999999999999999h")),
         ("max_retries", Value::int(99)),
+        ("rate_limit_timeout", s("soon")),
+        ("rate_limit_timeout", s("0s")),
         ("totp_secret", s("!!")),
     ] {
         let d = validated(&provider, &[(attr, value.clone())]).await;

@@ -1,6 +1,6 @@
 //! `ephemeral "defentry_session"`: logs in on open, logs out on close, never stored.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -14,7 +14,7 @@ use crate::sdk::ephemeral::{
 use crate::sdk::private::Private;
 use crate::sdk::{Context, Diagnostic};
 
-use crate::defentry::client::Secret;
+use crate::defentry::client::Token;
 use crate::defentry::data::ProviderData;
 use crate::defentry::session::{self, session_object_type, SessionModel};
 
@@ -33,10 +33,16 @@ struct Handle {
     session: u64,
 }
 
+/// An open session: its token and the account it belongs to (for the rate limit).
+struct Held {
+    token: Token,
+    account: Option<String>,
+}
+
 #[derive(Default)]
 struct Registry {
     /// Open sessions by handle: tokens never leave the process through private data.
-    sessions: HashMap<u64, Secret>,
+    sessions: HashMap<u64, Held>,
     /// Set by `close_all`: the process is exiting, so nothing may be kept any more.
     closed: bool,
 }
@@ -44,7 +50,9 @@ struct Registry {
 const DESCRIPTION: &str = "A Defentry session for the length of one Terraform run (Terraform 1.10+): \
 logs in when Terraform opens it and **always logs out** when Terraform closes it. Nothing of it reaches plan or state. \
 If the run is interrupted (Ctrl-C, a cancelled CI job), Terraform closes nothing, so the provider logs out the sessions \
-it still holds before it exits; it does so too when Terraform itself is killed.\n\n\
+it still holds before it exits; it does so too when Terraform itself is killed. A logout that cannot finish before \
+Terraform's shutdown deadline (for example while Defentry's rate limit makes calls wait) is logged as a warning with \
+the token id; that session ends when its lifetime does.\n\n\
 Terraform opens ephemeral resources in every phase, so `plan` and `apply` each log in and out once. \
 Feed `token` to write-only arguments (for example `secret_string_wo`) or to provider configuration.";
 
@@ -55,14 +63,18 @@ impl SessionEphemeral {
 
     /// Keeps `token` for close under a new handle, unless the provider is stopping or
     /// exiting: then nobody would close it, and `None` says it must be logged out now.
-    fn keep(&self, ctx: &Context, token: &Secret) -> Option<u64> {
+    fn keep(&self, ctx: &Context, token: &Token, account: Option<&str>) -> Option<u64> {
         let mut registry = self.registry();
         if registry.closed || ctx.is_cancelled() {
             return None;
         }
         // Handles start at 1, so 0 never names a session.
         let handle = self.next_handle.fetch_add(1, Ordering::Relaxed) + 1;
-        registry.sessions.insert(handle, token.clone());
+        let held = Held {
+            token: token.clone(),
+            account: account.map(str::to_owned),
+        };
+        registry.sessions.insert(handle, held);
         Some(handle)
     }
 }
@@ -78,16 +90,19 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         req: OpenRequest,
         resp: &mut OpenResponse,
     ) {
+        let op = session::Op::new(ctx);
         let opened = async {
             let config = SessionModel::read(&req.config)?;
-            let token = session::open(ctx, data, config.login_args()).await?;
-            let Some(session) = self.keep(ctx, token.secret()) else {
+            let token = session::open(&op, data, config.login_args()).await?;
+            let Some(session) = self.keep(ctx, &token, op.calls().account()) else {
                 // Terraform is stopping and will not close what it opens now: do not leak it.
                 return Err(session::logged_out_after_stop(ctx, data, token.secret()).await);
             };
             Ok((config.issued(ctx, &token)?, Handle { session }))
         };
-        if let Some((result, handle)) = resp.diagnostics.take(opened.await) {
+        let opened = opened.await;
+        op.report(&mut resp.diagnostics);
+        if let Some((result, handle)) = resp.diagnostics.take(opened) {
             resp.result = result;
             resp.private = Private::of(&handle);
         }
@@ -101,7 +116,7 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         resp: &mut CloseResponse,
     ) {
         let handle: Option<Handle> = req.private.get();
-        let Some(token) = handle.and_then(|h| self.registry().sessions.remove(&h.session)) else {
+        let Some(held) = handle.and_then(|h| self.registry().sessions.remove(&h.session)) else {
             resp.diagnostics.push(Diagnostic::warning(
                 "Session not logged out",
                 "The provider no longer knows this session, so it could not log it out. Defentry will expire it.",
@@ -111,7 +126,13 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         let Ok(client) = data.client() else {
             return;
         };
-        if let Err(d) = session::logout(ctx, client, &token).await {
+        let op = session::Op::new(ctx);
+        if let Some(account) = &held.account {
+            op.calls().set_account(account);
+        }
+        let result = session::logout(&op, client, held.token.secret()).await;
+        op.report(&mut resp.diagnostics);
+        if let Err(d) = result {
             // A failed logout must never fail the run that used the session.
             resp.diagnostics.push(Diagnostic::warning(
                 "Session not logged out",
@@ -121,10 +142,10 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
     }
 
     async fn close_all(&self, ctx: &Context, data: &ProviderData) {
-        let open: Vec<Secret> = {
+        let open: Vec<Held> = {
             let mut registry = self.registry();
             registry.closed = true;
-            registry.sessions.drain().map(|(_, token)| token).collect()
+            registry.sessions.drain().map(|(_, held)| held).collect()
         };
         let Ok(client) = data.client() else {
             return;
@@ -136,14 +157,49 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
             sessions = open.len(),
             "logging out ephemeral sessions Terraform did not close"
         );
-        let logouts = open.iter().map(|t| session::logout(ctx, client, t));
-        let failed = futures_util::future::join_all(logouts)
-            .await
-            .iter()
-            .filter(|r| r.is_err())
-            .count();
-        if failed > 0 {
-            tracing::warn!(failed, "some ephemeral sessions could not be logged out");
+        // Reports, even if shutdown drops this future at its deadline, the logouts not done.
+        let pending = Pending(Mutex::new(
+            open.iter().map(|h| h.token.id().to_owned()).collect(),
+        ));
+        let logouts = open.iter().map(|held| async {
+            // `ctx` is not stopped by Terraform's stop, only by the shutdown deadline, which
+            // ends a rate-limit wait at once.
+            let op = session::Op::new(ctx);
+            if let Some(account) = &held.account {
+                op.calls().set_account(account);
+            }
+            match session::logout(&op, client, held.token.secret()).await {
+                Ok(_) => pending.done(held.token.id()),
+                Err(d) => tracing::warn!(
+                    token_id = held.token.id(),
+                    error = %d.detail,
+                    "ephemeral session not logged out"
+                ),
+            }
+        });
+        futures_util::future::join_all(logouts).await;
+    }
+}
+
+/// Token ids of shutdown logouts not (yet) done; logged at WARN when dropped.
+struct Pending(Mutex<BTreeSet<String>>);
+
+impl Pending {
+    fn done(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let ids = self.0.get_mut().unwrap_or_else(|p| p.into_inner());
+        if !ids.is_empty() {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            tracing::warn!(
+                token_ids = %ids.join(","),
+                "ephemeral sessions could not be logged out before Terraform's shutdown deadline; \
+                 Defentry ends them when their lifetime does"
+            );
         }
     }
 }

@@ -4,25 +4,13 @@ use crate::sdk::cty::AttributePath;
 use crate::sdk::{Context, Diagnostic};
 
 use crate::defentry::attr;
-use crate::defentry::client::{stoppable, ApiError, Client, LogoutOutcome, Secret, Token};
+use crate::defentry::client::{ApiError, CallCtx, Client, LogoutOutcome, Secret, Token};
 use crate::defentry::data::ProviderData;
 use crate::defentry::diagnostics::{api_error, cancelled};
 
 use super::credentials::{Credentials, LoginArgs, TwoFactor};
-use super::totp::totp_code;
-
-/// Runs a client call. Once Terraform stops the provider no new attempt starts, but a
-/// request already sent is finished, so a session it opened or closed is not lost.
-pub async fn call<T>(
-    ctx: &Context,
-    doing: &str,
-    fut: impl std::future::Future<Output = Result<T, ApiError>>,
-) -> Result<Result<T, ApiError>, Diagnostic> {
-    match ctx.finish(stoppable(ctx.stop_token(), fut)).await {
-        Ok(Err(ApiError::Cancelled)) | Err(_) => Err(cancelled(doing)),
-        Ok(result) => Ok(result),
-    }
-}
+use super::op::Op;
+use super::totp::{self, sent_codes, totp_code, Seed};
 
 fn field_path(f: &str) -> Option<AttributePath> {
     match f {
@@ -36,23 +24,23 @@ fn field_path(f: &str) -> Option<AttributePath> {
 /// verify) whatever the login response says: the vendor documents only `{"token"}`, so a
 /// `two_factor_required` hint is never required. The token is returned only after verify
 /// succeeded; a pending session that cannot be completed is logged out, so no session leaks.
-pub async fn login(
-    ctx: &Context,
-    client: &Client,
-    creds: &Credentials,
-) -> Result<Token, Diagnostic> {
+pub async fn login(op: &Op<'_>, client: &Client, creds: &Credentials) -> Result<Token, Diagnostic> {
     // An unusable seed is a configuration error: say so before opening any session.
     if let TwoFactor::TotpSecret(seed) = &creds.two_factor {
-        totp_code(seed, ctx.now())?;
+        totp_code(seed, op.ctx().now())?;
     }
+    // The token's calls count against this account's rate-limit window.
+    op.calls().set_account(&creds.username);
     let doing = format!("log in as {}", creds.username);
-    let resp = call(
-        ctx,
-        &doing,
-        client.login(&creds.username, &creds.password, creds.keep_logged),
-    )
-    .await?
-    .map_err(|e| api_error(&e, &doing, field_path))?;
+    let resp = op
+        .call(client.login(
+            op.calls(),
+            &creds.username,
+            &creds.password,
+            creds.keep_logged,
+        ))
+        .await
+        .map_err(|e| api_error(&e, &doing, field_path))?;
     let token = resp.token;
     let outcome = match creds.two_factor {
         TwoFactor::None if resp.two_factor_required => {
@@ -62,12 +50,13 @@ pub async fn login(
         // from an enrolled human; the latter's token is then refused by CRM calls (documented).
         TwoFactor::None => return Ok(token),
         TwoFactor::TotpSecret(_) | TwoFactor::Code(_) => {
-            complete_two_factor(ctx, client, creds, &token).await
+            complete_two_factor(op, client, creds, &token).await
         }
     };
     if let Err(mut d) = outcome {
         // Even after a Ctrl-C: the pending session must not outlive the failed login.
-        if client.logout(token.secret()).await.is_ok() {
+        let cx = CallCtx::unstoppable().for_account(&creds.username);
+        if client.logout(&cx, token.secret()).await.is_ok() {
             d.detail.push_str(" The pending session was logged out.");
         }
         return Err(d);
@@ -127,19 +116,27 @@ fn code_rejected(creds: &Credentials, err: &ApiError, doing: &str) -> Diagnostic
             "Two-factor code rejected",
             format!(
                 "Defentry did not accept `two_factor_code` for {user}: it is wrong or expired (codes change every \
-                 30 seconds). Enter a current code from the authenticator app, or set `totp_secret` instead. If {user} \
-                 is not enrolled in two-factor authentication at all (service accounts never are), remove \
-                 `two_factor_code`."
+                 30 seconds), or it was already used. Defentry accepts each code once, so a typed-in code serves one \
+                 login only: not a second object, not the apply after the plan that used it (an ephemeral session \
+                 logs in at both), not another run. The provider cannot compute a new code from a typed-in one. \
+                 Enter a fresh code from the authenticator app for a single login, or set `totp_secret` so the \
+                 provider computes a new code for every login. If {user} is not enrolled in two-factor \
+                 authentication at all (service accounts never are), remove `two_factor_code`."
             ),
         )
         .at(AttributePath::attr(attr::TWO_FACTOR_CODE)),
         _ => Diagnostic::error(
             "Two-factor authentication failed",
             format!(
-                "Defentry did not accept the codes computed from `totp_secret` (or DEFENTRY_TOTP_SECRET) for {user}: \
-                 the secret does not belong to this user, or this machine's clock is off by more than 30 seconds. \
-                 If {user} is not enrolled in two-factor authentication at all (service accounts never are), \
-                 remove `totp_secret`."
+                "Defentry did not accept the codes computed from `totp_secret` (or DEFENTRY_TOTP_SECRET) for {user}, \
+                 the second one in the next 30-second step. Defentry accepts each code once, so either another login \
+                 with the same secret used those codes first (another Terraform run or another program logging in \
+                 as {user} within the same 30 seconds), or the secret does not belong to this user, or this \
+                 machine's clock is off by more than 30 seconds. Run Terraform again once no other login of {user} \
+                 is running, and do not let runs that log in as {user} overlap; if it fails again, compare the \
+                 secret with the one shown when 2FA was set up and synchronise this machine's clock (NTP). If {user} \
+                 is not enrolled in two-factor authentication at all (service accounts never are), remove \
+                 `totp_secret`."
             ),
         )
         .at(AttributePath::attr(attr::TOTP_SECRET)),
@@ -147,34 +144,43 @@ fn code_rejected(creds: &Credentials, err: &ApiError, doing: &str) -> Diagnostic
 }
 
 async fn complete_two_factor(
-    ctx: &Context,
+    op: &Op<'_>,
     client: &Client,
     creds: &Credentials,
     token: &Token,
 ) -> Result<(), Diagnostic> {
     let doing = "complete two-factor authentication";
-    let setup = call(ctx, doing, client.two_factor_setup(token.secret()))
-        .await?
+    let setup = op
+        .call(client.two_factor_setup(op.calls(), token.secret()))
+        .await
         .map_err(|e| api_error(&e, doing, field_path))?;
     // Verify would complete the enrolment setup just offered: stop before any side effect.
     if setup.enrolled == Some(false) {
         return Err(not_enrolled(creds));
     }
     let verify = |code: Secret| async move {
-        call(ctx, doing, client.two_factor_verify(token.secret(), &code)).await
+        op.call(client.two_factor_verify(op.calls(), token.secret(), &code))
+            .await
     };
     let result = match &creds.two_factor {
         TwoFactor::None => return Err(two_factor_not_configured(&creds.username)),
-        TwoFactor::Code(code) => verify(code.clone()).await?,
+        // A typed-in code cannot be regenerated: it is sent once, as given.
+        TwoFactor::Code(code) => verify(code.clone()).await,
+        // Codes are single use: never one this process sent, and a refused one is retried
+        // with the next step's code (see `totp::answer`).
         TwoFactor::TotpSecret(seed) => {
-            let now = ctx.now();
-            match verify(totp_code(seed, now)?).await? {
-                // Our clock may be one step ahead of the server's: try the previous code once.
-                Err(ApiError::Validation { .. }) => {
-                    verify(totp_code(seed, now - chrono::Duration::seconds(30))?).await?
-                }
-                other => other,
-            }
+            let seed = Seed::parse(seed)?;
+            let refused = |r: &Result<(), ApiError>| matches!(r, Err(ApiError::Validation { .. }));
+            totp::answer(
+                op.ctx(),
+                sent_codes(),
+                &seed,
+                &creds.username,
+                refused,
+                verify,
+            )
+            .await
+            .unwrap_or(Err(ApiError::Cancelled))
         }
     };
     result.map_err(|e| code_rejected(creds, &e, doing))
@@ -183,24 +189,24 @@ async fn complete_two_factor(
 /// Logs in with a session object's configuration (`defentry_session` data source and
 /// ephemeral resource), falling back to the provider's credentials.
 pub async fn open(
-    ctx: &Context,
+    op: &Op<'_>,
     data: &ProviderData,
     args: LoginArgs<'_>,
 ) -> Result<Token, Diagnostic> {
     let client = data.client()?;
     let creds = args.credentials(data, None)?;
-    login(ctx, client, &creds).await
+    login(op, client, &creds).await
 }
 
 /// Logs a token out. A token that is already invalid counts as success.
 pub async fn logout(
-    ctx: &Context,
+    op: &Op<'_>,
     client: &Client,
     token: &Secret,
 ) -> Result<LogoutOutcome, Diagnostic> {
     let doing = "log the session out";
-    call(ctx, doing, client.logout(token))
-        .await?
+    op.call(client.logout(op.calls(), token))
+        .await
         .map_err(|e| api_error(&e, doing, |_| None))
 }
 
@@ -214,12 +220,10 @@ pub async fn logged_out_after_stop(
 ) -> Diagnostic {
     let doing = "return the session it opened";
     let mut d = cancelled(doing);
-    // Outside `call`: this logout must be sent although Terraform is stopping.
+    // This logout must be sent although Terraform is stopping.
+    let op = Op::unstoppable(ctx);
     let done = match data.client() {
-        Ok(client) => ctx
-            .finish(client.logout(token))
-            .await
-            .is_ok_and(|r| r.is_ok()),
+        Ok(client) => op.call(client.logout(op.calls(), token)).await.is_ok(),
         Err(_) => false,
     };
     d.detail.push_str(if done {
@@ -271,5 +275,48 @@ mod tests {
             assert!(d.detail.ends_with('.'), "{}", d.detail);
             assert!(!d.detail.contains("JBSWY3DP") && !d.detail.contains("123456"));
         }
+    }
+
+    #[test]
+    fn a_refused_code_names_reuse_beside_the_other_causes() {
+        let refused = ApiError::Validation {
+            message: "The code is invalid.".into(),
+            fields: Default::default(),
+        };
+        let d = code_rejected(
+            &creds(TwoFactor::TotpSecret(Secret::new("JBSWY3DP"))),
+            &refused,
+            "complete two-factor authentication",
+        );
+        assert_eq!(d.summary, "Two-factor authentication failed");
+        assert_eq!(d.attribute, Some(AttributePath::attr(attr::TOTP_SECRET)));
+        for cause in [
+            "another login with the same secret used those codes first",
+            "another Terraform run",
+            "does not belong to this user",
+            "clock is off",
+            "do not let runs that log in as svc@partner.com overlap",
+        ] {
+            assert!(d.detail.contains(cause), "{cause:?} missing: {}", d.detail);
+        }
+        let d = code_rejected(
+            &creds(TwoFactor::Code(Secret::new("123456"))),
+            &refused,
+            "complete two-factor authentication",
+        );
+        assert_eq!(d.summary, "Two-factor code rejected");
+        assert_eq!(
+            d.attribute,
+            Some(AttributePath::attr(attr::TWO_FACTOR_CODE))
+        );
+        for said in [
+            "wrong or expired",
+            "already used",
+            "cannot compute a new code from a typed-in one",
+            "set `totp_secret`",
+        ] {
+            assert!(d.detail.contains(said), "{said:?} missing: {}", d.detail);
+        }
+        assert!(!d.detail.contains("123456") && !d.detail.contains("JBSWY3DP"));
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod credentials;
 pub mod login;
+pub mod op;
 pub mod schema;
 pub mod totp;
 
 pub use credentials::{missing_password, missing_username, Credentials, LoginArgs, TwoFactor};
-pub use login::{call, logged_out_after_stop, login, logout, open};
+pub use login::{logged_out_after_stop, login, logout, open};
+pub use op::Op;
 pub(crate) use schema::session_object_type;
 pub use schema::{
     session_schema, token_attributes, validate_session, SessionModel, SESSION_TYPE_NAME,

@@ -195,16 +195,7 @@ impl Visit for JsonVisitor<'_> {
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         // The cause chain too (reqwest's outer message says little), skipping causes
         // that a Display already includes, as thiserror's `{0}` messages do.
-        let mut text = value.to_string();
-        let mut source = value.source();
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.contains(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
+        let text = crate::errors::chain_text(value);
         self.put(field, text.into());
     }
 

@@ -5,11 +5,11 @@ use chrono::SubsecRound;
 
 use crate::sdk::model::Maybe;
 use crate::sdk::resource::ApplyResponse;
-use crate::sdk::{Context, Diagnostic};
+use crate::sdk::Diagnostic;
 
 use crate::defentry::client::Secret;
 use crate::defentry::data::ProviderData;
-use crate::defentry::session;
+use crate::defentry::session::{self, Op};
 use crate::defentry::time::{grid, rfc3339};
 
 use super::schedule::time_of;
@@ -18,7 +18,7 @@ use super::Model;
 /// Logs out `token`, if there is one. Returns whether there was; an already invalid token
 /// counts as logged out.
 pub(super) async fn log_out(
-    ctx: &Context,
+    op: &Op<'_>,
     data: &ProviderData,
     token: &Maybe<Secret>,
 ) -> Result<bool, Diagnostic> {
@@ -26,13 +26,13 @@ pub(super) async fn log_out(
         return Ok(false);
     };
     let client = data.client()?;
-    session::logout(ctx, client, token).await.map(|_| true)
+    session::logout(op, client, token).await.map(|_| true)
 }
 
 /// Logs in with the plan's `username` and `keep_logged` and the configuration's password, and
 /// fills in the session attributes of `planned`.
 pub(super) async fn log_in(
-    ctx: &Context,
+    op: &Op<'_>,
     data: &ProviderData,
     config: &Model,
     mut state: Model,
@@ -44,9 +44,9 @@ pub(super) async fn log_in(
         creds.keep_logged = *k;
     }
     let (period, anchor) = (config.rotation_period()?, config.rotation_anchor()?);
-    let token = session::login(ctx, client, &creds).await?;
+    let token = session::login(op, client, &creds).await?;
     // Whole seconds, so rotate_at - created_at is exactly the period users configured.
-    let now = ctx.now().trunc_subsecs(0);
+    let now = op.ctx().now().trunc_subsecs(0);
     state.set_token(&token);
     state.created_at = Maybe::Known(rfc3339::format(now));
     state.rotate_at = period
@@ -67,7 +67,7 @@ pub(super) async fn log_in(
 /// Every failure leaves in `resp` the state as it now is, which Terraform keeps, so the next
 /// run finishes the job and no session is forgotten.
 pub(super) async fn update(
-    ctx: &Context,
+    op: &Op<'_>,
     data: &ProviderData,
     prior: Model,
     planned: Model,
@@ -83,7 +83,10 @@ pub(super) async fn update(
     // The previous token goes first, so there are never more than two live sessions.
     let mut state = prior.clone();
     resp.new_state = state.write()?;
-    if log_out(ctx, data, &prior.previous_token).await? {
+    if let Some(user) = prior.username.known() {
+        op.calls().set_account(user);
+    }
+    if log_out(op, data, &prior.previous_token).await? {
         tracing::info!(
             token_id = prior
                 .previous_token_id
@@ -99,12 +102,12 @@ pub(super) async fn update(
         resp.new_state = planned.write()?;
         return Ok(());
     }
-    let mut new = log_in(ctx, data, config, planned).await?;
+    let mut new = log_in(op, data, config, planned).await?;
     tracing::info!(
         token_id = new.token_id.known().map(String::as_str).unwrap_or_default(),
         "defentry_token rotated in place"
     );
-    let created = time_of(&new.created_at).unwrap_or_else(|| ctx.now());
+    let created = time_of(&new.created_at).unwrap_or_else(|| op.ctx().now());
     new.previous_token = prior.token.clone();
     new.previous_token_id = prior.token_id.clone();
     let overlap = config.overlap().ok().flatten();
@@ -115,7 +118,7 @@ pub(super) async fn update(
     resp.new_state = new.write()?;
     if overlap.is_none() {
         // `overlap` was unknown at plan and turned out null: no window, log the old one out.
-        log_out(ctx, data, &new.previous_token).await?;
+        log_out(op, data, &new.previous_token).await?;
         new.clear_previous();
         resp.new_state = new.write()?;
     }

@@ -20,6 +20,7 @@ use super::marks::{refreshed_marks, Marks};
 use super::model::TYPE;
 use super::Model;
 use super::{apply, plan, schema, TokenResource};
+use crate::defentry::session::Op;
 
 #[async_trait]
 impl ObjectType for TokenResource {
@@ -88,13 +89,16 @@ impl Resource<ProviderData> for TokenResource {
         req: CreateRequest,
         resp: &mut ApplyResponse,
     ) {
+        let op = Op::new(ctx);
         let created = async {
             let planned = Model::read(&req.planned_state)?;
-            log_in(ctx, data, &Model::read(&req.config)?, planned)
+            log_in(&op, data, &Model::read(&req.config)?, planned)
                 .await?
                 .write()
         };
-        if let Some(state) = resp.diagnostics.take(created.await) {
+        let created = created.await;
+        op.report(&mut resp.diagnostics);
+        if let Some(state) = resp.diagnostics.take(created) {
             let token_id = state.attr(attr::TOKEN_ID).as_str().unwrap_or_default();
             tracing::info!(token_id, "defentry_token created");
             resp.new_state = state;
@@ -110,13 +114,15 @@ impl Resource<ProviderData> for TokenResource {
         resp: &mut ApplyResponse,
     ) {
         resp.private = Private::of(&Marks::default());
+        let op = Op::new(ctx);
         let updated = async {
             let prior = Model::read(&req.prior_state)?;
             let planned = Model::read(&req.planned_state)?;
             let config = Model::read(&req.config)?;
-            apply::update(ctx, data, prior, planned, &config, resp).await
+            apply::update(&op, data, prior, planned, &config, resp).await
         };
         let updated = updated.await;
+        op.report(&mut resp.diagnostics);
         resp.diagnostics.take(updated);
     }
 
@@ -143,13 +149,18 @@ impl Resource<ProviderData> for TokenResource {
         let Some(state) = resp.diagnostics.take(Model::read(&req.prior_state)) else {
             return;
         };
+        let op = Op::new(ctx);
+        if let Some(user) = state.username.known() {
+            op.calls().set_account(user);
+        }
         // Both tokens, each attempted: a failure keeps the resource in state, and the next
         // destroy finds the one already logged out invalid, which counts as done.
         for token in [&state.previous_token, &state.token] {
-            if let Err(e) = log_out(ctx, data, token).await {
+            if let Err(e) = log_out(&op, data, token).await {
                 resp.diagnostics.push(e);
             }
         }
+        op.report(&mut resp.diagnostics);
     }
 
     async fn import(

@@ -1,10 +1,15 @@
-//! Defensive reading of response bodies: size-capped, JSON checked, server strings sanitised.
-//! Nothing here ever puts body bytes into an error or a log: only descriptions of what was wrong.
+//! Reading response bodies: the final response of a call, the login, 2FA setup and message
+//! bodies. Defensive: size-capped, JSON checked, server strings sanitised. Nothing here ever puts
+//! body bytes into an error or a log: only descriptions of what was wrong.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+
+use super::models::{LoginResponse, Token, TwoFactorSetup};
+use super::retry::RateHeaders;
+use super::secret::Secret;
 
 /// Bodies beyond this are not read: a hostile or broken server must not exhaust memory.
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -22,6 +27,8 @@ pub(crate) struct RawResponse {
     /// `None` when the body exceeded [`MAX_BODY_BYTES`].
     pub body: Option<Vec<u8>>,
     pub retry_after: Option<Duration>,
+    /// The `X-RateLimit-*` headers.
+    pub rate: RateHeaders,
     pub attempts: u32,
 }
 
@@ -82,6 +89,46 @@ impl RawResponse {
     }
 }
 
+/// The body of a successful login.
+pub(crate) fn parse_login(map: &Map<String, Value>) -> Result<LoginResponse, String> {
+    let token = match map.get("token") {
+        None | Some(Value::Null) => return Err("no token field".to_owned()),
+        Some(Value::String(s)) => Token::parse(s).map_err(|e| e.to_string())?,
+        Some(_) => return Err("token field is not a string".to_owned()),
+    };
+    let two_factor_required = match map.get("two_factor_required") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        // Guessing could hand out a pending token as usable, or the reverse.
+        Some(_) => return Err("two_factor_required is not a boolean".to_owned()),
+    };
+    Ok(LoginResponse {
+        token,
+        two_factor_required,
+    })
+}
+
+/// Reads the hints of a setup response; never fails, since the vendor documents no body.
+pub(crate) fn parse_two_factor_setup(map: &Map<String, Value>) -> TwoFactorSetup {
+    let hint = |name: &str| match map.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s.as_str())),
+        _ => None,
+    };
+    let secret = hint("secret");
+    let otpauth_url = hint("otpauth_url");
+    // A revealed seed means a new enrolment has been offered: the account is not enrolled.
+    let enrolled = if secret.is_some() || otpauth_url.is_some() {
+        Some(false)
+    } else {
+        map.get("enabled").and_then(Value::as_bool)
+    };
+    TwoFactorSetup {
+        enrolled,
+        secret,
+        otpauth_url,
+    }
+}
+
 /// `application/json` or any `+json` type.
 fn is_json_media_type(essence: &str) -> bool {
     essence == "application/json" || essence.ends_with("+json")
@@ -134,7 +181,73 @@ mod tests {
             content_type: ct.map(|c| content_type_essence(c.as_bytes())),
             body: Some(body.as_bytes().to_vec()),
             retry_after: None,
+            rate: RateHeaders::default(),
             attempts: 1,
+        }
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    #[test]
+    fn login_bodies() {
+        use serde_json::json;
+        let ok = parse_login(&obj(json!({"token": "7|abc"}))).unwrap();
+        assert_eq!(ok.token.id(), "7");
+        assert!(!ok.two_factor_required);
+        let ok = parse_login(&obj(json!({"token": "8|abc", "two_factor_required": true}))).unwrap();
+        assert!(ok.two_factor_required);
+        let ok = parse_login(&obj(json!({"token": "8|abc", "two_factor_required": null}))).unwrap();
+        assert!(!ok.two_factor_required);
+        let cases = [
+            (json!({}), "no token field"),
+            (json!({"token": null}), "no token field"),
+            (json!({"token": 7}), "token field is not a string"),
+            (
+                json!({"token": "abc"}),
+                "token not of the form <id>|<secret>",
+            ),
+            (
+                json!({"token": "7|abc", "two_factor_required": "yes"}),
+                "two_factor_required is not a boolean",
+            ),
+        ];
+        for (body, want) in cases {
+            let err = parse_login(&obj(body.clone())).unwrap_err();
+            assert!(err.starts_with(want), "{body}: {err}");
+            assert!(!err.contains("abc"), "{err}");
+        }
+    }
+
+    #[test]
+    fn two_factor_setup_bodies() {
+        use serde_json::json;
+        let s = parse_two_factor_setup(&obj(json!({
+            "enabled": false, "secret": "JBSWY3DP", "otpauth_url": "otpauth://totp/x?secret=JBSWY3DP"
+        })));
+        assert_eq!(s.enrolled, Some(false));
+        assert_eq!(s.secret.unwrap().expose(), "JBSWY3DP");
+        assert!(s.otpauth_url.is_some());
+        let s = parse_two_factor_setup(&obj(json!({"enabled": true, "message": "m"})));
+        assert!(s.enrolled == Some(true) && s.secret.is_none() && s.otpauth_url.is_none());
+        // A revealed secret wins over a contradicting `enabled`.
+        let s = parse_two_factor_setup(&obj(json!({"enabled": true, "secret": "JBSWY3DP"})));
+        assert_eq!(s.enrolled, Some(false));
+        // Bodies the vendor page allows (it shows none): no hint, no error.
+        for body in [
+            json!({}),
+            json!({"message": "Two-factor authentication enabled."}),
+            json!({"enabled": "no", "secret": 5, "otpauth_url": ""}),
+        ] {
+            let s = parse_two_factor_setup(&obj(body.clone()));
+            assert!(
+                s.enrolled.is_none() && s.secret.is_none() && s.otpauth_url.is_none(),
+                "{body}"
+            );
         }
     }
 
