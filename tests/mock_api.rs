@@ -1,6 +1,7 @@
 //! defentry-mock over real HTTP: an in-process mock on 127.0.0.1:0 per test, one behaviour
 //! per test, plus one test of the real binary.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -20,6 +21,8 @@ const VERIFY: &str = "/api/v1/2fa/verify";
 const FORGOT: &str = "/api/v1/crm/auth/password/forgot";
 const RESET: &str = "/api/v1/crm/auth/password/reset";
 const WHOAMI: &str = "/_mock/whoami";
+const RATE_LIMIT: &str = "/_mock/rate-limit";
+const INVALID_CODE: &str = "The provided two factor authentication code was invalid.";
 
 struct Mock {
     server: MockServer,
@@ -50,6 +53,16 @@ impl Mock {
             server: spawn(config).await.unwrap(),
             http: Client::new(),
         }
+    }
+
+    /// Laravel's `throttle:api` at `limit` per 60 s, on `clock`.
+    async fn throttled(limit: u32, clock: &ManualClock) -> Self {
+        let clock = clock.clock();
+        Self::with(move |c| {
+            c.clock = clock;
+            c.rate_limit = limit;
+        })
+        .await
     }
 
     async fn with_clock(clock: &ManualClock) -> Self {
@@ -983,11 +996,11 @@ async fn hints_can_be_switched_at_runtime_and_reset_restores_them() {
     let mock = Mock::start().await;
     assert_eq!(
         mock.get("/_mock/settings").await.json(),
-        json!({"hints": false})
+        settings_json(false)
     );
     let r = mock.post("/_mock/settings", json!({"hints": true})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.json(), json!({"hints": true}));
+    assert_eq!(r.json(), settings_json(true));
     let r = mock
         .login_as(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
         .await;
@@ -1002,7 +1015,7 @@ async fn hints_can_be_switched_at_runtime_and_reset_restores_them() {
     }
     assert_eq!(
         mock.get("/_mock/settings").await.json(),
-        json!({"hints": true})
+        settings_json(true)
     );
     assert_eq!(
         mock.post("/_mock/reset", json!({})).await.status,
@@ -1010,8 +1023,18 @@ async fn hints_can_be_switched_at_runtime_and_reset_restores_them() {
     );
     assert_eq!(
         mock.get("/_mock/settings").await.json(),
-        json!({"hints": false})
+        settings_json(false)
     );
+}
+
+/// `GET /_mock/settings` of a default mock, with `hints` as given.
+fn settings_json(hints: bool) -> Value {
+    json!({
+        "hints": hints,
+        "rate_limit": 0,
+        "rate_limit_window_secs": 60,
+        "allow_totp_reuse": false,
+    })
 }
 
 #[tokio::test]
@@ -1559,6 +1582,64 @@ mod binary {
     }
 
     #[tokio::test]
+    async fn binary_rate_limit_and_totp_reuse_flags() {
+        let (mut child, url) = start_binary(&[
+            "--rate-limit",
+            "2",
+            "--rate-limit-window",
+            "90",
+            "--allow-totp-reuse",
+        ])
+        .await;
+        let http = Client::new();
+        let settings: Value = http
+            .get(format!("{url}/_mock/settings"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(settings["rate_limit"], json!(2));
+        assert_eq!(settings["rate_limit_window_secs"], json!(90));
+        assert_eq!(settings["allow_totp_reuse"], json!(true));
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let r = http
+                .post(format!("{url}{LOGIN}"))
+                .json(&json!({"username": DEFAULT_SERVICE_ACCOUNT, "password": DEFAULT_SERVICE_ACCOUNT_PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            statuses.push(r.status().as_u16());
+        }
+        assert_eq!(statuses, [200, 200, 429]);
+        child.kill().await.unwrap();
+
+        let output = Command::new(env!("CARGO_BIN_EXE_defentry-mock"))
+            .args(["--rate-limit-window", "0"])
+            .output()
+            .await
+            .unwrap();
+        assert!(!output.status.success());
+        assert!(output.stdout.is_empty());
+    }
+
+    #[tokio::test]
+    async fn binary_help_documents_the_rate_limit_default() {
+        let output = Command::new(env!("CARGO_BIN_EXE_defentry-mock"))
+            .arg("--help")
+            .output()
+            .await
+            .unwrap();
+        assert!(output.status.success());
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("--rate-limit <N>"), "{help}");
+        assert!(help.contains("0 = off, the default"), "{help}");
+        assert!(help.contains("--allow-totp-reuse"), "{help}");
+    }
+
+    #[tokio::test]
     async fn binary_rejects_a_bad_duration() {
         let output = Command::new(env!("CARGO_BIN_EXE_defentry-mock"))
             .args(["--token-ttl", "soon"])
@@ -1569,4 +1650,342 @@ mod binary {
         assert!(output.stdout.is_empty());
         assert!(String::from_utf8_lossy(&output.stderr).contains("invalid duration"));
     }
+}
+
+// ---------------------------------------------------------------- throttle:api (issue 17)
+
+fn header(reply: &Reply, name: &str) -> Option<String> {
+    reply
+        .headers
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+fn remaining(reply: &Reply) -> Option<String> {
+    header(reply, "x-ratelimit-remaining")
+}
+
+/// Asserts Laravel's 429: body, `Retry-After`, `X-RateLimit-Reset`, `-Limit`, `-Remaining: 0`.
+fn assert_throttled(reply: &Reply, limit: u32, retry_after: u64, reset_at: i64) {
+    assert_message(reply, StatusCode::TOO_MANY_REQUESTS, "Too Many Attempts.");
+    assert_eq!(header(reply, "retry-after"), Some(retry_after.to_string()));
+    assert_eq!(
+        header(reply, "x-ratelimit-reset"),
+        Some(reset_at.to_string())
+    );
+    assert_eq!(header(reply, "x-ratelimit-limit"), Some(limit.to_string()));
+    assert_eq!(remaining(reply), Some("0".to_owned()));
+}
+
+#[tokio::test]
+async fn rate_limit_is_off_by_default() {
+    let mock = Mock::start().await;
+    for _ in 0..100 {
+        let r = mock.service_login().await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(header(&r, "x-ratelimit-limit"), None);
+    }
+    let view = mock.get(RATE_LIMIT).await.json();
+    assert_eq!(
+        view,
+        json!({"limit": 0, "window_secs": 60, "throttled": 0, "windows": 0, "buckets": []})
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_counts_per_ip_before_login_with_headers_on_every_answer() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::throttled(3, &clock).await;
+    let start = fixed_start().timestamp();
+    // Every answer counts, a failed login too, and carries the limit and what is left.
+    let r = mock.login_as(DEFAULT_SERVICE_ACCOUNT, "wrong", false).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(header(&r, "x-ratelimit-limit"), Some("3".to_owned()));
+    assert_eq!(remaining(&r), Some("2".to_owned()));
+    assert_eq!(remaining(&mock.service_login().await), Some("1".to_owned()));
+    clock.advance(TimeDelta::seconds(20));
+    let r = mock.service_login().await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(remaining(&r), Some("0".to_owned()));
+    // The window opened at the first request: 40 s are left 20 s in.
+    let r = mock.service_login().await;
+    assert_throttled(&r, 3, 40, start + 60);
+    assert_eq!(
+        mock.sessions().await["logins"],
+        json!(2),
+        "a 429 never logs in"
+    );
+
+    // Another client address has its own window.
+    let other = Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        .build()
+        .unwrap();
+    let r = mock
+        .send(other.post(mock.url(LOGIN)).json(&json!({
+            "username": DEFAULT_SERVICE_ACCOUNT,
+            "password": DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(remaining(&r), Some("2".to_owned()));
+
+    let view = mock.get(RATE_LIMIT).await.json();
+    assert_eq!(
+        view,
+        json!({
+            "limit": 3,
+            "window_secs": 60,
+            "throttled": 1,
+            "windows": 2,
+            "buckets": [
+                {"key": "ip:127.0.0.1", "hits": 3, "resets_at": start + 60},
+                {"key": "ip:127.0.0.2", "hits": 1, "resets_at": start + 80},
+            ],
+        })
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_counts_per_user_with_a_token_and_refusals_do_not_count() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::throttled(3, &clock).await;
+    let start = fixed_start().timestamp();
+    let first = mock.service_token().await;
+    let second = mock.service_token().await;
+    let admin = mock.admin_pending_token().await;
+    // The IP's window is spent; requests with a token count against their user instead.
+    assert_throttled(&mock.service_login().await, 3, 60, start + 60);
+    let r = mock.post_auth(SETUP, &first, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(remaining(&r), Some("2".to_owned()));
+    // Two tokens of one user share the user's window.
+    let r = mock.post_auth(LOGOUT, &second, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(remaining(&r), Some("1".to_owned()));
+    // Another user has a window of its own; a pending-2FA token is its user's, as in Sanctum.
+    let r = mock.post_auth(SETUP, &admin, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(remaining(&r), Some("2".to_owned()));
+    assert_eq!(
+        remaining(&mock.post_auth(SETUP, &first, None).await),
+        Some("0".to_owned())
+    );
+    clock.advance(TimeDelta::seconds(59));
+    for _ in 0..3 {
+        assert_throttled(
+            &mock.post_auth(LOGOUT, &first, None).await,
+            3,
+            1,
+            start + 60,
+        );
+    }
+    let svc = mock
+        .get(&format!(
+            "/_mock/sessions?username={DEFAULT_SERVICE_ACCOUNT}"
+        ))
+        .await
+        .json();
+    assert_eq!(svc["active"], json!(1), "a refused logout did nothing");
+    let view = mock.get(RATE_LIMIT).await.json();
+    assert_eq!(view["throttled"], json!(4));
+    let keys: Vec<&str> = view["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["ip:127.0.0.1", "user:1", "user:2"]);
+    // Refused requests did not count: the window ends on time and the next one is fresh.
+    clock.advance(TimeDelta::seconds(1));
+    let r = mock.post_auth(LOGOUT, &first, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(remaining(&r), Some("2".to_owned()));
+}
+
+#[tokio::test]
+async fn rate_limit_retry_after_is_0_in_the_window_s_last_second() {
+    // The window opens at T.600: Laravel stores its end as the whole second T+60 while the
+    // counter lives until T+60.600, so between the two a 429 says Retry-After: 0.
+    let start = fixed_start() + TimeDelta::milliseconds(600);
+    let clock = ManualClock::new(start);
+    let mock = Mock::throttled(1, &clock).await;
+    let t = fixed_start().timestamp();
+    assert_eq!(mock.service_login().await.status, StatusCode::OK);
+    clock.set(start + TimeDelta::milliseconds(59_300));
+    assert_throttled(&mock.service_login().await, 1, 1, t + 60);
+    clock.set(start + TimeDelta::milliseconds(59_500));
+    assert_throttled(&mock.service_login().await, 1, 0, t + 60);
+    clock.set(start + TimeDelta::seconds(60));
+    let r = mock.service_login().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(remaining(&r), Some("0".to_owned()));
+}
+
+#[tokio::test]
+async fn rate_limit_never_throttles_control_routes() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::throttled(1, &clock).await;
+    let token = mock.service_token().await;
+    assert_eq!(
+        mock.service_login().await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    for _ in 0..5 {
+        for path in [
+            "/_mock/sessions",
+            "/_mock/users",
+            "/_mock/settings",
+            "/_mock/outbox",
+            "/_mock/requests",
+            "/_mock/faults",
+            RATE_LIMIT,
+        ] {
+            let r = mock.get(path).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+            assert_eq!(header(&r, "x-ratelimit-limit"), None, "{path}");
+        }
+        // whoami stands outside /api/v1, so a test can check a token while the CRM throttles.
+        assert_eq!(mock.whoami(&token).await.status, StatusCode::OK);
+    }
+    // Unknown routes are outside the throttled group, as in Laravel.
+    let r = mock.get("/api/v1/nope").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(mock.get(RATE_LIMIT).await.json()["throttled"], json!(1));
+}
+
+#[tokio::test]
+async fn mock_reset_clears_the_rate_limit() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::throttled(1, &clock).await;
+    mock.service_token().await;
+    assert_eq!(
+        mock.service_login().await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let r = mock.post("/_mock/reset", json!({})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        mock.get(RATE_LIMIT).await.json(),
+        json!({"limit": 1, "window_secs": 60, "throttled": 0, "windows": 0, "buckets": []})
+    );
+    assert_eq!(mock.service_login().await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn rate_limit_is_set_at_runtime_and_reset_restores_it() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::with_clock(&clock).await;
+    let r = mock
+        .post(
+            "/_mock/settings",
+            json!({"rate_limit": 1, "rate_limit_window_secs": 30}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["rate_limit"], json!(1));
+    assert_eq!(r.json()["rate_limit_window_secs"], json!(30));
+    assert_eq!(mock.service_login().await.status, StatusCode::OK);
+    let start = fixed_start().timestamp();
+    assert_throttled(&mock.service_login().await, 1, 30, start + 30);
+    for (body, field) in [
+        (json!({"rate_limit": -1}), "rate_limit"),
+        (json!({"rate_limit": "60"}), "rate_limit"),
+        (json!({"rate_limit": 1.5}), "rate_limit"),
+        (
+            json!({"rate_limit_window_secs": 0}),
+            "rate_limit_window_secs",
+        ),
+        (json!({"allow_totp_reuse": 1}), "allow_totp_reuse"),
+    ] {
+        let r = mock.post("/_mock/settings", body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert!(r.json()["errors"][field].is_array(), "{}", r.text);
+    }
+    let r = mock.post("/_mock/settings", json!({"rate_limit": 0})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = mock.service_login().await;
+    assert_eq!(r.status, StatusCode::OK, "0 turns the limit off");
+    assert_eq!(header(&r, "x-ratelimit-limit"), None);
+    mock.post("/_mock/reset", json!({})).await;
+    assert_eq!(
+        mock.get("/_mock/settings").await.json(),
+        settings_json(false)
+    );
+}
+
+// ---------------------------------------------------------------- single-use TOTP (issue 17)
+
+#[tokio::test]
+async fn verify_refuses_a_code_already_used_until_the_next_step() {
+    let clock = ManualClock::new(fixed_start());
+    let mock = Mock::with_clock(&clock).await;
+    let code = code_at(DEFAULT_ADMIN_TOTP_SECRET, clock.now());
+    let previous = code_at(
+        DEFAULT_ADMIN_TOTP_SECRET,
+        clock.now() - TimeDelta::seconds(30),
+    );
+    let first = mock.admin_pending_token().await;
+    let r = mock
+        .post_auth(VERIFY, &first, Some(json!({"code": code})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A second login within the step: the used code, and the older one, get a wrong code's 422.
+    let second = mock.admin_pending_token().await;
+    for used in [&code, &previous] {
+        let r = mock
+            .post_auth(VERIFY, &second, Some(json!({"code": used})))
+            .await;
+        assert_field_error(&r, "code", INVALID_CODE);
+    }
+    assert_eq!(mock.whoami(&second).await.status, StatusCode::FORBIDDEN);
+    clock.advance(TimeDelta::seconds(30));
+    let next = code_at(DEFAULT_ADMIN_TOTP_SECRET, clock.now());
+    let r = mock
+        .post_auth(VERIFY, &second, Some(json!({"code": next})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(mock.whoami(&second).await.status, StatusCode::OK);
+    // A reset forgets the used codes.
+    mock.post("/_mock/reset", json!({})).await;
+    let third = mock.admin_pending_token().await;
+    let r = mock
+        .post_auth(VERIFY, &third, Some(json!({"code": next})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn verify_accepts_a_used_code_again_when_reuse_is_allowed() {
+    let clock = ManualClock::new(fixed_start());
+    let clock_fn = clock.clock();
+    let mock = Mock::with(move |c| {
+        c.clock = clock_fn;
+        c.allow_totp_reuse = true;
+    })
+    .await;
+    let code = code_at(DEFAULT_ADMIN_TOTP_SECRET, clock.now());
+    for _ in 0..2 {
+        let token = mock.admin_pending_token().await;
+        let r = mock
+            .post_auth(VERIFY, &token, Some(json!({"code": code})))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    // The switch at runtime: off refuses the used code, on accepts it again.
+    let r = mock
+        .post("/_mock/settings", json!({"allow_totp_reuse": false}))
+        .await;
+    assert_eq!(r.json()["allow_totp_reuse"], json!(false));
+    let token = mock.admin_pending_token().await;
+    let r = mock
+        .post_auth(VERIFY, &token, Some(json!({"code": code})))
+        .await;
+    assert_field_error(&r, "code", INVALID_CODE);
+    mock.post("/_mock/settings", json!({"allow_totp_reuse": true}))
+        .await;
+    let r = mock
+        .post_auth(VERIFY, &token, Some(json!({"code": code})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }

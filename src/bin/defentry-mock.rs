@@ -41,6 +41,30 @@ struct Cli {
     /// Login attempts allowed per username per minute (unlimited when unset).
     #[arg(long, env = "DEFENTRY_MOCK_LOGIN_RATE_LIMIT")]
     login_rate_limit: Option<u32>,
+    /// Laravel's `throttle:api` on the /api/v1 routes: requests per window per user (per
+    /// client IP before login); a refused request gets 429 with Retry-After and X-RateLimit-*.
+    /// 0 = off, the default, so quick tests never wait; 60 is Laravel's default (60 a minute).
+    /// Inspect it with GET /_mock/rate-limit; change it with POST /_mock/settings.
+    #[arg(
+        long,
+        env = "DEFENTRY_MOCK_RATE_LIMIT",
+        value_name = "N",
+        default_value_t = 0
+    )]
+    rate_limit: u32,
+    /// The rate limit's fixed window, opened by a user's (or IP's) first request.
+    #[arg(
+        long,
+        env = "DEFENTRY_MOCK_RATE_LIMIT_WINDOW",
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    rate_limit_window: u64,
+    /// Accept a TOTP code again after it was used; by default a code is accepted once per
+    /// user (RFC 6238 section 5.2, as Laravel Fortify does) and refused with 422 afterwards.
+    #[arg(long, env = "DEFENTRY_MOCK_ALLOW_TOTP_REUSE")]
+    allow_totp_reuse: bool,
     /// Add response fields the vendor page does not document (two_factor_required, enabled,
     /// secret, otpauth_url, verified); without it every endpoint answers as the page shows.
     #[arg(long, env = "DEFENTRY_MOCK_HINTS")]
@@ -79,6 +103,9 @@ impl Cli {
             token_ttl: self.token_ttl,
             keep_logged_ttl: self.keep_logged_ttl,
             login_rate_limit: self.login_rate_limit,
+            rate_limit: self.rate_limit,
+            rate_limit_window: Duration::from_secs(self.rate_limit_window),
+            allow_totp_reuse: self.allow_totp_reuse,
             hints: self.hints,
             ..MockConfig::default()
         })
@@ -173,6 +200,9 @@ async fn main() -> ExitCode {
         token_ttl_secs = config.token_ttl.as_secs(),
         keep_logged_ttl_secs = config.keep_logged_ttl.as_secs(),
         login_rate_limit = ?config.login_rate_limit,
+        rate_limit = config.rate_limit,
+        rate_limit_window_secs = config.rate_limit_window.as_secs(),
+        allow_totp_reuse = config.allow_totp_reuse,
         hints = config.hints,
         "defentry-mock listening"
     );

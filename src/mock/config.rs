@@ -32,6 +32,9 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
+    /// `--rate-limit-window` (or the setting) was zero.
+    #[error("the rate limit window must be at least one second")]
+    RateLimitWindow,
     /// The users file is not the expected JSON.
     #[error("invalid users file {path}: {reason}")]
     ParseUsers {
@@ -149,6 +152,9 @@ pub const DEFAULT_ADMIN_PASSWORD: &str = "break-glass-password";
 /// TOTP secret of the default admin.
 pub const DEFAULT_ADMIN_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
+/// Laravel's `throttle:api` window (`Limit::perMinute`).
+pub const DEFAULT_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(60);
+
 /// Everything that shapes a mock instance.
 #[derive(Clone)]
 pub struct MockConfig {
@@ -162,6 +168,13 @@ pub struct MockConfig {
     pub reset_token_ttl: Duration,
     /// Login attempts allowed per username per minute; `None` = unlimited.
     pub login_rate_limit: Option<u32>,
+    /// Laravel's `throttle:api` on `/api/v1/*`: requests per window per user (per IP before
+    /// login); 0 = off (the default). 60 with a 60 s window is Laravel's default.
+    pub rate_limit: u32,
+    /// The rate limit's fixed window, from a key's first request (default 60 s; at least 1 s).
+    pub rate_limit_window: Duration,
+    /// Accept a TOTP code again after it was used (off: single use, RFC 6238 §5.2).
+    pub allow_totp_reuse: bool,
     /// Entries kept in the request log (oldest dropped first).
     pub request_log_limit: usize,
     /// Time source; [`crate::mock::ManualClock`] in tests.
@@ -180,6 +193,9 @@ impl fmt::Debug for MockConfig {
             .field("keep_logged_ttl", &self.keep_logged_ttl)
             .field("reset_token_ttl", &self.reset_token_ttl)
             .field("login_rate_limit", &self.login_rate_limit)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_window", &self.rate_limit_window)
+            .field("allow_totp_reuse", &self.allow_totp_reuse)
             .field("request_log_limit", &self.request_log_limit)
             .field("hints", &self.hints)
             .finish_non_exhaustive()
@@ -194,6 +210,9 @@ impl Default for MockConfig {
             keep_logged_ttl: Duration::from_secs(30 * 24 * 3600),
             reset_token_ttl: Duration::from_secs(60 * 60),
             login_rate_limit: None,
+            rate_limit: 0,
+            rate_limit_window: DEFAULT_RATE_LIMIT_WINDOW,
+            allow_totp_reuse: false,
             request_log_limit: 10_000,
             clock: system_clock(),
             hints: false,
@@ -209,6 +228,15 @@ impl MockConfig {
             MockUser::new(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD)
                 .with_totp_secret(DEFAULT_ADMIN_TOTP_SECRET),
         ]
+    }
+
+    /// Checks the settings [`super::MockState::new`] cannot repair.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.users.iter().try_for_each(MockUser::validate)?;
+        if self.rate_limit_window.as_secs() == 0 {
+            return Err(ConfigError::RateLimitWindow);
+        }
+        Ok(())
     }
 
     /// Reads a users file: `[{"username", "password", "email"?, "totp_secret"?}]`.

@@ -129,7 +129,7 @@ fn required_string(
 }
 
 /// The token of `Authorization: Bearer <token>`, if present.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
@@ -362,7 +362,9 @@ pub async fn settings(State(state): State<MockState>) -> Json<Value> {
     Json(json!(state.store().settings()))
 }
 
-/// `POST /_mock/settings`: changes the fields given (`{"hints": true}`) until the next reset.
+/// `POST /_mock/settings`: changes the fields given until the next reset, e.g.
+/// `{"hints": true}`, `{"rate_limit": 60, "rate_limit_window_secs": 60}`,
+/// `{"allow_totp_reuse": true}`.
 pub async fn update_settings(
     State(state): State<MockState>,
     JsonBody(body): JsonBody,
@@ -373,12 +375,36 @@ pub async fn update_settings(
         match (key.as_str(), value) {
             ("hints", Value::Bool(on)) => settings.hints = *on,
             ("hints", _) => errors.add("hints", "The hints field must be true or false."),
+            ("allow_totp_reuse", Value::Bool(on)) => settings.allow_totp_reuse = *on,
+            ("allow_totp_reuse", _) => errors.add(
+                "allow_totp_reuse",
+                "The allow totp reuse field must be true or false.",
+            ),
+            ("rate_limit", value) => match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) => settings.rate_limit = n,
+                None => errors.add(
+                    "rate_limit",
+                    "The rate limit field must be an integer from 0 (off) to 4294967295.",
+                ),
+            },
+            ("rate_limit_window_secs", value) => match value.as_u64().filter(|n| *n >= 1) {
+                Some(n) => settings.rate_limit_window_secs = n,
+                None => errors.add(
+                    "rate_limit_window_secs",
+                    "The rate limit window secs field must be an integer of at least 1.",
+                ),
+            },
             (other, _) => errors.add(other, format!("The {other} field is not a setting.")),
         }
     }
     errors.into_result()?;
     state.store().set_settings(settings);
     Ok(Json(json!(settings)))
+}
+
+/// `GET /_mock/rate-limit`: the `throttle:api` limiter's settings, counters and live windows.
+pub async fn rate_limit(State(state): State<MockState>) -> Json<Value> {
+    Json(json!(state.store().rate_limit()))
 }
 
 /// `GET /_mock/outbox`

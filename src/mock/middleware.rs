@@ -1,14 +1,67 @@
-//! The one middleware around every route: applies injected faults, records the request log
-//! and writes the access log (method, path, status, latency; never bodies or headers).
+//! The middleware: [`observe`] around every route applies injected faults, records the request
+//! log and writes the access log (method, path, status, latency; never bodies or headers);
+//! [`throttle`] around the `/api/v1` routes is Laravel's `throttle:api`.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::error::message_response;
+use super::handlers::bearer;
+use super::limiter::Decision;
 use super::state::MockState;
+
+/// The client's address, put in each request's extensions by the connection loop.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// Laravel's `throttle:api` (see [`super::limiter`]): a refused request is answered 429
+/// `{"message": "Too Many Attempts."}` with `Retry-After`, `X-RateLimit-Reset`, `-Limit` and
+/// `-Remaining: 0` and never reaches the handler; any other answer carries `X-RateLimit-Limit`
+/// and `-Remaining`. Nothing is added while the limit is off.
+pub async fn throttle(State(state): State<MockState>, request: Request, next: Next) -> Response {
+    let ip = request.extensions().get::<PeerAddr>().map(|p| p.0.ip());
+    let token = bearer(request.headers()).map(str::to_owned);
+    let decision = state.with_store(|store| store.throttle(token.as_deref(), ip));
+    match decision {
+        None => next.run(request).await,
+        Some(Decision::Allowed { limit, remaining }) => {
+            let mut response = next.run(request).await;
+            let headers = response.headers_mut();
+            headers.insert(LIMIT, HeaderValue::from(limit));
+            headers.insert(REMAINING, HeaderValue::from(remaining));
+            response
+        }
+        Some(Decision::Throttled {
+            limit,
+            retry_after_secs,
+            reset_at,
+        }) => {
+            let mut response =
+                message_response(StatusCode::TOO_MANY_REQUESTS, "Too Many Attempts.");
+            set_throttled_headers(response.headers_mut(), limit, retry_after_secs, reset_at);
+            response
+        }
+    }
+}
+
+fn set_throttled_headers(headers: &mut HeaderMap, limit: u32, retry_after: u64, reset_at: i64) {
+    headers.insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from(retry_after),
+    );
+    headers.insert(RESET, HeaderValue::from(reset_at));
+    headers.insert(LIMIT, HeaderValue::from(limit));
+    headers.insert(REMAINING, HeaderValue::from(0u32));
+}
 
 /// Inspection and control endpoints: never faulted, never recorded, so tests can always
 /// observe the mock. `/_mock/whoami` is not one of them: it stands in for a CRM call.

@@ -5,7 +5,8 @@
 //! # Library API
 //!
 //! - [`MockConfig`] (`Default` = the two users from the onboarding page, 15 min tokens,
-//!   30 day `keep_logged` tokens, no rate limit, wall clock, responses exactly as the vendor
+//!   30 day `keep_logged` tokens, no rate limit (`rate_limit: 60` is Laravel's
+//!   `throttle:api`), single-use TOTP codes, wall clock, responses exactly as the vendor
 //!   page shows; `hints: true` adds the undocumented 2FA fields) and [`MockUser`].
 //! - [`MockState::new`]`(&MockConfig) -> Result<MockState, ConfigError>`: the shared state.
 //! - [`router`]`(MockState) -> axum::Router`: every route, with fault injection and the
@@ -36,7 +37,8 @@
 //!
 //! [`store`] holds the rules (sessions, 2FA, resets, counters) behind one `std::sync::Mutex`;
 //! handlers lock it only for synchronous calls, never across an `.await` (fault delays
-//! sleep after the lock is released). [`faults`] is the fault list, [`secrets`] the token,
+//! sleep after the lock is released). [`limiter`] is the `throttle:api` limiter, [`faults`] the
+//! fault list, [`secrets`] the token,
 //! hashing and TOTP helpers, `state` the shared [`MockState`], `server` the routes and the
 //! connection loop, `handlers`/`middleware`/`error` the HTTP layer.
 
@@ -45,18 +47,23 @@ mod config;
 mod error;
 pub mod faults;
 mod handlers;
+pub mod limiter;
 mod middleware;
 pub mod secrets;
 mod server;
 mod state;
 pub mod store;
+mod time;
+mod totp_use;
 
 pub use clock::{system_clock, Clock, ManualClock};
 pub use config::{
     parse_duration, ConfigError, MockConfig, MockUser, DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD,
-    DEFAULT_ADMIN_TOTP_SECRET, DEFAULT_SERVICE_ACCOUNT, DEFAULT_SERVICE_ACCOUNT_PASSWORD,
+    DEFAULT_ADMIN_TOTP_SECRET, DEFAULT_RATE_LIMIT_WINDOW, DEFAULT_SERVICE_ACCOUNT,
+    DEFAULT_SERVICE_ACCOUNT_PASSWORD,
 };
 pub use error::{ApiError, ValidationErrors};
+pub use limiter::{Decision, RateLimitView};
 pub use secrets::{decode_base32, totp_code};
 pub use server::{base_url, router, run, serve, spawn, spawn_state, MockServer};
 pub use state::{MockState, DEFAULT_IDLE_TIMEOUT};

@@ -135,8 +135,14 @@ pub fn totp_code(secret: &[u8], unix_secs: u64) -> String {
 
 /// Whether `code` is the code of the current or the previous 30 s step at `unix_secs`.
 pub fn verify_totp(secret: &[u8], code: &str, unix_secs: u64) -> bool {
+    totp_step_of(secret, code, unix_secs).is_some()
+}
+
+/// The step (`unix / 30`) whose code `code` is, among the current and the previous step at
+/// `unix_secs`; the current one when both match.
+pub fn totp_step_of(secret: &[u8], code: &str, unix_secs: u64) -> Option<u64> {
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
+        return None;
     }
     let totp = totp(secret);
     let current = totp.generate(unix_secs);
@@ -146,7 +152,12 @@ pub fn verify_totp(secret: &[u8], code: &str, unix_secs: u64) -> bool {
     // Check both steps unconditionally so timing does not tell which one matched.
     let a = ct_str_eq(&current, code);
     let b = previous.is_some_and(|p| ct_str_eq(&p, code));
-    a | b
+    let step = unix_secs / TOTP_STEP_SECS;
+    match (a, b) {
+        (true, _) => Some(step),
+        (false, true) => step.checked_sub(1),
+        (false, false) => None,
+    }
 }
 
 fn ct_str_eq(a: &str, b: &str) -> bool {
@@ -254,6 +265,26 @@ mod tests {
         // the 6-digit code is its last six digits.
         assert_eq!(totp_code(b"12345678901234567890", 59), "287082");
         assert_eq!(totp_code(b"12345678901234567890", 1_111_111_109), "081804");
+    }
+
+    #[test]
+    fn totp_step_of_names_the_matching_step() {
+        let secret = decode_base32(DEFAULT_SECRET).unwrap();
+        let now = 1_700_000_015;
+        let step = now / TOTP_STEP_SECS;
+        assert_eq!(
+            totp_step_of(&secret, &totp_code(&secret, now), now),
+            Some(step)
+        );
+        assert_eq!(
+            totp_step_of(&secret, &totp_code(&secret, now - 30), now),
+            Some(step - 1)
+        );
+        assert_eq!(
+            totp_step_of(&secret, &totp_code(&secret, now - 60), now),
+            None
+        );
+        assert_eq!(totp_step_of(&secret, "12345", now), None);
     }
 
     #[test]

@@ -14,9 +14,10 @@ use super::config::MockConfig;
 use super::state::MockState;
 use super::{handlers, middleware};
 
-/// Every route of the mock, with fault injection, request log and access log.
+/// Every route of the mock, with fault injection, request log and access log; the `/api/v1`
+/// routes behind the `throttle:api` limiter (off unless configured).
 pub fn router(state: MockState) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/api/v1/crm/auth/login", post(handlers::login))
         .route("/api/v1/crm/logout", post(handlers::logout))
         .route("/api/v1/2fa/setup", post(handlers::two_factor_setup))
@@ -29,6 +30,13 @@ pub fn router(state: MockState) -> Router {
             "/api/v1/crm/auth/password/reset",
             post(handlers::password_reset),
         )
+        // Only matched routes, as Laravel's route group: unknown paths are not counted.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::throttle,
+        ));
+    Router::new()
+        .merge(api)
         .route("/_mock/whoami", get(handlers::whoami))
         .route("/_mock/sessions", get(handlers::sessions))
         .route("/_mock/users", get(handlers::users))
@@ -37,6 +45,7 @@ pub fn router(state: MockState) -> Router {
             get(handlers::settings).post(handlers::update_settings),
         )
         .route("/_mock/outbox", get(handlers::outbox))
+        .route("/_mock/rate-limit", get(handlers::rate_limit))
         .route("/_mock/requests", get(handlers::requests))
         .route(
             "/_mock/faults",
@@ -78,10 +87,10 @@ pub async fn serve(
         .header_read_timeout(idle_timeout);
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Typically EMFILE; back off briefly instead of spinning.
                     tracing::warn!(error = %e, "accepting a connection failed");
@@ -91,8 +100,15 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let conn =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        // The limiter keys anonymous requests by client address, as Laravel's `$request->ip()`.
+        let service = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(middleware::PeerAddr(peer));
+                request
+            },
+        );
+        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

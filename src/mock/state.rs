@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::config::{ConfigError, MockConfig, MockUser};
+use super::config::{ConfigError, MockConfig};
 use super::store::Store;
 
 /// How long a connection may idle or stall before the mock closes it, unless configured.
@@ -17,9 +17,9 @@ pub struct MockState {
 }
 
 impl MockState {
-    /// Validates the configured users and builds an empty store.
+    /// Validates the configuration (users, rate-limit window) and builds an empty store.
     pub fn new(config: &MockConfig) -> Result<Self, ConfigError> {
-        config.users.iter().try_for_each(MockUser::validate)?;
+        config.validate()?;
         Ok(Self {
             store: Arc::new(Mutex::new(Store::new(config))),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
@@ -52,6 +52,19 @@ impl MockState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mock::MockUser;
+
+    #[test]
+    fn a_zero_rate_limit_window_is_rejected() {
+        let config = MockConfig {
+            rate_limit_window: Duration::ZERO,
+            ..MockConfig::default()
+        };
+        assert!(matches!(
+            MockState::new(&config),
+            Err(ConfigError::RateLimitWindow)
+        ));
+    }
 
     #[test]
     fn invalid_users_are_rejected() {

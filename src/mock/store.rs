@@ -4,17 +4,22 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
+use std::net::IpAddr;
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use super::clock::Clock;
 use super::config::MockConfig;
 use super::faults::FaultSet;
+use super::limiter::{Decision, RateLimitView, RateLimiter};
 use super::secrets::{
     decode_base32, digest_eq, encode_base32, otpauth_url, parse_token, random_reset_token,
-    random_token_secret, random_totp_secret, sha256, verify_totp, Digest256, SecretString,
+    random_token_secret, random_totp_secret, sha256, totp_step_of, Digest256, SecretString,
 };
+pub use super::time::rfc3339;
+use super::time::{add, to_delta};
+use super::totp_use::TotpUses;
 
 /// Window of the login rate limit.
 const RATE_WINDOW: TimeDelta = TimeDelta::seconds(60);
@@ -45,6 +50,8 @@ pub enum StoreError {
 /// A user as the store keeps it: secrets hashed or needed-for-TOTP only.
 #[derive(Clone)]
 struct User {
+    /// Numeric id, as a database would give (configuration order, from 1).
+    id: u64,
     password_hash: Digest256,
     email: Option<String>,
     /// Enrolled TOTP secret.
@@ -139,6 +146,23 @@ pub struct UserView {
 pub struct Settings {
     /// Undocumented response fields are added (see [`MockConfig::hints`]).
     pub hints: bool,
+    /// `throttle:api` requests per window; 0 = off (see [`MockConfig::rate_limit`]).
+    pub rate_limit: u32,
+    /// The rate limit's window in seconds (at least 1).
+    pub rate_limit_window_secs: u64,
+    /// A used TOTP code is accepted again (see [`MockConfig::allow_totp_reuse`]).
+    pub allow_totp_reuse: bool,
+}
+
+impl Settings {
+    fn from_config(config: &MockConfig) -> Self {
+        Self {
+            hints: config.hints,
+            rate_limit: config.rate_limit,
+            rate_limit_window_secs: config.rate_limit_window.as_secs().max(1),
+            allow_totp_reuse: config.allow_totp_reuse,
+        }
+    }
 }
 
 /// Body of `GET /_mock/sessions`.
@@ -210,6 +234,8 @@ pub struct Store {
     /// Settings as configured, restored by [`Store::reset`].
     initial_settings: Settings,
     settings: Settings,
+    limiter: RateLimiter,
+    totp_uses: TotpUses,
     /// Registered faults (consulted by the HTTP middleware).
     pub faults: FaultSet,
 }
@@ -224,19 +250,6 @@ impl fmt::Debug for Store {
     }
 }
 
-fn to_delta(d: std::time::Duration) -> TimeDelta {
-    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
-}
-
-fn add(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
-    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-/// RFC 3339 with a `Z` suffix, whole seconds.
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 impl Store {
     /// A store for `config`. Users with invalid TOTP secrets are enrolled without a usable
     /// secret (validate with [`super::MockUser::validate`] first).
@@ -244,8 +257,10 @@ impl Store {
         let users: BTreeMap<String, User> = config
             .users
             .iter()
-            .map(|u| {
+            .zip(1..)
+            .map(|(u, id)| {
                 let user = User {
+                    id,
                     password_hash: sha256(&u.password),
                     email: u.effective_email().map(str::to_owned),
                     totp_secret: u
@@ -274,12 +289,10 @@ impl Store {
             logins: HashMap::new(),
             logouts: HashMap::new(),
             login_attempts: HashMap::new(),
-            initial_settings: Settings {
-                hints: config.hints,
-            },
-            settings: Settings {
-                hints: config.hints,
-            },
+            initial_settings: Settings::from_config(config),
+            settings: Settings::from_config(config),
+            limiter: RateLimiter::default(),
+            totp_uses: TotpUses::default(),
             faults: FaultSet::default(),
         }
     }
@@ -289,9 +302,50 @@ impl Store {
         self.settings
     }
 
-    /// Replaces the runtime settings (until the next [`Store::reset`]).
+    /// Replaces the runtime settings (until the next [`Store::reset`]). Open rate-limit
+    /// windows keep their end; a new window length applies to windows opened from now on.
     pub fn set_settings(&mut self, settings: Settings) {
-        self.settings = settings;
+        self.settings = Settings {
+            rate_limit_window_secs: settings.rate_limit_window_secs.max(1),
+            ..settings
+        };
+    }
+
+    /// `throttle:api` for one `/api/v1` request: keyed by the user of a valid bearer token
+    /// (pending 2FA or not, as Sanctum resolves it), else by the client address. `None` when
+    /// the limit is off.
+    pub fn throttle(&mut self, token: Option<&str>, ip: Option<IpAddr>) -> Option<Decision> {
+        let Settings {
+            rate_limit,
+            rate_limit_window_secs,
+            ..
+        } = self.settings;
+        if rate_limit == 0 {
+            return None;
+        }
+        let user = token
+            .and_then(|t| self.authenticate(t).ok())
+            .and_then(|auth| self.users.get(&auth.username))
+            .map(|u| u.id);
+        let key = match (user, ip) {
+            (Some(id), _) => format!("user:{id}"),
+            (None, Some(ip)) => format!("ip:{ip}"),
+            (None, None) => "ip:unknown".to_owned(),
+        };
+        let now = self.now();
+        Some(
+            self.limiter
+                .hit(&key, rate_limit, rate_limit_window_secs, now),
+        )
+    }
+
+    /// The limiter's settings, counters and live windows (`GET /_mock/rate-limit`).
+    pub fn rate_limit(&self) -> RateLimitView {
+        self.limiter.view(
+            self.settings.rate_limit,
+            self.settings.rate_limit_window_secs,
+            self.now(),
+        )
     }
 
     /// Every configured user with its 2FA state, by username.
@@ -422,7 +476,8 @@ impl Store {
     }
 
     /// Checks a TOTP code (current or previous step) against the enrolled secret, else the
-    /// pending setup secret, which it then enrols. Marks the session verified.
+    /// pending setup secret, which it then enrols. Marks the session verified. Unless reuse is
+    /// allowed, a code is accepted once per user: it and older codes are refused afterwards.
     pub fn verify_two_factor(
         &mut self,
         auth: &Authenticated,
@@ -442,9 +497,11 @@ impl Store {
             .as_ref()
             .or(user.pending_totp_secret.as_ref())
             .ok_or(StoreError::InvalidTwoFactorCode)?;
-        if !verify_totp(secret, code, now) {
+        let step = totp_step_of(secret, code, now).ok_or(StoreError::InvalidTwoFactorCode)?;
+        if !self.settings.allow_totp_reuse && !self.totp_uses.is_fresh(&auth.username, step) {
             return Err(StoreError::InvalidTwoFactorCode);
         }
+        self.totp_uses.record(&auth.username, step);
         if user.totp_secret.is_none() {
             user.totp_secret = user.pending_totp_secret.take();
         }
@@ -563,8 +620,8 @@ impl Store {
     }
 
     /// Back to the configured state: sessions revoked, users restored (passwords, 2FA),
-    /// settings restored, faults, outbox, reset tokens, request log, counters and rate-limit
-    /// windows cleared.
+    /// settings restored, faults, outbox, reset tokens, request log, counters, rate-limit
+    /// windows (both limiters) and used TOTP codes cleared.
     /// Token ids keep increasing so old tokens can never match a new session.
     pub fn reset(&mut self) {
         self.users = self.initial_users.clone();
@@ -575,6 +632,8 @@ impl Store {
         self.logins.clear();
         self.logouts.clear();
         self.login_attempts.clear();
+        self.limiter.clear();
+        self.totp_uses.clear();
         self.settings = self.initial_settings;
         self.faults.clear();
     }
@@ -855,7 +914,10 @@ mod tests {
     fn settings_change_at_runtime_and_reset_restores_them() {
         let (mut s, _) = store_with(|c| c.hints = true);
         assert!(s.settings().hints);
-        s.set_settings(Settings { hints: false });
+        s.set_settings(Settings {
+            hints: false,
+            ..s.settings()
+        });
         assert!(!s.settings().hints);
         s.reset();
         assert!(s.settings().hints);
@@ -949,6 +1011,65 @@ mod tests {
             .is_ok());
         clock.advance(TimeDelta::seconds(40));
         assert!(s.login(SVC, SVC_PW, false).is_ok());
+    }
+
+    #[test]
+    fn throttle_keys_by_user_with_a_valid_token_else_by_ip() {
+        let (mut s, _) = store_with(|c| c.rate_limit = 1);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let token = login(&mut s, false);
+        let allowed = |d: Option<Decision>| matches!(d, Some(Decision::Allowed { .. }));
+        assert!(allowed(s.throttle(Some(&token), Some(ip))));
+        assert!(!allowed(s.throttle(Some(&token), Some(ip))), "user:1 spent");
+        assert!(allowed(s.throttle(None, Some(ip))), "ip has its own window");
+        assert!(
+            !allowed(s.throttle(Some("9|forged"), Some(ip))),
+            "an invalid token is the ip"
+        );
+        assert!(allowed(s.throttle(None, None)));
+        let keys: Vec<String> = s.rate_limit().buckets.into_iter().map(|b| b.key).collect();
+        assert_eq!(keys, ["ip:10.0.0.1", "ip:unknown", "user:1"]);
+        s.set_settings(Settings {
+            rate_limit: 0,
+            ..s.settings()
+        });
+        assert_eq!(s.throttle(Some(&token), Some(ip)), None, "0 is off");
+        s.reset();
+        assert_eq!(s.rate_limit().windows, 0);
+        assert!(
+            allowed(s.throttle(Some(&token), Some(ip))),
+            "reset restores the limit"
+        );
+    }
+
+    #[test]
+    fn totp_codes_are_single_use_unless_reuse_is_allowed() {
+        let (mut s, clock) = store();
+        let pending = |s: &mut Store| {
+            let out = s
+                .login(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
+                .unwrap();
+            s.authenticate(out.token.expose()).unwrap()
+        };
+        let (a, b) = (pending(&mut s), pending(&mut s));
+        let code = admin_code(&clock, 0);
+        s.verify_two_factor(&a, &code).unwrap();
+        assert_eq!(
+            s.verify_two_factor(&b, &code),
+            Err(StoreError::InvalidTwoFactorCode)
+        );
+        assert_eq!(
+            s.verify_two_factor(&b, &admin_code(&clock, -30)),
+            Err(StoreError::InvalidTwoFactorCode),
+            "older than the used code"
+        );
+        s.set_settings(Settings {
+            allow_totp_reuse: true,
+            ..s.settings()
+        });
+        s.verify_two_factor(&b, &code).unwrap();
+        s.reset();
+        assert!(!s.settings().allow_totp_reuse, "single use by default");
     }
 
     #[test]
