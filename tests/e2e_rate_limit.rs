@@ -75,7 +75,6 @@ fn a_hundred_tokens_apply_and_destroy_under_the_limit() {
         let mock = limited_mock();
         let ws = Workspace::new(&tf, &mock);
         ws.write("main.tf", &tokens_config(100));
-        ws.init();
         let out = ws.ok(&["apply", "-auto-approve", "-input=false", "-no-color"]);
         let text = out.combined();
         assert!(!text.contains("Error:"), "{tf}: apply:\n{text}");
@@ -121,7 +120,6 @@ fn three_applies_at_once_on_one_account() {
             .map(|_| {
                 let ws = Workspace::new(&tf, &mock);
                 ws.write("main.tf", &tokens_config(30));
-                ws.init();
                 ws
             })
             .collect();
@@ -156,7 +154,6 @@ fn ctrl_c_during_a_rate_limit_wait() {
         let mock = limited_mock();
         let ws = Workspace::new(&tf, &mock);
         ws.write("main.tf", &tokens_config(100));
-        ws.init();
         let mut run = GroupJob::start(&ws, &["apply", "-auto-approve", "-input=false"]);
         // Once the CRM answered a 429 every operation of the window waits for its reset (a
         // minute at most), so the signal lands inside that wait.
