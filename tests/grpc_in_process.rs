@@ -1118,6 +1118,11 @@ async fn invalid_settings_point_at_their_attribute() {
             "Invalid request_timeout",
         ),
         ("max_retries", Value::int(99), "Invalid max_retries"),
+        (
+            "rate_limit_timeout",
+            Value::string("a while"),
+            "Invalid rate_limit_timeout",
+        ),
     ];
     for (attr, v, summary) in provider_cases {
         let r = ok(
