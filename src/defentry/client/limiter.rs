@@ -222,8 +222,7 @@ impl Limiter {
         let mut st = self.lock();
         st.in_flight = st.in_flight.saturating_sub(1);
         if let Some(asked) = fb.wait {
-            let jitter = rand::rng().random_range(Duration::ZERO..=JITTER);
-            let wait = (asked.min(LONGEST) + jitter).max(FLOOR + jitter);
+            let wait = at_least_floor(asked);
             let until = Instant::now() + wait;
             if st.blocked_until.is_none_or(|u| u < until) {
                 if st.blocked_until.is_none() {
@@ -250,6 +249,13 @@ impl Limiter {
         drop(st);
         self.changed.notify_waiters();
     }
+}
+
+/// A wait the server asked for, as waited: never less than asked nor than the floor, plus
+/// jitter.
+pub(crate) fn at_least_floor(asked: Duration) -> Duration {
+    let jitter = rand::rng().random_range(Duration::ZERO..=JITTER);
+    (asked.min(LONGEST) + jitter).max(FLOOR + jitter)
 }
 
 /// Takes a turn if the allowance has one.

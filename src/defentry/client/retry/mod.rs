@@ -6,6 +6,8 @@
 
 pub(crate) mod policy;
 
+use std::time::Duration;
+
 use tracing::{field, Instrument};
 
 use super::call::CallCtx;
@@ -96,14 +98,17 @@ pub(crate) async fn execute(
         )
         .instrument(span.clone())
         .await;
-        let failure = match outcome {
+        let (failure, delay) = match outcome {
             Ok(mut resp) => {
                 let wait = server_wait(resp.status, resp.retry_after, &resp.rate);
+                let throttled = resp.status == 429;
+                // Only a 429 speaks for the whole bucket (the window is spent for every call);
+                // a 503's Retry-After is this call's wait.
                 permit.finish(Feedback {
-                    wait,
+                    wait: wait.filter(|_| throttled),
                     remaining: resp.rate.remaining,
                 });
-                if resp.status == 429 {
+                if throttled {
                     cx.add_throttled();
                     last_asked = wait;
                     span.in_scope(|| {
@@ -114,16 +119,18 @@ pub(crate) async fn execute(
                     });
                     continue;
                 }
-                if !will_retry(resp.status) {
+                // A wait asked for beyond rate_limit_timeout is not started: the answer stands.
+                let too_long = wait.is_some_and(|w| w > config.rate_limit_timeout);
+                if !will_retry(resp.status) || too_long {
                     resp.attempts = attempt;
                     return Ok(resp);
                 }
                 failures += 1;
-                if wait.is_some() {
-                    // A 503 with Retry-After: the limiter holds every call back that long.
-                    continue;
-                }
-                format!("HTTP {}", resp.status)
+                let delay = match wait {
+                    Some(asked) => limiter::at_least_floor(asked),
+                    None => backoff(config, failures),
+                };
+                (format!("HTTP {}", resp.status), delay)
             }
             Err(failure)
                 if retries_left
@@ -132,7 +139,7 @@ pub(crate) async fn execute(
             {
                 drop(permit);
                 failures += 1;
-                failure.cause
+                (failure.cause, backoff(config, failures))
             }
             Err(failure) => {
                 return Err(ApiError::Transport {
@@ -142,12 +149,6 @@ pub(crate) async fn execute(
                 })
             }
         };
-        let delay = backoff_delay(
-            failures - 1,
-            config.retry_base_delay,
-            config.retry_max_delay,
-            &mut rand::rng(),
-        );
         span.in_scope(|| {
             tracing::warn!(
                 error = %failure,
@@ -164,4 +165,14 @@ pub(crate) async fn execute(
             () = tokio::time::sleep(delay) => cx.add_backoff(delay),
         }
     }
+}
+
+/// The jittered exponential backoff before retry number `failures` (counting from 1).
+fn backoff(config: &ClientConfig, failures: u32) -> Duration {
+    backoff_delay(
+        failures - 1,
+        config.retry_base_delay,
+        config.retry_max_delay,
+        &mut rand::rng(),
+    )
 }
