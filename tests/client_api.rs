@@ -647,6 +647,54 @@ async fn a_stop_ends_a_rate_limit_wait() {
     assert_eq!(requests(&server, LOGIN_PATH).await, vec![429]);
 }
 
+/// Parallel calls against the mock's Laravel-style limiter (5 a window here): every call
+/// succeeds, waiting for the window together, and only a few 429s reach the server.
+#[tokio::test]
+async fn parallel_calls_share_the_window_of_the_mocks_limiter() {
+    let server = mock_with(MockConfig {
+        rate_limit: 5,
+        rate_limit_window: Duration::from_secs(2),
+        ..MockConfig::default()
+    })
+    .await;
+    let client = client(&server);
+    let logins = (0..15).map(|_| {
+        let client = client.clone();
+        async move {
+            let cx = cx();
+            let login = client.login(&cx, SVC, &pw(SVC_PW), false).await;
+            (login, cx.waited())
+        }
+    });
+    let results = futures_util::future::join_all(logins).await;
+    let mut tokens = Vec::new();
+    let mut waited = 0;
+    for (login, w) in results {
+        tokens.push(login.expect("every login succeeds").token);
+        waited += usize::from(w.rate_limit >= Duration::from_millis(500));
+    }
+    // 15 logins at 5 a window: two thirds of them waited for a reset.
+    assert!(waited >= 8, "{waited} logins waited");
+    let view = mock_call(&server, reqwest::Method::GET, "/_mock/rate-limit", None).await;
+    let (throttled, windows) = (
+        view["throttled"].as_u64().unwrap(),
+        view["windows"].as_u64().unwrap(),
+    );
+    assert!(throttled <= 3 * windows, "{view}");
+    // Logouts count in the user's window, not the login one; all succeed too.
+    let logouts = tokens.iter().map(|t| {
+        let client = client.clone();
+        async move {
+            let cx = CallCtx::unstoppable().for_account(SVC);
+            client.logout(&cx, t.secret()).await
+        }
+    });
+    for r in futures_util::future::join_all(logouts).await {
+        assert_eq!(r.unwrap(), LogoutOutcome::LoggedOut);
+    }
+    assert_eq!(sessions(&server).await["active"], 0);
+}
+
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let server = mock().await;

@@ -191,6 +191,7 @@ fn dev_overrides_schema_json_shows_the_provider_schema() {
                 ("keep_logged", json!("bool"), "optional"),
                 ("request_timeout", s(), "optional"),
                 ("max_retries", json!("number"), "optional"),
+                ("rate_limit_timeout", s(), "optional"),
                 ("ca_cert_pem", s(), "optional"),
                 ("totp_secret", s(), "optional sensitive"),
             ],

@@ -1144,6 +1144,7 @@ async fn invalid_settings_point_at_their_attribute() {
         ("api_domain", Value::string("http://example.com")),
         ("request_timeout", Value::string("fast")),
         ("max_retries", Value::int(99)),
+        ("rate_limit_timeout", Value::string("a while")),
     ];
     for (attr, v) in provider_cases {
         let d = validate_provider(&mut c, &t, &[(attr, v.clone())]).await;

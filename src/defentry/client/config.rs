@@ -175,7 +175,8 @@ pub struct ClientConfig {
     /// Retries after a network failure or a server error (502, 503, 504) before giving up.
     pub max_retries: u32,
     /// How long the calls of one operation may wait, in total, for the CRM's rate limit (429,
-    /// a spent window) before giving up. Such waits do not count against `max_retries`.
+    /// a spent window) before giving up. Such waits do not count against `max_retries`. A 503
+    /// asking for a longer wait than this is not waited for.
     pub rate_limit_timeout: Duration,
     /// Extra trusted CA certificate(s), PEM; added to the system roots (verification stays on).
     pub ca_cert_pem: Option<String>,

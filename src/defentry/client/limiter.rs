@@ -35,6 +35,9 @@ const FLOOR: Duration = Duration::from_secs(1);
 /// Up to this much is added to every such wait, so processes sharing an account do not all
 /// come back in the same instant.
 const JITTER: Duration = Duration::from_millis(250);
+/// An absurd `Retry-After` (a year, 2^64 seconds) is read as this: still far beyond any
+/// window and any sensible `rate_limit_timeout`, and safe to add to a clock reading.
+const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Whose window a call counts against, on the server.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -219,8 +222,7 @@ impl Limiter {
         let mut st = self.lock();
         st.in_flight = st.in_flight.saturating_sub(1);
         if let Some(asked) = fb.wait {
-            let jitter = rand::rng().random_range(Duration::ZERO..=JITTER);
-            let wait = (asked + jitter).max(FLOOR + jitter);
+            let wait = at_least_floor(asked);
             let until = Instant::now() + wait;
             if st.blocked_until.is_none_or(|u| u < until) {
                 if st.blocked_until.is_none() {
@@ -247,6 +249,13 @@ impl Limiter {
         drop(st);
         self.changed.notify_waiters();
     }
+}
+
+/// A wait the server asked for, as waited: never less than asked nor than the floor, plus
+/// jitter.
+pub(crate) fn at_least_floor(asked: Duration) -> Duration {
+    let jitter = rand::rng().random_range(Duration::ZERO..=JITTER);
+    (asked.min(LONGEST) + jitter).max(FLOOR + jitter)
 }
 
 /// Takes a turn if the allowance has one.
@@ -479,6 +488,20 @@ mod tests {
             "{refused:?}"
         );
         assert_eq!(Instant::now(), start);
+        // An absurd Retry-After is refused as well, without overflowing anything.
+        let limiter = Limiter::new("absurd".into());
+        limiter
+            .acquire(&cx, budget)
+            .await
+            .unwrap()
+            .finish(Feedback {
+                wait: Some(Duration::from_secs(u64::MAX)),
+                remaining: None,
+            });
+        assert!(matches!(
+            limiter.acquire(&cx, budget).await.err(),
+            Some(Refusal::OutOfTime { asked: Some(_) })
+        ));
         // Waits add up: 60 s, then another 60 s would exceed 90 s.
         let limiter = Limiter::new("test2".into());
         limiter

@@ -39,7 +39,7 @@ pub use models::{LoginResponse, LogoutOutcome, Token, TokenFormatError, TwoFacto
 pub use secret::Secret;
 
 use parse::{parse_login, parse_two_factor_setup, RawResponse};
-use retry::Replay;
+use retry::policy::Replay;
 use transport::Call;
 
 // The endpoint paths of the onboarding page; public so tests name them instead of retyping.
@@ -297,6 +297,10 @@ impl Client {
             200..=299 => Ok(resp.message().unwrap_or_else(|| default.to_owned())),
             _ => Err(self.status_error(resp)),
         }
+    }
+
+    async fn execute(&self, cx: &CallCtx, call: Call<'_>) -> Result<RawResponse, ApiError> {
+        retry::execute(&self.inner.http, &self.inner.config, cx, call).await
     }
 
     fn unexpected(&self, resp: &RawResponse, reason: String) -> ApiError {

@@ -9,7 +9,7 @@ use crate::sdk::errors::{causes, root_cause};
 
 use super::error::format_duration;
 use super::parse::{content_type_essence, RawResponse, MAX_BODY_BYTES};
-use super::retry::{read_retry_after, RateHeaders, Replay};
+use super::retry::policy::{read_retry_after, RateHeaders, Replay};
 use super::secret::Secret;
 
 /// One API call as the retry loop sees it.

@@ -203,3 +203,69 @@ impl Drop for Pending {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::defentry::client::{ApiDomain, Client, ClientConfig};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Shutdown's deadline cuts logouts short (here: a CRM that never answers): the ids of the
+    /// sessions left are logged at WARN, never their secrets.
+    #[test]
+    fn logouts_cut_short_at_shutdown_are_logged_with_their_ids() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                // Accepts connections and never answers, as a CRM holding requests would.
+                let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("http://{}", silent.local_addr().unwrap());
+                let client = Client::new(ClientConfig::new(ApiDomain::parse(&url).unwrap()));
+                let data = ProviderData::new(client.unwrap(), None, None);
+                let ephemeral = SessionEphemeral::default();
+                let ctx = Context::default();
+                for raw in ["41|secretA", "42|secretB"] {
+                    let token = Token::parse(raw).unwrap();
+                    ephemeral
+                        .keep(&ctx, &token, Some("svc@partner.com"))
+                        .unwrap();
+                }
+                let closing = ephemeral.close_all(&ctx, &data);
+                let cut = tokio::time::timeout(Duration::from_millis(300), closing).await;
+                assert!(cut.is_err(), "the logouts finished against a silent CRM");
+                drop(silent);
+            });
+        });
+        let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(logs.contains("WARN"), "{logs}");
+        assert!(logs.contains("token_ids=41,42"), "{logs}");
+        assert!(logs.contains("lifetime"), "{logs}");
+        assert!(!logs.contains("secret"), "{logs}");
+    }
+}

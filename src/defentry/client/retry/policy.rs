@@ -1,24 +1,11 @@
-//! The retry loop and its policy: what is retried, how long to wait before the next attempt,
-//! and what the rate-limit headers say.
-//!
-//! Two budgets: network failures and server errors (502, 503, 504) are retried `max_retries`
-//! times with jittered exponential backoff; waiting for the CRM's rate limit (429, a spent window)
-//! is bounded by time, `rate_limit_timeout`, because a fleet may need several windows. A wait the
-//! server asks for (`Retry-After`) is never shortened below what it asked.
+//! The retry policy: what is retried, how long to wait before the next attempt, and what
+//! `Retry-After` and the `X-RateLimit-*` headers say.
 
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rand::Rng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use tracing::{field, Instrument};
-
-use super::call::CallCtx;
-use super::error::{format_duration, ApiError};
-use super::limiter::{self, Bucket, Feedback, LimitKey, Refusal};
-use super::parse::RawResponse;
-use super::transport::{self, bearer_header, Call};
-use super::Client;
 
 /// Whether repeating a request the server may already have processed is harmless.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +18,7 @@ pub(crate) enum Replay {
     Unsafe,
 }
 
-/// Server errors worth another attempt (429 is not among them: it is waited out, see [`Client::execute`]).
+/// Server errors worth another attempt (429 is not among them: it is waited out, see [`super::execute`]).
 pub(crate) fn is_retryable_status(status: u16, replay: Replay) -> bool {
     match replay {
         Replay::Safe => matches!(status, 502..=504),
@@ -83,167 +70,15 @@ pub(crate) fn read_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<D
 
 /// The wait the server asked of every call: a 429's `Retry-After` (else `X-RateLimit-Reset`, else
 /// nothing, which the limiter turns into its floor), or a 503's `Retry-After`.
-fn server_wait(resp: &RawResponse) -> Option<Duration> {
-    match resp.status {
-        429 => Some(
-            resp.retry_after
-                .or(resp.rate.reset_in)
-                .unwrap_or(Duration::ZERO),
-        ),
-        503 => resp.retry_after,
+pub(crate) fn server_wait(
+    status: u16,
+    retry_after: Option<Duration>,
+    rate: &RateHeaders,
+) -> Option<Duration> {
+    match status {
+        429 => Some(retry_after.or(rate.reset_in).unwrap_or(Duration::ZERO)),
+        503 => retry_after,
         _ => None,
-    }
-}
-
-impl Client {
-    /// Sends a call and returns its final response, or the error that ended it: waiting out
-    /// rate limits within `rate_limit_timeout`, retrying failures up to `max_retries`, and
-    /// obeying `cx`'s stop request between attempts.
-    pub(super) async fn execute(
-        &self,
-        cx: &CallCtx,
-        call: Call<'_>,
-    ) -> Result<RawResponse, ApiError> {
-        let inner = &*self.inner;
-        let config = &inner.config;
-        let url = config.api_domain.endpoint(call.endpoint);
-        let auth = match call.bearer {
-            Some(token) => match bearer_header(token) {
-                Some(value) => Some(value),
-                None => {
-                    // The server answers 401 to a malformed token; spare the round trip.
-                    tracing::debug!(
-                        path = url.path(),
-                        "token cannot be sent in a header; treated as rejected"
-                    );
-                    return Err(ApiError::Unauthenticated);
-                }
-            },
-            None => None,
-        };
-        let bucket = match call.bearer {
-            None => Bucket::Ip,
-            Some(_) => Bucket::Account(cx.account().map(str::to_owned)),
-        };
-        let limiter = limiter::shared(LimitKey::new(config.api_domain.as_str(), bucket));
-        let mut attempt: u32 = 0;
-        let mut failures: u32 = 0;
-        let mut last_asked = None;
-        loop {
-            if cx.is_stopped() {
-                tracing::debug!(path = url.path(), attempt, "stop requested; no new attempt");
-                return Err(ApiError::Cancelled);
-            }
-            let permit = match limiter.acquire(cx, config.rate_limit_timeout).await {
-                Ok(permit) => permit,
-                Err(Refusal::Stopped) => {
-                    tracing::debug!(
-                        path = url.path(),
-                        "stop requested; rate-limit wait cut short"
-                    );
-                    return Err(ApiError::Cancelled);
-                }
-                Err(Refusal::OutOfTime { asked }) => {
-                    return Err(ApiError::RateLimited {
-                        host: inner.host.clone(),
-                        waited: cx.waited().rate_limit,
-                        timeout: config.rate_limit_timeout,
-                        retry_after: asked.or(last_asked),
-                    })
-                }
-            };
-            attempt += 1;
-            let retries_left = failures < config.max_retries;
-            let span = tracing::debug_span!(
-                "defentry_request",
-                method = "POST",
-                path = url.path(),
-                attempt,
-                status = field::Empty,
-                latency_ms = field::Empty,
-            );
-            // The body of a response that will be retried is not needed.
-            let will_retry = |status: u16| {
-                status == 429 || (retries_left && is_retryable_status(status, call.replay))
-            };
-            let outcome = transport::send(
-                &inner.http,
-                &url,
-                &call,
-                auth.as_ref(),
-                config.request_timeout,
-                will_retry,
-            )
-            .instrument(span.clone())
-            .await;
-            let failure = match outcome {
-                Ok(mut resp) => {
-                    let wait = server_wait(&resp);
-                    permit.finish(Feedback {
-                        wait,
-                        remaining: resp.rate.remaining,
-                    });
-                    if resp.status == 429 {
-                        cx.add_throttled();
-                        last_asked = wait;
-                        span.in_scope(|| {
-                            tracing::info!(
-                                asked = %format_duration(wait.unwrap_or_default()),
-                                "Defentry is rate limiting (HTTP 429); waiting for its window to reset"
-                            )
-                        });
-                        continue;
-                    }
-                    if !will_retry(resp.status) {
-                        resp.attempts = attempt;
-                        return Ok(resp);
-                    }
-                    failures += 1;
-                    if wait.is_some() {
-                        // A 503 with Retry-After: the limiter holds every call back that long.
-                        continue;
-                    }
-                    format!("HTTP {}", resp.status)
-                }
-                Err(failure)
-                    if retries_left
-                        && !failure.permanent
-                        && (failure.not_sent || call.replay == Replay::Safe) =>
-                {
-                    drop(permit);
-                    failures += 1;
-                    failure.cause
-                }
-                Err(failure) => {
-                    return Err(ApiError::Transport {
-                        host: inner.host.clone(),
-                        cause: failure.cause,
-                        attempts: attempt,
-                    })
-                }
-            };
-            let delay = backoff_delay(
-                failures - 1,
-                config.retry_base_delay,
-                config.retry_max_delay,
-                &mut rand::rng(),
-            );
-            span.in_scope(|| {
-                tracing::warn!(
-                    error = %failure,
-                    delay_ms = delay.as_millis() as u64,
-                    "request to Defentry failed; retrying"
-                )
-            });
-            tokio::select! {
-                biased;
-                () = cx.stopped() => {
-                    tracing::debug!(path = url.path(), "stop requested; backoff cut short");
-                    return Err(ApiError::Cancelled);
-                }
-                () = tokio::time::sleep(delay) => cx.add_backoff(delay),
-            }
-        }
     }
 }
 
@@ -419,30 +254,24 @@ mod tests {
         assert_eq!(read_retry_after(&h, now()), None);
     }
 
-    fn response(status: u16, retry_after: Option<u64>, reset_in: Option<u64>) -> RawResponse {
-        RawResponse {
-            status,
-            content_type: None,
-            body: None,
-            retry_after: retry_after.map(Duration::from_secs),
-            rate: RateHeaders {
-                reset_in: reset_in.map(Duration::from_secs),
-                ..RateHeaders::default()
-            },
-            attempts: 1,
-        }
+    fn wait_of(status: u16, retry_after: Option<u64>, reset_in: Option<u64>) -> Option<Duration> {
+        let rate = RateHeaders {
+            reset_in: reset_in.map(Duration::from_secs),
+            ..RateHeaders::default()
+        };
+        server_wait(status, retry_after.map(Duration::from_secs), &rate)
     }
 
     #[test]
     fn the_wait_a_server_asks_for() {
         let secs = |s| Some(Duration::from_secs(s));
-        assert_eq!(server_wait(&response(429, Some(7), Some(30))), secs(7));
-        assert_eq!(server_wait(&response(429, None, Some(30))), secs(30));
+        assert_eq!(wait_of(429, Some(7), Some(30)), secs(7));
+        assert_eq!(wait_of(429, None, Some(30)), secs(30));
         // Neither: the limiter's floor applies.
-        assert_eq!(server_wait(&response(429, None, None)), secs(0));
-        assert_eq!(server_wait(&response(503, Some(5), None)), secs(5));
-        assert_eq!(server_wait(&response(503, None, None)), None);
-        assert_eq!(server_wait(&response(502, Some(5), None)), None);
-        assert_eq!(server_wait(&response(200, None, Some(5))), None);
+        assert_eq!(wait_of(429, None, None), secs(0));
+        assert_eq!(wait_of(503, Some(5), None), secs(5));
+        assert_eq!(wait_of(503, None, None), None);
+        assert_eq!(wait_of(502, Some(5), None), None);
+        assert_eq!(wait_of(200, None, Some(5)), None);
     }
 }
