@@ -24,6 +24,11 @@ test: setup
 lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) fmt --check
+	@# The provider serves gRPC on hyper alone: no web framework (axum) in its graph.
+	@if $(CARGO) tree --locked -e normal -p terraform-provider-defentry -i axum 2>/dev/null | grep .; then \
+		echo "error: axum is in the provider's dependency graph (see the tree above); keep tonic's router feature off" >&2; \
+		exit 1; \
+	fi
 
 fmt:
 	$(CARGO) fmt

@@ -22,6 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         // The client half drives the server in protocol tests, as Terraform would.
         .build_client(true)
+        // No `connect` helpers: they need tonic's transport, which the SDK does not use.
+        .build_transport(false)
         .generate_default_stubs(true)
         .compile_fds(fds)?;
     Ok(())

@@ -46,7 +46,4 @@ pub enum PluginError {
     /// Writing the handshake or reattach text to stdout failed.
     #[error("cannot write the plugin handshake to stdout: {0}")]
     Stdout(#[source] std::io::Error),
-    /// The gRPC server failed.
-    #[error("plugin gRPC server failed: {0}")]
-    Transport(#[from] tonic::transport::Error),
 }

@@ -1,10 +1,10 @@
-//! The listening socket and the accepted-connection type tonic serves over.
+//! The listening socket and the accepted-connection type the gRPC server serves over.
 //!
 //! On unix go-plugin listens on a fresh unix socket in `PLUGIN_UNIX_SOCKET_DIR` (or the temp
 //! dir); we do the same and fall back to TCP on 127.0.0.1 if that fails. On Windows it listens
 //! on TCP 127.0.0.1, on the first free port from `PLUGIN_MIN_PORT` to `PLUGIN_MAX_PORT` (any
-//! port when unset); so do we. Connections are accepted here rather than by tonic so that a
-//! failed TLS handshake only drops that connection.
+//! port when unset); so do we. Connections are accepted here, apart from the HTTP/2 serving,
+//! so that a failed TLS handshake only drops that connection.
 
 use std::io;
 #[cfg(unix)]
@@ -192,12 +192,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 /// One accepted connection, plain or TLS, over unix or TCP.
 pub(crate) struct Conn(Box<dyn Io>);
 
-impl tonic::transport::server::Connected for Conn {
-    type ConnectInfo = ();
-
-    fn connect_info(&self) -> Self::ConnectInfo {}
-}
-
 impl AsyncRead for Conn {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -239,14 +233,14 @@ impl AsyncWrite for Conn {
 }
 
 /// Accepts connections until `shutdown`, performing the TLS handshake (if any) on a task
-/// of its own, and hands ready connections to tonic through the returned channel.
+/// of its own, and hands ready connections to the server through the returned channel.
 ///
 /// Owns the listener (and the socket file), so both go away when accepting stops.
 pub(crate) fn accept_loop(
     bound: Bound,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: CancellationToken,
-) -> mpsc::Receiver<io::Result<Conn>> {
+) -> mpsc::Receiver<Conn> {
     let (tx, rx) = mpsc::channel(16);
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     tokio::spawn(async move {
@@ -271,7 +265,7 @@ pub(crate) fn accept_loop(
                 }
             };
             let Some(acceptor) = acceptor.clone() else {
-                if tx.send(Ok(stream)).await.is_err() {
+                if tx.send(stream).await.is_err() {
                     break;
                 }
                 continue;
@@ -280,7 +274,7 @@ pub(crate) fn accept_loop(
             tokio::spawn(async move {
                 match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                     Ok(Ok(tls)) => {
-                        let _ = tx.send(Ok(Conn(Box::new(tls)))).await;
+                        let _ = tx.send(Conn(Box::new(tls))).await;
                     }
                     Ok(Err(e)) => {
                         tracing::warn!(error = %e, "TLS handshake with plugin client failed")

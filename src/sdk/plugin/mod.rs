@@ -22,6 +22,7 @@
 
 mod controller;
 mod error;
+mod grpc;
 mod handshake;
 mod lifecycle;
 mod listen;

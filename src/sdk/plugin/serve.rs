@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use super::controller::{Broker, Controller, Stdio};
 use super::error::PluginError;
+use super::grpc::{self, Routes};
 use super::handshake::{self, MAGIC_COOKIE_KEY, PROTOCOL_VERSIONS_KEY};
 use super::lifecycle;
 use super::listen::{self, UNIX_SOCKET_DIR_KEY, UNIX_SOCKET_GROUP_KEY};
@@ -130,20 +130,20 @@ pub async fn serve<S: Provider + Shutdown + Clone>(
         .set_service_status(HEALTH_SERVICE, tonic_health::ServingStatus::Serving)
         .await;
 
-    let router = tonic::transport::Server::builder()
-        .add_service(health_service)
-        .add_service(
+    let routes = Routes::default()
+        .add(health_service)
+        .add(
             ProviderServer::new(provider.clone())
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)
                 .max_encoding_message_size(MAX_MESSAGE_SIZE),
         )
-        .add_service(GrpcControllerServer::new(Controller {
+        .add(GrpcControllerServer::new(Controller {
             shutdown: shutdown.clone(),
         }))
-        .add_service(GrpcStdioServer::new(Stdio {
+        .add(GrpcStdioServer::new(Stdio {
             shutdown: shutdown.clone(),
         }))
-        .add_service(GrpcBrokerServer::new(Broker {
+        .add(GrpcBrokerServer::new(Broker {
             shutdown: shutdown.clone(),
             // Terraform closes the stream when it is done with the provider or gone; a
             // reattached (debug) provider serves the next Terraform run.
@@ -155,7 +155,7 @@ pub async fn serve<S: Provider + Shutdown + Clone>(
         None => (None, None),
     };
     // Accept before announcing the address, so Terraform can never dial too early.
-    let incoming = ReceiverStream::new(listen::accept_loop(bound, tls_config, shutdown.clone()));
+    let incoming = listen::accept_loop(bound, tls_config, shutdown.clone());
 
     let announcement = if opts.debug {
         handshake::debug_banner(&opts.provider_address, &addr, std::process::id())
@@ -164,24 +164,20 @@ pub async fn serve<S: Provider + Shutdown + Clone>(
     };
     write_stdout(&announcement).map_err(PluginError::Stdout)?;
 
-    let server = router.serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+    let server = grpc::serve(incoming, routes, shutdown.clone());
     tokio::pin!(server);
-    let result = tokio::select! {
-        result = &mut server => {
-            provider.shutdown(SHUTDOWN_GRACE).await;
-            result
-        }
+    tokio::select! {
+        () = &mut server => provider.shutdown(SHUTDOWN_GRACE).await,
         () = shutdown.cancelled() => {
             let drain = tokio::time::timeout(DRAIN_TIMEOUT, &mut server);
             let ((), drained) = tokio::join!(provider.shutdown(SHUTDOWN_GRACE), drain);
-            drained.unwrap_or_else(|_| {
+            if drained.is_err() {
                 tracing::warn!("calls still running at shutdown were abandoned");
-                Ok(())
-            })
+            }
         }
-    };
+    }
     tracing::debug!("plugin server stopped");
-    result.map_err(PluginError::from)
+    Ok(())
 }
 
 /// An environment variable, treating absent and non-UTF-8 alike.
