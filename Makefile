@@ -3,7 +3,7 @@ SHELL  := /bin/bash
 CARGO  ?= cargo
 PYTHON ?= python3
 
-.PHONY: all setup build test lint fmt docs demo bench release release-check release-toolchain clean
+.PHONY: all setup build test lint lint-tools fmt docs demo bench release release-check release-toolchain clean
 
 all: build
 
@@ -21,14 +21,22 @@ test: setup
 	$(CARGO) test --locked --all-targets
 	$(MAKE) --no-print-directory lint
 
-lint:
+lint: lint-tools
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) fmt --check
+	@# Unused dependencies of every crate (tests/architecture.rs checks the root crate's own).
+	$(CARGO) machete
 	@# The provider serves gRPC on hyper alone: no web framework (axum) in its graph.
 	@if $(CARGO) tree --locked -e normal -p terraform-provider-defentry -i axum 2>/dev/null | grep .; then \
 		echo "error: axum is in the provider's dependency graph (see the tree above); keep tonic's router feature off" >&2; \
 		exit 1; \
 	fi
+
+# cargo-machete (unused dependencies), installed once into cargo's bin directory.
+MACHETE_VERSION := 0.9.2
+lint-tools:
+	@$(CARGO) machete --version 2>/dev/null | grep -qx "$(MACHETE_VERSION)" || \
+		$(CARGO) install --locked cargo-machete --version $(MACHETE_VERSION)
 
 fmt:
 	$(CARGO) fmt
