@@ -88,21 +88,16 @@ impl Config {
                 d.attr_error(path(attr::API_DOMAIN), "Invalid api_domain", sentence(e));
             }
         }
-        if let Some(s) = self.request_timeout.known() {
-            if let Err(e) = duration::parse_positive(s) {
+        let durations = [
+            (attr::REQUEST_TIMEOUT, &self.request_timeout),
+            (attr::RATE_LIMIT_TIMEOUT, &self.rate_limit_timeout),
+        ];
+        for (name, value) in durations {
+            if let Some(Err(e)) = value.known().map(|s| duration::parse_positive(s)) {
                 d.attr_error(
-                    path(attr::REQUEST_TIMEOUT),
-                    "Invalid request_timeout",
-                    format!("request_timeout {e}."),
-                );
-            }
-        }
-        if let Some(s) = self.rate_limit_timeout.known() {
-            if let Err(e) = duration::parse_positive(s) {
-                d.attr_error(
-                    path(attr::RATE_LIMIT_TIMEOUT),
-                    "Invalid rate_limit_timeout",
-                    format!("rate_limit_timeout {e}."),
+                    path(name),
+                    format!("Invalid {name}"),
+                    format!("{name} {e}."),
                 );
             }
         }

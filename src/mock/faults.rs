@@ -98,26 +98,10 @@ impl Fault {
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => optional_string(body, "retry_after", &mut errors),
         };
-        if retry_after
-            .as_deref()
-            .is_some_and(|v| HeaderValue::from_str(v).is_err())
-        {
-            errors.add(
-                "retry_after",
-                "The retry after field must be a valid header value.",
-            );
-        }
+        check_header_value(retry_after.as_deref(), "retry_after", &mut errors);
         let body_text = optional_string(body, "body", &mut errors);
         let content_type = optional_string(body, "content_type", &mut errors);
-        if content_type
-            .as_deref()
-            .is_some_and(|v| HeaderValue::from_str(v).is_err())
-        {
-            errors.add(
-                "content_type",
-                "The content type field must be a valid header value.",
-            );
-        }
+        check_header_value(content_type.as_deref(), "content_type", &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -154,6 +138,16 @@ fn optional_string(
             );
             None
         }
+    }
+}
+
+/// A header's text must be a valid header value, or the fault could not be served.
+fn check_header_value(value: Option<&str>, field: &str, errors: &mut ValidationErrors) {
+    if value.is_some_and(|v| HeaderValue::from_str(v).is_err()) {
+        errors.add(
+            field,
+            format!("The {} field must be a valid header value.", label(field)),
+        );
     }
 }
 

@@ -13,6 +13,9 @@ use super::faults::Fault;
 use super::state::MockState;
 use super::store::{Authenticated, SetupOutcome, StoreError};
 
+/// What an API handler answers: a JSON body, or the error Laravel would render.
+type JsonResult = Result<Json<Value>, ApiError>;
+
 /// Laravel's message for a bad TOTP code (also for a missing or malformed one).
 pub const INVALID_CODE: &str = "The provided two factor authentication code was invalid.";
 /// `/2fa/setup` for an enrolled user.
@@ -157,10 +160,7 @@ fn authenticate_verified(
 }
 
 /// `POST /api/v1/crm/auth/login`
-pub async fn login(
-    State(state): State<MockState>,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+pub async fn login(State(state): State<MockState>, JsonBody(body): JsonBody) -> JsonResult {
     let mut errors = ValidationErrors::new();
     let username = required_string(&body, "username", true, &mut errors);
     let password = required_string(&body, "password", false, &mut errors);
@@ -193,20 +193,14 @@ pub async fn login(
 }
 
 /// `POST /api/v1/crm/logout`
-pub async fn logout(
-    State(state): State<MockState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+pub async fn logout(State(state): State<MockState>, headers: HeaderMap) -> JsonResult {
     let token = bearer(&headers).ok_or(ApiError::Unauthenticated)?;
     state.store().logout(token)?;
     Ok(Json(json!({ "message": "Logged out." })))
 }
 
 /// `POST /api/v1/2fa/setup`
-pub async fn two_factor_setup(
-    State(state): State<MockState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+pub async fn two_factor_setup(State(state): State<MockState>, headers: HeaderMap) -> JsonResult {
     let auth = authenticate(&state, &headers)?;
     let (outcome, hints) = state.with_store(|s| {
         let outcome = s.setup_two_factor(&auth);
@@ -239,7 +233,7 @@ pub async fn two_factor_verify(
     State(state): State<MockState>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> JsonResult {
     let auth = authenticate(&state, &headers)?;
     let code = match body.get("code") {
         Some(Value::String(s)) => s.trim().to_owned(),
@@ -280,7 +274,7 @@ fn looks_like_email(value: &str) -> bool {
 pub async fn password_forgot(
     State(state): State<MockState>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> JsonResult {
     let mut errors = ValidationErrors::new();
     let email = required_string(&body, "email", true, &mut errors);
     if let Some(email) = &email {
@@ -301,7 +295,7 @@ pub async fn password_forgot(
 pub async fn password_reset(
     State(state): State<MockState>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> JsonResult {
     let mut errors = ValidationErrors::new();
     let token = required_string(&body, "token", true, &mut errors);
     let password = required_string(&body, "password", false, &mut errors);
@@ -329,10 +323,7 @@ pub async fn password_reset(
 }
 
 /// `GET /_mock/whoami`: stands in for any CRM call that needs a verified token.
-pub async fn whoami(
-    State(state): State<MockState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+pub async fn whoami(State(state): State<MockState>, headers: HeaderMap) -> JsonResult {
     let auth = authenticate_verified(&state, &headers)?;
     Ok(Json(json!({
         "username": auth.username,
@@ -368,7 +359,7 @@ pub async fn settings(State(state): State<MockState>) -> Json<Value> {
 pub async fn update_settings(
     State(state): State<MockState>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> JsonResult {
     let mut errors = ValidationErrors::new();
     let mut settings = state.store().settings();
     for (key, value) in &body {

@@ -196,22 +196,20 @@ mod tests {
     #[test]
     fn keys_have_their_own_windows() {
         let mut l = RateLimiter::default();
-        assert!(matches!(
-            l.hit("user:1", 1, 60, at(T0, 0)),
-            Decision::Allowed { .. }
-        ));
-        assert!(matches!(
-            l.hit("user:1", 1, 60, at(T0, 0)),
-            Decision::Throttled { .. }
-        ));
-        assert!(matches!(
-            l.hit("user:2", 1, 60, at(T0, 0)),
-            Decision::Allowed { .. }
-        ));
-        assert!(matches!(
-            l.hit("ip:127.0.0.1", 1, 60, at(T0, 0)),
-            Decision::Allowed { .. }
-        ));
+        // (key, allowed): a limit of 1 throttles only a key's second hit.
+        for (key, allowed) in [
+            ("user:1", true),
+            ("user:1", false),
+            ("user:2", true),
+            ("ip:127.0.0.1", true),
+        ] {
+            let decision = l.hit(key, 1, 60, at(T0, 0));
+            assert_eq!(
+                matches!(decision, Decision::Allowed { .. }),
+                allowed,
+                "{key}: {decision:?}"
+            );
+        }
     }
 
     #[test]

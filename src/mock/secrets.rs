@@ -30,6 +30,11 @@ impl SecretString {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Serialises the secret itself, for the records whose JSON exists to show it (the outbox).
+    pub fn serialize_exposed<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.expose())
+    }
 }
 
 impl fmt::Debug for SecretString {

@@ -77,16 +77,12 @@ impl ActionConfig for Config {
     }
 }
 
+/// One `@` with something on both sides, no whitespace: the obvious, not Defentry's rules.
 fn looks_like_email(e: &str) -> bool {
-    match e.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !e.chars().any(char::is_whitespace)
-        }
-        None => false,
-    }
+    let one_at = e.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+    });
+    one_at && !e.contains(char::is_whitespace)
 }
 
 #[cfg(test)]

@@ -307,6 +307,11 @@ mod tests {
         }
     }
 
+    /// One call through `limiter` that the server answered with `fb`.
+    async fn answered(limiter: &Limiter, cx: &CallCtx, budget: Duration, fb: Feedback) {
+        limiter.acquire(cx, budget).await.unwrap().finish(fb);
+    }
+
     fn ok(remaining: u32) -> Feedback {
         Feedback {
             wait: None,
@@ -428,11 +433,7 @@ mod tests {
     async fn retry_after_zero_still_waits_the_floor() {
         let limiter = Limiter::new("test".into());
         let cx = CallCtx::new(CancellationToken::new());
-        limiter
-            .acquire(&cx, BUDGET)
-            .await
-            .unwrap()
-            .finish(throttled(0));
+        answered(&limiter, &cx, BUDGET, throttled(0)).await;
         let start = Instant::now();
         drop(limiter.acquire(&cx, BUDGET).await.unwrap());
         let waited = Instant::now() - start;
@@ -444,11 +445,7 @@ mod tests {
         let limiter = Limiter::new("test".into());
         let stop = CancellationToken::new();
         let cx = CallCtx::new(stop.clone());
-        limiter
-            .acquire(&cx, BUDGET)
-            .await
-            .unwrap()
-            .finish(throttled(60));
+        answered(&limiter, &cx, BUDGET, throttled(60)).await;
         let start = Instant::now();
         let stopper = stop.clone();
         tokio::spawn(async move {
@@ -476,11 +473,7 @@ mod tests {
         let cx = CallCtx::new(CancellationToken::new());
         let budget = Duration::from_secs(90);
         // A wait longer than the budget is refused at once: no point in waiting to fail.
-        limiter
-            .acquire(&cx, budget)
-            .await
-            .unwrap()
-            .finish(throttled(120));
+        answered(&limiter, &cx, budget, throttled(120)).await;
         let start = Instant::now();
         let refused = limiter.acquire(&cx, budget).await.err();
         assert!(
@@ -490,30 +483,24 @@ mod tests {
         assert_eq!(Instant::now(), start);
         // An absurd Retry-After is refused as well, without overflowing anything.
         let limiter = Limiter::new("absurd".into());
-        limiter
-            .acquire(&cx, budget)
-            .await
-            .unwrap()
-            .finish(Feedback {
+        answered(
+            &limiter,
+            &cx,
+            budget,
+            Feedback {
                 wait: Some(Duration::from_secs(u64::MAX)),
                 remaining: None,
-            });
+            },
+        )
+        .await;
         assert!(matches!(
             limiter.acquire(&cx, budget).await.err(),
             Some(Refusal::OutOfTime { asked: Some(_) })
         ));
         // Waits add up: 60 s, then another 60 s would exceed 90 s.
         let limiter = Limiter::new("test2".into());
-        limiter
-            .acquire(&cx, budget)
-            .await
-            .unwrap()
-            .finish(throttled(60));
-        limiter
-            .acquire(&cx, budget)
-            .await
-            .unwrap()
-            .finish(throttled(60));
+        answered(&limiter, &cx, budget, throttled(60)).await;
+        answered(&limiter, &cx, budget, throttled(60)).await;
         assert!(matches!(
             limiter.acquire(&cx, budget).await.err(),
             Some(Refusal::OutOfTime { .. })
@@ -525,7 +512,7 @@ mod tests {
     async fn a_spent_window_lets_one_probe_through_not_a_stampede() {
         let limiter = Limiter::new("test".into());
         let cx = CallCtx::new(CancellationToken::new());
-        limiter.acquire(&cx, BUDGET).await.unwrap().finish(ok(0));
+        answered(&limiter, &cx, BUDGET, ok(0)).await;
         // Remaining 0: one call goes (and will learn the wait), the next waits for it.
         let probe = limiter.acquire(&cx, BUDGET).await.unwrap();
         let second =
@@ -537,11 +524,7 @@ mod tests {
         drop(probe);
         // A server without X-RateLimit headers is not paced at all.
         let plain = Limiter::new("plain".into());
-        plain
-            .acquire(&cx, BUDGET)
-            .await
-            .unwrap()
-            .finish(Feedback::default());
+        answered(&plain, &cx, BUDGET, Feedback::default()).await;
         let held: Vec<_> =
             futures_util::future::join_all((0..20).map(|_| plain.acquire(&cx, BUDGET))).await;
         assert!(held.iter().all(Result::is_ok));

@@ -39,7 +39,6 @@ pub use models::{LoginResponse, LogoutOutcome, Token, TokenFormatError, TwoFacto
 pub use secret::Secret;
 
 use parse::{parse_login, parse_two_factor_setup, RawResponse};
-use retry::policy::Replay;
 use transport::Call;
 
 // The endpoint paths of the onboarding page; public so tests name them instead of retyping.
@@ -131,17 +130,7 @@ impl Client {
             "password": password.expose(),
             "keep_logged": keep_logged,
         });
-        let resp = self
-            .execute(
-                cx,
-                Call {
-                    endpoint: LOGIN,
-                    body: Some(body.to_string().into_bytes()),
-                    bearer: None,
-                    replay: Replay::Safe,
-                },
-            )
-            .await?;
+        let resp = self.execute(cx, Call::new(LOGIN, None).json(&body)).await?;
         match resp.status {
             200..=299 => {
                 let map = resp.json_object().map_err(|r| self.unexpected(&resp, r))?;
@@ -157,18 +146,7 @@ impl Client {
     /// `POST /api/v1/crm/logout`: revokes only this token. A 401 means it is already unusable, which is
     /// what logout wants, hence `Ok(AlreadyInvalid)`.
     pub async fn logout(&self, cx: &CallCtx, token: &Secret) -> Result<LogoutOutcome, ApiError> {
-        let resp = match self
-            .execute(
-                cx,
-                Call {
-                    endpoint: LOGOUT,
-                    body: None,
-                    bearer: Some(token),
-                    replay: Replay::Safe,
-                },
-            )
-            .await
-        {
+        let resp = match self.execute(cx, Call::new(LOGOUT, Some(token))).await {
             Ok(resp) => resp,
             Err(ApiError::Unauthenticated) => return Ok(LogoutOutcome::AlreadyInvalid),
             Err(e) => return Err(e),
@@ -189,15 +167,7 @@ impl Client {
         token: &Secret,
     ) -> Result<TwoFactorSetup, ApiError> {
         let resp = self
-            .execute(
-                cx,
-                Call {
-                    endpoint: TWO_FACTOR_SETUP,
-                    body: None,
-                    bearer: Some(token),
-                    replay: Replay::Safe,
-                },
-            )
+            .execute(cx, Call::new(TWO_FACTOR_SETUP, Some(token)))
             .await?;
         match resp.status {
             200..=299 => Ok(parse_two_factor_setup(
@@ -217,16 +187,13 @@ impl Client {
         code: &Secret,
     ) -> Result<(), ApiError> {
         let body = json!({ "code": code.expose() });
+        // A replayed code may be refused after the first attempt succeeded unseen.
         let resp = self
             .execute(
                 cx,
-                Call {
-                    endpoint: TWO_FACTOR_VERIFY,
-                    body: Some(body.to_string().into_bytes()),
-                    bearer: Some(token),
-                    // A replayed code may be refused after the first attempt succeeded unseen.
-                    replay: Replay::Unsafe,
-                },
+                Call::new(TWO_FACTOR_VERIFY, Some(token))
+                    .json(&body)
+                    .unsafe_to_replay(),
             )
             .await?;
         match resp.status {
@@ -249,15 +216,7 @@ impl Client {
     pub async fn password_forgot(&self, cx: &CallCtx, email: &str) -> Result<String, ApiError> {
         let body = json!({ "email": email });
         let resp = self
-            .execute(
-                cx,
-                Call {
-                    endpoint: PASSWORD_FORGOT,
-                    body: Some(body.to_string().into_bytes()),
-                    bearer: None,
-                    replay: Replay::Safe,
-                },
-            )
+            .execute(cx, Call::new(PASSWORD_FORGOT, None).json(&body))
             .await?;
         self.message_result(&resp, "Password reset link requested.")
     }
@@ -275,17 +234,14 @@ impl Client {
             "password": password.expose(),
             "password_confirmation": password.expose(),
         });
+        // The reset token is single-use: a blind replay would report "invalid token" for a reset
+        // that in fact succeeded.
         let resp = self
             .execute(
                 cx,
-                Call {
-                    endpoint: PASSWORD_RESET,
-                    body: Some(body.to_string().into_bytes()),
-                    bearer: None,
-                    // The reset token is single-use: a blind replay would report "invalid token" for a reset
-                    // that in fact succeeded.
-                    replay: Replay::Unsafe,
-                },
+                Call::new(PASSWORD_RESET, None)
+                    .json(&body)
+                    .unsafe_to_replay(),
             )
             .await?;
         self.message_result(&resp, "Password reset.")

@@ -21,6 +21,34 @@ pub(super) struct Call<'a> {
     pub replay: Replay,
 }
 
+impl<'a> Call<'a> {
+    /// A call without a body that may be repeated blindly ([`Replay::Safe`]).
+    pub fn new(endpoint: &'static str, bearer: Option<&'a Secret>) -> Self {
+        Call {
+            endpoint,
+            body: None,
+            bearer,
+            replay: Replay::Safe,
+        }
+    }
+
+    /// The same call with `body` sent as JSON.
+    pub fn json(self, body: &serde_json::Value) -> Self {
+        Call {
+            body: Some(body.to_string().into_bytes()),
+            ..self
+        }
+    }
+
+    /// The same call, never repeated blindly ([`Replay::Unsafe`]).
+    pub fn unsafe_to_replay(self) -> Self {
+        Call {
+            replay: Replay::Unsafe,
+            ..self
+        }
+    }
+}
+
 /// An attempt that produced no usable HTTP response.
 pub(super) struct TransportFailure {
     pub cause: String,

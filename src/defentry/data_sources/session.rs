@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use crate::sdk::data_source::{DataSource, ReadDataRequest, ReadDataResponse};
 use crate::sdk::Context;
 
+use crate::defentry::client::Token;
 use crate::defentry::data::ProviderData;
-use crate::defentry::session::{self, session_object_type, SessionModel};
+use crate::defentry::session::{self, session_object_type};
 
 /// The `defentry_session` data source.
 pub struct SessionDataSource;
@@ -28,18 +29,11 @@ impl DataSource<ProviderData> for SessionDataSource {
         resp: &mut ReadDataResponse,
     ) {
         let op = session::Op::new(ctx);
-        let result = async {
-            let config = SessionModel::read(&req.config)?;
-            let token = session::open(&op, data, config.login_args()).await?;
-            if ctx.is_cancelled() {
-                // Terraform is stopping and will not keep this result: do not leak the session.
-                return Err(session::logged_out_after_stop(ctx, data, token.secret()).await);
-            }
-            config.issued(ctx, &token)
-        };
-        let result = result.await;
+        // Terraform is stopping and will not keep this result: do not leak the session.
+        let keep = |_: &Token| (!ctx.is_cancelled()).then_some(());
+        let result = session::open(&op, data, &req.config, keep).await;
         op.report(&mut resp.diagnostics);
-        if let Some(state) = resp.diagnostics.take(result) {
+        if let Some((state, ())) = resp.diagnostics.take(result) {
             resp.state = state;
         }
     }

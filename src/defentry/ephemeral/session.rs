@@ -16,7 +16,7 @@ use crate::sdk::{Context, Diagnostic};
 
 use crate::defentry::client::Token;
 use crate::defentry::data::ProviderData;
-use crate::defentry::session::{self, session_object_type, SessionModel};
+use crate::defentry::session::{self, session_object_type};
 
 /// The `defentry_session` ephemeral resource. It owns the tokens of the sessions it opened
 /// until Terraform closes them, or the provider process ends (then it logs them all out).
@@ -91,20 +91,13 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         resp: &mut OpenResponse,
     ) {
         let op = session::Op::new(ctx);
-        let opened = async {
-            let config = SessionModel::read(&req.config)?;
-            let token = session::open(&op, data, config.login_args()).await?;
-            let Some(session) = self.keep(ctx, &token, op.calls().account()) else {
-                // Terraform is stopping and will not close what it opens now: do not leak it.
-                return Err(session::logged_out_after_stop(ctx, data, token.secret()).await);
-            };
-            Ok((config.issued(ctx, &token)?, Handle { session }))
-        };
-        let opened = opened.await;
+        // Terraform is stopping and will not close what it opens now: do not leak it.
+        let keep = |token: &Token| self.keep(ctx, token, op.calls().account());
+        let opened = session::open(&op, data, &req.config, keep).await;
         op.report(&mut resp.diagnostics);
-        if let Some((result, handle)) = resp.diagnostics.take(opened) {
+        if let Some((result, session)) = resp.diagnostics.take(opened) {
             resp.result = result;
-            resp.private = Private::of(&handle);
+            resp.private = Private::of(&Handle { session });
         }
     }
 
@@ -207,33 +200,19 @@ impl Drop for Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
     use std::sync::Arc;
     use std::time::Duration;
 
     use crate::defentry::client::{ApiDomain, Client, ClientConfig};
 
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     /// Shutdown's deadline cuts logouts short (here: a CRM that never answers): the ids of the
     /// sessions left are logged at WARN, never their secrets.
     #[test]
     fn logouts_cut_short_at_shutdown_are_logged_with_their_ids() {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
+        // A file, since a subscriber writes through `&File` while the test keeps the path.
+        let log = tempfile::NamedTempFile::new().unwrap();
         let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
+            .with_writer(Arc::new(log.reopen().unwrap()))
             .with_ansi(false)
             .with_max_level(tracing::Level::WARN)
             .finish();
@@ -262,7 +241,7 @@ mod tests {
                 drop(silent);
             });
         });
-        let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let logs = std::fs::read_to_string(log.path()).unwrap();
         assert!(logs.contains("WARN"), "{logs}");
         assert!(logs.contains("token_ids=41,42"), "{logs}");
         assert!(logs.contains("lifetime"), "{logs}");

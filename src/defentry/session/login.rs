@@ -1,6 +1,6 @@
 //! Login, the 2FA challenge and logout, each call stoppable when Terraform asks.
 
-use crate::sdk::cty::AttributePath;
+use crate::sdk::cty::{AttributePath, Value};
 use crate::sdk::{Context, Diagnostic};
 
 use crate::defentry::attr;
@@ -8,8 +8,9 @@ use crate::defentry::client::{ApiError, CallCtx, Client, LogoutOutcome, Secret, 
 use crate::defentry::data::ProviderData;
 use crate::defentry::diagnostics::{api_error, cancelled};
 
-use super::credentials::{Credentials, LoginArgs, TwoFactor};
+use super::credentials::{Credentials, TwoFactor};
 use super::op::Op;
+use super::schema::SessionModel;
 use super::totp::{self, sent_codes, totp_code, Seed};
 
 fn field_path(f: &str) -> Option<AttributePath> {
@@ -186,16 +187,25 @@ async fn complete_two_factor(
     result.map_err(|e| code_rejected(creds, &e, doing))
 }
 
-/// Logs in with a session object's configuration (`defentry_session` data source and
-/// ephemeral resource), falling back to the provider's credentials.
-pub async fn open(
+/// Opens the session of a `defentry_session` object (data source, ephemeral resource): logs
+/// in with its configuration `config`, falling back to the provider's credentials, and hands
+/// the token to `keep`. A token that `keep` refuses, because Terraform is stopping and would
+/// drop the result, is logged out at once rather than leaked. Returns the object's result and
+/// what `keep` made of the token.
+pub async fn open<K>(
     op: &Op<'_>,
     data: &ProviderData,
-    args: LoginArgs<'_>,
-) -> Result<Token, Diagnostic> {
+    config: &Value,
+    keep: impl FnOnce(&Token) -> Option<K>,
+) -> Result<(Value, K), Diagnostic> {
+    let config = SessionModel::read(config)?;
     let client = data.client()?;
-    let creds = args.credentials(data, None)?;
-    login(op, client, &creds).await
+    let creds = config.login_args().credentials(data, None)?;
+    let token = login(op, client, &creds).await?;
+    let Some(kept) = keep(&token) else {
+        return Err(logged_out_after_stop(op.ctx(), data, token.secret()).await);
+    };
+    Ok((config.issued(op.ctx(), &token)?, kept))
 }
 
 /// Logs a token out. A token that is already invalid counts as success.

@@ -282,7 +282,7 @@ mod tests {
         let (mut s, _) = store();
         let before = login(&mut s, false);
         s.forgot_password(DEFAULT_ADMIN);
-        let reset = s.outbox()[0].reset_token.clone();
+        let reset = s.outbox()[0].reset_token.expose().to_owned();
         s.reset_password(&reset, "changed-password").unwrap();
         s.record_request("GET", "/x", 404);
         s.reset();

@@ -1,12 +1,10 @@
 //! The records the store keeps, plain data that every concern reads: sessions, reset tokens,
 //! sent e-mails, the request log.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::secrets::Digest256;
+use crate::secrets::{Digest256, SecretString};
 
 /// One issued token. Only the SHA-256 of its secret part is kept.
 #[derive(Clone)]
@@ -25,25 +23,16 @@ pub(super) struct ResetToken {
     pub(super) created_at: DateTime<Utc>,
 }
 
-/// A password-reset e-mail. The reset token is in clear: this *is* the e-mail.
-#[derive(Clone, Serialize)]
+/// A password-reset e-mail. Its JSON shows the reset token in clear: this *is* the e-mail.
+#[derive(Debug, Clone, Serialize)]
 pub struct OutboxMessage {
     /// Recipient.
     pub to: String,
     /// Token to pass to `/password/reset`.
-    pub reset_token: String,
+    #[serde(serialize_with = "SecretString::serialize_exposed")]
+    pub reset_token: SecretString,
     /// RFC 3339.
     pub sent_at: String,
-}
-
-impl fmt::Debug for OutboxMessage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OutboxMessage")
-            .field("to", &self.to)
-            .field("reset_token", &"[redacted]")
-            .field("sent_at", &self.sent_at)
-            .finish()
-    }
 }
 
 /// One line of `GET /_mock/requests`: never bodies or headers.

@@ -2,7 +2,7 @@
 
 use super::records::{OutboxMessage, ResetToken};
 use super::state::{Store, StoreError};
-use crate::secrets::{digest_eq, random_reset_token, sha256};
+use crate::secrets::{digest_eq, random_reset_token, sha256, SecretString};
 use crate::time::add;
 use crate::time::rfc3339;
 
@@ -29,7 +29,7 @@ impl Store {
         );
         self.outbox.push(OutboxMessage {
             to: address,
-            reset_token: token,
+            reset_token: SecretString::new(token),
             sent_at: rfc3339(now),
         });
     }
@@ -79,11 +79,11 @@ mod tests {
         assert_eq!(s.outbox().len(), 1);
         let msg = s.outbox()[0].clone();
         assert_eq!(msg.to, DEFAULT_ADMIN);
-        assert!(!format!("{msg:?}").contains(&msg.reset_token));
-        s.reset_password(&msg.reset_token, "new-password-1")
+        assert!(!format!("{msg:?}").contains(msg.reset_token.expose()));
+        s.reset_password(msg.reset_token.expose(), "new-password-1")
             .unwrap();
         assert_eq!(
-            s.reset_password(&msg.reset_token, "new-password-2"),
+            s.reset_password(msg.reset_token.expose(), "new-password-2"),
             Err(StoreError::InvalidResetToken)
         );
         assert_eq!(
@@ -98,7 +98,7 @@ mod tests {
     fn reset_token_expires_after_an_hour() {
         let (mut s, clock) = store();
         s.forgot_password(DEFAULT_ADMIN);
-        let token = s.outbox()[0].reset_token.clone();
+        let token = s.outbox()[0].reset_token.expose().to_owned();
         clock.advance(TimeDelta::minutes(60));
         assert_eq!(
             s.reset_password(&token, "new-password-1"),
@@ -115,8 +115,8 @@ mod tests {
         s.forgot_password(DEFAULT_ADMIN);
         clock.advance(TimeDelta::minutes(59));
         s.forgot_password(DEFAULT_ADMIN);
-        let old = s.outbox()[0].reset_token.clone();
-        let new = s.outbox()[1].reset_token.clone();
+        let old = s.outbox()[0].reset_token.expose().to_owned();
+        let new = s.outbox()[1].reset_token.expose().to_owned();
         clock.advance(TimeDelta::minutes(30));
         assert!(s.reset_password(&old, "new-password-1").is_err());
         assert!(s.reset_password(&new, "new-password-1").is_ok());

@@ -228,12 +228,15 @@ mod tests {
         assert_eq!(user.password_hash, sha256(SVC_PW));
     }
 
-    #[test]
-    fn token_expires_after_ttl() {
+    /// A token of the default lifetime `ttl` works until its last second and not after.
+    fn assert_lives_for(keep_logged: bool, ttl: TimeDelta) {
         let (mut s, clock) = store();
-        let token = login(&mut s, false);
-        clock.advance(TimeDelta::minutes(15) - TimeDelta::seconds(1));
+        let token = login(&mut s, keep_logged);
+        clock.advance(ttl - TimeDelta::seconds(1));
         assert!(s.authenticate(&token).is_ok());
+        let view = s.sessions(None);
+        assert_eq!(view.sessions[0].keep_logged, keep_logged);
+        assert_eq!(view.sessions[0].expires_at, rfc3339(start() + ttl));
         clock.advance(TimeDelta::seconds(1));
         assert_eq!(
             s.authenticate(&token).unwrap_err(),
@@ -243,19 +246,13 @@ mod tests {
     }
 
     #[test]
+    fn token_expires_after_ttl() {
+        assert_lives_for(false, TimeDelta::minutes(15));
+    }
+
+    #[test]
     fn keep_logged_token_lives_for_keep_logged_ttl() {
-        let (mut s, clock) = store();
-        let token = login(&mut s, true);
-        clock.advance(TimeDelta::days(29));
-        assert!(s.authenticate(&token).is_ok());
-        let view = s.sessions(None);
-        assert!(view.sessions[0].keep_logged);
-        assert_eq!(
-            view.sessions[0].expires_at,
-            rfc3339(start() + TimeDelta::days(30))
-        );
-        clock.advance(TimeDelta::days(1));
-        assert!(s.authenticate(&token).is_err());
+        assert_lives_for(true, TimeDelta::days(30));
     }
 
     #[test]

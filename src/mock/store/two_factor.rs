@@ -81,35 +81,46 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::test_support::*;
+    use crate::store::LoginOutcome;
+
+    /// Logs the default admin (enrolled in 2FA) in: the outcome and the session it opened.
+    fn login_admin(s: &mut Store) -> (LoginOutcome, Authenticated) {
+        let out = s
+            .login(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
+            .unwrap();
+        let auth = s.authenticate(out.token.expose()).unwrap();
+        (out, auth)
+    }
+
+    /// Whether the session of `token` has passed the 2FA challenge.
+    fn verified(s: &mut Store, token: &str) -> bool {
+        s.authenticate(token).unwrap().two_factor_verified
+    }
+
+    /// The TOTP code of `secret` (base32) now.
+    fn current_code(clock: &ManualClock, secret: &SecretString) -> String {
+        let bytes = decode_base32(secret.expose()).unwrap();
+        totp_code(&bytes, clock.now().timestamp() as u64)
+    }
 
     #[test]
     fn two_factor_login_is_pending_until_verified() {
         let (mut s, clock) = store();
-        let out = s
-            .login(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
-            .unwrap();
+        let (out, auth) = login_admin(&mut s);
         assert!(out.two_factor_required);
-        let auth = s.authenticate(out.token.expose()).unwrap();
         assert!(!auth.two_factor_verified);
         assert!(matches!(
             s.setup_two_factor(&auth).unwrap(),
             SetupOutcome::AlreadyEnabled
         ));
         s.verify_two_factor(&auth, &admin_code(&clock, 0)).unwrap();
-        assert!(
-            s.authenticate(out.token.expose())
-                .unwrap()
-                .two_factor_verified
-        );
+        assert!(verified(&mut s, out.token.expose()));
     }
 
     #[test]
     fn totp_accepts_previous_step_and_rejects_older_or_wrong() {
         let (mut s, clock) = store();
-        let out = s
-            .login(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
-            .unwrap();
-        let auth = s.authenticate(out.token.expose()).unwrap();
+        let (out, auth) = login_admin(&mut s);
         assert_eq!(
             s.verify_two_factor(&auth, &admin_code(&clock, -60)),
             Err(StoreError::InvalidTwoFactorCode)
@@ -123,17 +134,9 @@ mod tests {
             s.verify_two_factor(&auth, wrong),
             Err(StoreError::InvalidTwoFactorCode)
         );
-        assert!(
-            !s.authenticate(out.token.expose())
-                .unwrap()
-                .two_factor_verified
-        );
+        assert!(!verified(&mut s, out.token.expose()));
         s.verify_two_factor(&auth, &prev).unwrap();
-        assert!(
-            s.authenticate(out.token.expose())
-                .unwrap()
-                .two_factor_verified
-        );
+        assert!(verified(&mut s, out.token.expose()));
     }
 
     #[test]
@@ -160,8 +163,7 @@ mod tests {
         };
         assert_ne!(first, secret);
         assert!(otpauth_url.expose().contains(secret.expose()));
-        let bytes = decode_base32(secret.expose()).unwrap();
-        let code = totp_code(&bytes, clock.now().timestamp() as u64);
+        let code = current_code(&clock, &secret);
         s.verify_two_factor(&auth, &code).unwrap();
         assert!(matches!(
             s.setup_two_factor(&auth).unwrap(),
@@ -200,8 +202,7 @@ mod tests {
             panic!("expected a secret");
         };
         s.logout(&token).unwrap();
-        let bytes = decode_base32(secret.expose()).unwrap();
-        let code = totp_code(&bytes, clock.now().timestamp() as u64);
+        let code = current_code(&clock, &secret);
         assert_eq!(
             s.verify_two_factor(&auth, &code),
             Err(StoreError::Unauthenticated)
@@ -212,13 +213,8 @@ mod tests {
     #[test]
     fn totp_codes_are_single_use_unless_reuse_is_allowed() {
         let (mut s, clock) = store();
-        let pending = |s: &mut Store| {
-            let out = s
-                .login(DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, false)
-                .unwrap();
-            s.authenticate(out.token.expose()).unwrap()
-        };
-        let (a, b) = (pending(&mut s), pending(&mut s));
+        let (_, a) = login_admin(&mut s);
+        let (_, b) = login_admin(&mut s);
         let code = admin_code(&clock, 0);
         s.verify_two_factor(&a, &code).unwrap();
         assert_eq!(
