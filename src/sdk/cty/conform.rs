@@ -1,14 +1,30 @@
 //! The type-conformance check behind [`Value::conforms`], which every encoder runs first.
 
+use std::collections::BTreeMap;
+
 use super::limits::MAX_DEPTH;
 use super::path::{index_step, AttributePath, PathStep};
-use super::value::{CtyError, Type, Value};
+use super::value::{CtyError, Map, Type, Value};
 
 impl Value {
     /// Checks that the value conforms to `ty` (objects must carry exactly their attributes).
     pub fn conforms(&self, ty: &Type) -> Result<(), CtyError> {
         check_conforms(self, ty, &mut AttributePath::root())
     }
+}
+
+/// The attributes of object `m` in the order of `atys`, each with its path step and type,
+/// for the encoders; an attribute `m` lacks is an error.
+pub(super) fn object_attrs<'v>(
+    m: &'v Map,
+    atys: &'v BTreeMap<String, Type>,
+) -> Result<Vec<(&'v String, PathStep, &'v Value, &'v Type)>, String> {
+    (atys.iter())
+        .map(|(name, aty)| match m.get(name) {
+            Some(av) => Ok((name, PathStep::Attr(name.clone()), av, aty)),
+            None => Err(format!("missing attribute {name:?}")),
+        })
+        .collect()
 }
 
 /// Checks that `v` conforms to `ty`: shapes match, objects carry exactly their
@@ -27,11 +43,7 @@ pub(super) fn check_conforms(
 }
 
 fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result<(), CtyError> {
-    let fail = |path: &AttributePath, reason: String| CtyError::TypeMismatch {
-        path: path.clone(),
-        expected: ty.friendly_name(),
-        reason,
-    };
+    let fail = |path: &AttributePath, reason: String| CtyError::mismatch(path, ty, reason);
     if depth > MAX_DEPTH {
         return Err(fail(
             path,

@@ -4,7 +4,7 @@ use super::reader::{utf8, Head, Reader};
 use super::wire::*;
 use crate::cty::limits::MAX_DEPTH;
 use crate::cty::numbers::{number_value, number_value_from_f64};
-use crate::cty::path::{index_step, AttributePath, PathStep};
+use crate::cty::path::{index_step, PathStep, Walker};
 use crate::cty::value::{CtyError, Map, Refinements, Type, Value};
 
 /// A number from any of the encodings go-cty accepts: int, uint, float32/64 (±Infinity
@@ -19,22 +19,16 @@ fn number_from_head(head: Head<'_>) -> Result<Value, String> {
     }
 }
 
-struct Decoder<'a> {
-    r: Reader<'a>,
-    path: AttributePath,
-}
+/// The decoder: it reads msgpack bytes.
+type Decoder<'a> = Walker<Reader<'a>>;
 
 impl<'a> Decoder<'a> {
     fn fail(&self, reason: impl Into<String>) -> CtyError {
-        CtyError::Malformed {
-            encoding: "msgpack",
-            path: self.path.clone(),
-            reason: reason.into(),
-        }
+        self.malformed("msgpack", reason)
     }
 
     fn head(&mut self) -> Result<Head<'a>, CtyError> {
-        self.r.head().map_err(|e| self.fail(e))
+        self.io.head().map_err(|e| self.fail(e))
     }
 
     fn value(&mut self, ty: &Type, depth: usize) -> Result<Value, CtyError> {
@@ -70,34 +64,20 @@ impl<'a> Decoder<'a> {
                 };
                 // Every element takes at least one byte, so this never reserves more
                 // than the input can fill, and the list is never regrown.
-                let mut out = Vec::with_capacity(n.min(self.r.remaining()));
+                let mut out = Vec::with_capacity(n.min(self.io.remaining()));
                 for i in 0..n {
-                    self.path.push(index_step(i));
-                    out.push(self.value(ety, depth + 1)?);
-                    self.path.pop();
+                    out.push(self.at(index_step(i), |d| d.value(ety, depth + 1))?);
                 }
-                Ok(if matches!(ty, Type::Set(_)) {
-                    Value::Set(out)
-                } else {
-                    Value::List(out)
-                })
+                Ok(Value::list_or_set(ty, out))
             }
             Type::Tuple(etys) => {
                 let Head::Array(n) = head else {
                     return Err(wrong(self, "array"));
                 };
-                if n != etys.len() {
-                    return Err(self.fail(format!(
-                        "a tuple of {} elements is required, found {n}",
-                        etys.len()
-                    )));
-                }
-                let mut out = Vec::with_capacity(n);
-                for (i, ety) in etys.iter().enumerate() {
-                    self.path.push(index_step(i));
-                    out.push(self.value(ety, depth + 1)?);
-                    self.path.pop();
-                }
+                self.expect_len(n, etys.len(), |want| format!("a tuple of {want} elements"))?;
+                let out = (etys.iter().enumerate())
+                    .map(|(i, ety)| self.at(index_step(i), |d| d.value(ety, depth + 1)))
+                    .collect::<Result<_, _>>()?;
                 Ok(Value::List(out))
             }
             Type::Map(ety) => {
@@ -105,12 +85,10 @@ impl<'a> Decoder<'a> {
                     return Err(wrong(self, "map"));
                 };
                 // Every entry takes at least two bytes (key and value).
-                let mut out = Vec::with_capacity(n.min(self.r.remaining() / 2));
+                let mut out = Vec::with_capacity(n.min(self.io.remaining() / 2));
                 for _ in 0..n {
                     let key = self.key()?;
-                    self.path.push(PathStep::Key(key.clone()));
-                    let v = self.value(ety, depth + 1)?;
-                    self.path.pop();
+                    let v = self.at(PathStep::Key(key.clone()), |d| d.value(ety, depth + 1))?;
                     out.push((key, v));
                 }
                 Map::from_unique(out)
@@ -121,21 +99,16 @@ impl<'a> Decoder<'a> {
                 let Head::Map(n) = head else {
                     return Err(wrong(self, "map"));
                 };
-                if n != atys.len() {
-                    return Err(self.fail(format!(
-                        "an object with {} attributes is required, found {n}",
-                        atys.len()
-                    )));
-                }
+                self.expect_len(n, atys.len(), |want| {
+                    format!("an object with {want} attributes")
+                })?;
                 let mut out = Vec::with_capacity(n);
                 for _ in 0..n {
                     let key = self.key()?;
                     let Some(aty) = atys.get(&key) else {
                         return Err(self.fail(format!("unsupported attribute {key:?}")));
                     };
-                    self.path.push(PathStep::Attr(key.clone()));
-                    let v = self.value(aty, depth + 1)?;
-                    self.path.pop();
+                    let v = self.at(PathStep::Attr(key.clone()), |d| d.value(aty, depth + 1))?;
                     out.push((key, v));
                 }
                 // n == atys.len(), keys distinct and all known: every attribute is present.
@@ -145,6 +118,20 @@ impl<'a> Decoder<'a> {
             }
             Type::Dynamic => self.dynamic(head, depth),
         }
+    }
+
+    /// Checks that a header of `found` items has the `want` items of a tuple or object type;
+    /// `shape` names what is required.
+    fn expect_len(
+        &self,
+        found: usize,
+        want: usize,
+        shape: impl FnOnce(usize) -> String,
+    ) -> Result<(), CtyError> {
+        if found == want {
+            return Ok(());
+        }
+        Err(self.fail(format!("{} is required, found {found}", shape(want))))
     }
 
     fn key(&mut self) -> Result<String, CtyError> {
@@ -297,15 +284,12 @@ pub fn from_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, CtyError> {
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    let mut d = Decoder {
-        r: Reader::new(bytes),
-        path: AttributePath::root(),
-    };
+    let mut d = Decoder::new(Reader::new(bytes));
     let v = d.value(ty, 0)?;
-    if !d.r.at_end() {
+    if !d.io.at_end() {
         return Err(d.fail(format!(
             "{} trailing bytes after the value",
-            bytes.len().saturating_sub(d.r.pos)
+            bytes.len().saturating_sub(d.io.pos)
         )));
     }
     Ok(v)
