@@ -1,30 +1,14 @@
 //! The type-conformance check behind [`Value::conforms`], which every encoder runs first.
 
-use std::collections::BTreeMap;
-
 use super::limits::MAX_DEPTH;
 use super::path::{index_step, AttributePath, PathStep};
-use super::value::{CtyError, Map, Type, Value};
+use super::value::{CtyError, Type, Value};
 
 impl Value {
     /// Checks that the value conforms to `ty` (objects must carry exactly their attributes).
     pub fn conforms(&self, ty: &Type) -> Result<(), CtyError> {
         check_conforms(self, ty, &mut AttributePath::root())
     }
-}
-
-/// The attributes of object `m` in the order of `atys`, each with its path step and type,
-/// for the encoders; an attribute `m` lacks is an error.
-pub(super) fn object_attrs<'v>(
-    m: &'v Map,
-    atys: &'v BTreeMap<String, Type>,
-) -> Result<Vec<(&'v String, PathStep, &'v Value, &'v Type)>, String> {
-    (atys.iter())
-        .map(|(name, aty)| match m.get(name) {
-            Some(av) => Ok((name, PathStep::Attr(name.clone()), av, aty)),
-            None => Err(format!("missing attribute {name:?}")),
-        })
-        .collect()
 }
 
 /// Checks that `v` conforms to `ty`: shapes match, objects carry exactly their

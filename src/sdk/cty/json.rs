@@ -11,11 +11,12 @@ use std::fmt::Write as _;
 use serde_json::Value as J;
 
 use super::bounded_json::parse_bounded;
-use super::conform::{check_conforms, object_attrs};
+use super::conform::check_conforms;
 use super::limits::MAX_DEPTH;
 use super::numbers::{number_text, number_value};
-use super::path::{index_step, AttributePath, PathStep, Walker};
+use super::path::{index_step, AttributePath, PathStep};
 use super::value::{CtyError, Type, Value};
+use super::walker::Walker;
 
 /// The decoder: it reads a parsed `serde_json::Value`, so it holds no input.
 type Decoder = Walker<()>;
@@ -60,10 +61,17 @@ impl Decoder {
                 let J::Array(items) = j else {
                     return Err(wrong(self, "array"));
                 };
-                let out = (items.iter().enumerate())
-                    .map(|(i, item)| self.at(index_step(i), |d| d.value(item, ety, depth + 1)))
-                    .collect::<Result<_, _>>()?;
-                Ok(Value::list_or_set(ty, out))
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    self.path.push(index_step(i));
+                    out.push(self.value(item, ety, depth + 1)?);
+                    self.path.pop();
+                }
+                Ok(if matches!(ty, Type::Set(_)) {
+                    Value::Set(out)
+                } else {
+                    Value::List(out)
+                })
             }
             Type::Tuple(etys) => {
                 let J::Array(items) = j else {
@@ -76,25 +84,25 @@ impl Decoder {
                         items.len()
                     )));
                 }
-                let out = (items.iter().zip(etys).enumerate())
-                    .map(|(i, (item, ety))| {
-                        self.at(index_step(i), |d| d.value(item, ety, depth + 1))
-                    })
-                    .collect::<Result<_, _>>()?;
+                let mut out = Vec::with_capacity(items.len());
+                for (i, (item, ety)) in items.iter().zip(etys).enumerate() {
+                    self.path.push(index_step(i));
+                    out.push(self.value(item, ety, depth + 1)?);
+                    self.path.pop();
+                }
                 Ok(Value::List(out))
             }
             Type::Map(ety) => {
                 let J::Object(entries) = j else {
                     return Err(wrong(self, "object"));
                 };
-                let out = (entries.iter())
-                    .map(|(k, item)| {
-                        let v =
-                            self.at(PathStep::Key(k.clone()), |d| d.value(item, ety, depth + 1))?;
-                        Ok((k.clone(), v))
-                    })
-                    .collect::<Result<_, CtyError>>()?;
-                Ok(Value::Map(out))
+                let mut out = Vec::with_capacity(entries.len());
+                for (k, item) in entries {
+                    self.path.push(PathStep::Key(k.clone()));
+                    out.push((k.clone(), self.value(item, ety, depth + 1)?));
+                    self.path.pop();
+                }
+                Ok(Value::Map(out.into_iter().collect()))
             }
             Type::Object(atys) => {
                 let J::Object(entries) = j else {
@@ -103,19 +111,18 @@ impl Decoder {
                 if let Some(extra) = entries.keys().find(|k| !atys.contains_key(*k)) {
                     return Err(self.fail(format!("unsupported attribute {extra:?}")));
                 }
-                let out = (atys.iter())
-                    .map(|(name, aty)| {
-                        // Missing attributes are null.
-                        let v = match entries.get(name) {
-                            Some(item) => self.at(PathStep::Attr(name.clone()), |d| {
-                                d.value(item, aty, depth + 1)
-                            })?,
-                            None => Value::Null,
-                        };
-                        Ok((name.clone(), v))
-                    })
-                    .collect::<Result<_, CtyError>>()?;
-                Ok(Value::Map(out))
+                let mut out = Vec::with_capacity(atys.len());
+                for (name, aty) in atys {
+                    self.path.push(PathStep::Attr(name.clone()));
+                    // Missing attributes are null.
+                    let v = match entries.get(name) {
+                        Some(item) => self.value(item, aty, depth + 1)?,
+                        None => Value::Null,
+                    };
+                    self.path.pop();
+                    out.push((name.clone(), v));
+                }
+                Ok(Value::Map(out.into_iter().collect()))
             }
             Type::Dynamic => {
                 let J::Object(entries) = j else {
@@ -213,59 +220,62 @@ impl Encoder {
             }
             (Value::Bool(b), Type::Bool) => self.io.push_str(if *b { "true" } else { "false" }),
             (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => {
-                self.elements(vs.iter().zip(std::iter::repeat(&**ety)), depth)?;
+                self.io.push('[');
+                for (i, ev) in vs.iter().enumerate() {
+                    if i > 0 {
+                        self.io.push(',');
+                    }
+                    self.path.push(index_step(i));
+                    self.value(ev, ety, depth + 1)?;
+                    self.path.pop();
+                }
+                self.io.push(']');
             }
             (Value::List(vs), Type::Tuple(etys)) if vs.len() == etys.len() => {
-                self.elements(vs.iter().zip(etys), depth)?;
+                self.io.push('[');
+                for (i, (ev, ety)) in vs.iter().zip(etys).enumerate() {
+                    if i > 0 {
+                        self.io.push(',');
+                    }
+                    self.path.push(index_step(i));
+                    self.value(ev, ety, depth + 1)?;
+                    self.path.pop();
+                }
+                self.io.push(']');
             }
             (Value::Map(m), Type::Map(ety)) => {
-                let entries = m
-                    .iter()
-                    .map(|(k, ev)| (k, PathStep::Key(k.clone()), ev, &**ety));
-                self.members(entries, depth)?;
+                self.io.push('{');
+                for (i, (k, ev)) in m.iter().enumerate() {
+                    if i > 0 {
+                        self.io.push(',');
+                    }
+                    self.string(k);
+                    self.io.push(':');
+                    self.path.push(PathStep::Key(k.clone()));
+                    self.value(ev, ety, depth + 1)?;
+                    self.path.pop();
+                }
+                self.io.push('}');
             }
             (Value::Map(m), Type::Object(atys)) if m.len() == atys.len() => {
-                let attrs = object_attrs(m, atys).map_err(|e| self.mismatch(ty, e))?;
-                self.members(attrs, depth)?;
+                self.io.push('{');
+                for (i, (name, aty)) in atys.iter().enumerate() {
+                    let Some(av) = m.get(name) else {
+                        return Err(self.mismatch(ty, format!("missing attribute {name:?}")));
+                    };
+                    if i > 0 {
+                        self.io.push(',');
+                    }
+                    self.string(name);
+                    self.io.push(':');
+                    self.path.push(PathStep::Attr(name.clone()));
+                    self.value(av, aty, depth + 1)?;
+                    self.path.pop();
+                }
+                self.io.push('}');
             }
             _ => return Err(self.mismatch(ty, format!("found {}", v.describe()))),
         }
-        Ok(())
-    }
-
-    /// A JSON array of `(element, its type)`.
-    fn elements<'v>(
-        &mut self,
-        items: impl Iterator<Item = (&'v Value, &'v Type)>,
-        depth: usize,
-    ) -> Result<(), CtyError> {
-        self.io.push('[');
-        for (i, (ev, ety)) in items.enumerate() {
-            if i > 0 {
-                self.io.push(',');
-            }
-            self.at(index_step(i), |e| e.value(ev, ety, depth + 1))?;
-        }
-        self.io.push(']');
-        Ok(())
-    }
-
-    /// A JSON object of `(key, its path step, value, its type)`.
-    fn members<'v>(
-        &mut self,
-        items: impl IntoIterator<Item = (&'v String, PathStep, &'v Value, &'v Type)>,
-        depth: usize,
-    ) -> Result<(), CtyError> {
-        self.io.push('{');
-        for (i, (k, step, ev, ety)) in items.into_iter().enumerate() {
-            if i > 0 {
-                self.io.push(',');
-            }
-            self.string(k);
-            self.io.push(':');
-            self.at(step, |e| e.value(ev, ety, depth + 1))?;
-        }
-        self.io.push('}');
         Ok(())
     }
 }

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use super::value::{CtyError, Type};
-
 /// One step into a value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PathStep {
@@ -82,50 +80,6 @@ impl fmt::Display for AttributePath {
 /// The step to element `i` of a list or tuple.
 pub(super) fn index_step(i: usize) -> PathStep {
     PathStep::Index(i64::try_from(i).unwrap_or(i64::MAX))
-}
-
-/// The state of a codec walking a value by type: what it reads or writes (`io`), and the
-/// path its errors report. Each codec adds its walk in an `impl Walker<ItsIo>`.
-pub(super) struct Walker<S> {
-    pub(super) io: S,
-    pub(super) path: AttributePath,
-}
-
-impl<S> Walker<S> {
-    /// A walker at the root of the value.
-    pub(super) fn new(io: S) -> Self {
-        Walker {
-            io,
-            path: AttributePath::root(),
-        }
-    }
-
-    /// Runs `f` one `step` further down. An error has already copied the path, so the
-    /// step is popped either way.
-    pub(super) fn at<T, E>(
-        &mut self,
-        step: PathStep,
-        f: impl FnOnce(&mut Self) -> Result<T, E>,
-    ) -> Result<T, E> {
-        self.path.push(step);
-        let result = f(self);
-        self.path.pop();
-        result
-    }
-
-    /// The encoders' error: the value here does not conform to `ty`.
-    pub(super) fn mismatch(&self, ty: &Type, reason: impl Into<String>) -> CtyError {
-        CtyError::mismatch(&self.path, ty, reason)
-    }
-
-    /// The decoders' error: the `encoding` bytes here are not a value of the type.
-    pub(super) fn malformed(&self, encoding: &'static str, reason: impl Into<String>) -> CtyError {
-        CtyError::Malformed {
-            encoding,
-            path: self.path.clone(),
-            reason: reason.into(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@ use super::reader::{utf8, Head, Reader};
 use super::wire::*;
 use crate::cty::limits::MAX_DEPTH;
 use crate::cty::numbers::{number_value, number_value_from_f64};
-use crate::cty::path::{index_step, PathStep, Walker};
+use crate::cty::path::{index_step, PathStep};
 use crate::cty::value::{CtyError, Map, Refinements, Type, Value};
+use crate::cty::walker::Walker;
 
 /// A number from any of the encodings go-cty accepts: int, uint, float32/64 (±Infinity
 /// included), or text (decimal, or go-cty's `+Inf`/`-Inf`).
@@ -66,18 +67,32 @@ impl<'a> Decoder<'a> {
                 // than the input can fill, and the list is never regrown.
                 let mut out = Vec::with_capacity(n.min(self.io.remaining()));
                 for i in 0..n {
-                    out.push(self.at(index_step(i), |d| d.value(ety, depth + 1))?);
+                    self.path.push(index_step(i));
+                    out.push(self.value(ety, depth + 1)?);
+                    self.path.pop();
                 }
-                Ok(Value::list_or_set(ty, out))
+                Ok(if matches!(ty, Type::Set(_)) {
+                    Value::Set(out)
+                } else {
+                    Value::List(out)
+                })
             }
             Type::Tuple(etys) => {
                 let Head::Array(n) = head else {
                     return Err(wrong(self, "array"));
                 };
-                self.expect_len(n, etys.len(), |want| format!("a tuple of {want} elements"))?;
-                let out = (etys.iter().enumerate())
-                    .map(|(i, ety)| self.at(index_step(i), |d| d.value(ety, depth + 1)))
-                    .collect::<Result<_, _>>()?;
+                if n != etys.len() {
+                    return Err(self.fail(format!(
+                        "a tuple of {} elements is required, found {n}",
+                        etys.len()
+                    )));
+                }
+                let mut out = Vec::with_capacity(n);
+                for (i, ety) in etys.iter().enumerate() {
+                    self.path.push(index_step(i));
+                    out.push(self.value(ety, depth + 1)?);
+                    self.path.pop();
+                }
                 Ok(Value::List(out))
             }
             Type::Map(ety) => {
@@ -88,7 +103,9 @@ impl<'a> Decoder<'a> {
                 let mut out = Vec::with_capacity(n.min(self.io.remaining() / 2));
                 for _ in 0..n {
                     let key = self.key()?;
-                    let v = self.at(PathStep::Key(key.clone()), |d| d.value(ety, depth + 1))?;
+                    self.path.push(PathStep::Key(key.clone()));
+                    let v = self.value(ety, depth + 1)?;
+                    self.path.pop();
                     out.push((key, v));
                 }
                 Map::from_unique(out)
@@ -99,16 +116,21 @@ impl<'a> Decoder<'a> {
                 let Head::Map(n) = head else {
                     return Err(wrong(self, "map"));
                 };
-                self.expect_len(n, atys.len(), |want| {
-                    format!("an object with {want} attributes")
-                })?;
+                if n != atys.len() {
+                    return Err(self.fail(format!(
+                        "an object with {} attributes is required, found {n}",
+                        atys.len()
+                    )));
+                }
                 let mut out = Vec::with_capacity(n);
                 for _ in 0..n {
                     let key = self.key()?;
                     let Some(aty) = atys.get(&key) else {
                         return Err(self.fail(format!("unsupported attribute {key:?}")));
                     };
-                    let v = self.at(PathStep::Attr(key.clone()), |d| d.value(aty, depth + 1))?;
+                    self.path.push(PathStep::Attr(key.clone()));
+                    let v = self.value(aty, depth + 1)?;
+                    self.path.pop();
                     out.push((key, v));
                 }
                 // n == atys.len(), keys distinct and all known: every attribute is present.
@@ -118,20 +140,6 @@ impl<'a> Decoder<'a> {
             }
             Type::Dynamic => self.dynamic(head, depth),
         }
-    }
-
-    /// Checks that a header of `found` items has the `want` items of a tuple or object type;
-    /// `shape` names what is required.
-    fn expect_len(
-        &self,
-        found: usize,
-        want: usize,
-        shape: impl FnOnce(usize) -> String,
-    ) -> Result<(), CtyError> {
-        if found == want {
-            return Ok(());
-        }
-        Err(self.fail(format!("{} is required, found {found}", shape(want))))
     }
 
     fn key(&mut self) -> Result<String, CtyError> {

@@ -3,11 +3,12 @@
 use bigdecimal::BigDecimal;
 
 use super::wire::*;
-use crate::cty::conform::{check_conforms, object_attrs};
+use crate::cty::conform::check_conforms;
 use crate::cty::limits::MAX_DEPTH;
 use crate::cty::numbers::{wire_number, WireNumber};
-use crate::cty::path::{index_step, AttributePath, PathStep, Walker};
+use crate::cty::path::{index_step, AttributePath, PathStep};
 use crate::cty::value::{CtyError, Refinements, Type, Value};
+use crate::cty::walker::Walker;
 
 /// Writes the first of `forms` (marker, width in bits; narrowest first) that `fits`,
 /// then the low bytes of `be` (the number's 8 big-endian bytes) for that width.
@@ -299,44 +300,41 @@ impl Encoder {
             (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => {
                 write_array_len(&mut self.io, vs.len()).map_err(|e| self.mismatch(ty, e))?;
                 for (i, ev) in vs.iter().enumerate() {
-                    self.at(index_step(i), |e| e.value(ev, ety, depth + 1))?;
+                    self.path.push(index_step(i));
+                    self.value(ev, ety, depth + 1)?;
+                    self.path.pop();
                 }
             }
             (Value::List(vs), Type::Tuple(etys)) if vs.len() == etys.len() => {
                 write_array_len(&mut self.io, vs.len()).map_err(|e| self.mismatch(ty, e))?;
                 for (i, (ev, ety)) in vs.iter().zip(etys).enumerate() {
-                    self.at(index_step(i), |e| e.value(ev, ety, depth + 1))?;
+                    self.path.push(index_step(i));
+                    self.value(ev, ety, depth + 1)?;
+                    self.path.pop();
                 }
             }
             (Value::Map(m), Type::Map(ety)) => {
-                let entries = m
-                    .iter()
-                    .map(|(k, ev)| (k, PathStep::Key(k.clone()), ev, &**ety));
-                self.members(ty, m.len(), entries, depth)?;
+                write_map_len(&mut self.io, m.len()).map_err(|e| self.mismatch(ty, e))?;
+                for (k, ev) in m {
+                    self.path.push(PathStep::Key(k.clone()));
+                    write_str(&mut self.io, k).map_err(|e| self.mismatch(ty, e))?;
+                    self.value(ev, ety, depth + 1)?;
+                    self.path.pop();
+                }
             }
             (Value::Map(m), Type::Object(atys)) if m.len() == atys.len() => {
-                let attrs = object_attrs(m, atys).map_err(|e| self.mismatch(ty, e))?;
-                self.members(ty, attrs.len(), attrs, depth)?;
+                write_map_len(&mut self.io, atys.len()).map_err(|e| self.mismatch(ty, e))?;
+                for (name, aty) in atys {
+                    let Some(av) = m.get(name) else {
+                        return Err(self.mismatch(ty, format!("missing attribute {name:?}")));
+                    };
+                    self.path.push(PathStep::Attr(name.clone()));
+                    write_str(&mut self.io, name).map_err(|e| self.mismatch(ty, e))?;
+                    self.value(av, aty, depth + 1)?;
+                    self.path.pop();
+                }
             }
             _ => return Err(self.mismatch(ty, format!("found {}", v.describe()))),
-        }
-        Ok(())
-    }
-
-    /// A msgpack map of `len` `(key, its path step, value, its type)`.
-    fn members<'v>(
-        &mut self,
-        ty: &Type,
-        len: usize,
-        items: impl IntoIterator<Item = (&'v String, PathStep, &'v Value, &'v Type)>,
-        depth: usize,
-    ) -> Result<(), CtyError> {
-        write_map_len(&mut self.io, len).map_err(|e| self.mismatch(ty, e))?;
-        for (k, step, ev, ety) in items {
-            self.at(step, |e| {
-                write_str(&mut e.io, k).map_err(|err| e.mismatch(ty, err))?;
-                e.value(ev, ety, depth + 1)
-            })?;
         }
         Ok(())
     }
