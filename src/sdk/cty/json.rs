@@ -67,11 +67,7 @@ impl Decoder {
                     out.push(self.value(item, ety, depth + 1)?);
                     self.path.pop();
                 }
-                Ok(if matches!(ty, Type::Set(_)) {
-                    Value::Set(out)
-                } else {
-                    Value::List(out)
-                })
+                Ok(Value::list_or_set(ty, out))
             }
             Type::Tuple(etys) => {
                 let J::Array(items) = j else {

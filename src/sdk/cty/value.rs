@@ -281,6 +281,14 @@ pub enum Value {
 }
 
 impl Value {
+    /// A list of `items`, or a set when `ty` is a set type (the decoders read both alike).
+    pub(super) fn list_or_set(ty: &Type, items: Vec<Value>) -> Value {
+        if matches!(ty, Type::Set(_)) {
+            Value::Set(items)
+        } else {
+            Value::List(items)
+        }
+    }
     /// A plain unknown.
     pub fn unknown() -> Value {
         Value::Unknown(Box::default())

@@ -71,22 +71,13 @@ impl<'a> Decoder<'a> {
                     out.push(self.value(ety, depth + 1)?);
                     self.path.pop();
                 }
-                Ok(if matches!(ty, Type::Set(_)) {
-                    Value::Set(out)
-                } else {
-                    Value::List(out)
-                })
+                Ok(Value::list_or_set(ty, out))
             }
             Type::Tuple(etys) => {
                 let Head::Array(n) = head else {
                     return Err(wrong(self, "array"));
                 };
-                if n != etys.len() {
-                    return Err(self.fail(format!(
-                        "a tuple of {} elements is required, found {n}",
-                        etys.len()
-                    )));
-                }
+                self.expect_len(n, etys.len(), "a tuple of {} elements")?;
                 let mut out = Vec::with_capacity(n);
                 for (i, ety) in etys.iter().enumerate() {
                     self.path.push(index_step(i));
@@ -116,12 +107,7 @@ impl<'a> Decoder<'a> {
                 let Head::Map(n) = head else {
                     return Err(wrong(self, "map"));
                 };
-                if n != atys.len() {
-                    return Err(self.fail(format!(
-                        "an object with {} attributes is required, found {n}",
-                        atys.len()
-                    )));
-                }
+                self.expect_len(n, atys.len(), "an object with {} attributes")?;
                 let mut out = Vec::with_capacity(n);
                 for _ in 0..n {
                     let key = self.key()?;
@@ -140,6 +126,16 @@ impl<'a> Decoder<'a> {
             }
             Type::Dynamic => self.dynamic(head, depth),
         }
+    }
+
+    /// Checks that a header of `found` items has the `want` items of a tuple or object type;
+    /// `shape` says what is required, with `{}` for `want`.
+    fn expect_len(&self, found: usize, want: usize, shape: &str) -> Result<(), CtyError> {
+        if found == want {
+            return Ok(());
+        }
+        let required = shape.replace("{}", &want.to_string());
+        Err(self.fail(format!("{required} is required, found {found}")))
     }
 
     fn key(&mut self) -> Result<String, CtyError> {
