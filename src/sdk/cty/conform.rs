@@ -27,11 +27,7 @@ pub(super) fn check_conforms(
 }
 
 fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result<(), CtyError> {
-    let fail = |path: &AttributePath, reason: String| CtyError::TypeMismatch {
-        path: path.clone(),
-        expected: ty.friendly_name(),
-        reason,
-    };
+    let fail = |path: &AttributePath, reason: String| CtyError::mismatch(path, ty, reason);
     if depth > MAX_DEPTH {
         return Err(fail(
             path,

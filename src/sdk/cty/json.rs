@@ -16,18 +16,14 @@ use super::limits::MAX_DEPTH;
 use super::numbers::{number_text, number_value};
 use super::path::{index_step, AttributePath, PathStep};
 use super::value::{CtyError, Type, Value};
+use super::walker::Walker;
 
-struct Decoder {
-    path: AttributePath,
-}
+/// The decoder: it reads a parsed `serde_json::Value`, so it holds no input.
+type Decoder = Walker<()>;
 
 impl Decoder {
     fn fail(&self, reason: impl Into<String>) -> CtyError {
-        CtyError::Malformed {
-            encoding: "json",
-            path: self.path.clone(),
-            reason: reason.into(),
-        }
+        self.malformed("json", reason)
     }
 
     fn value(&mut self, j: &J, ty: &Type, depth: usize) -> Result<Value, CtyError> {
@@ -71,11 +67,7 @@ impl Decoder {
                     out.push(self.value(item, ety, depth + 1)?);
                     self.path.pop();
                 }
-                Ok(if matches!(ty, Type::Set(_)) {
-                    Value::Set(out)
-                } else {
-                    Value::List(out)
-                })
+                Ok(Value::list_or_set(ty, out))
             }
             Type::Tuple(etys) => {
                 let J::Array(items) = j else {
@@ -173,125 +165,112 @@ pub fn from_json(bytes: &[u8], ty: &Type) -> Result<Value, CtyError> {
         path: AttributePath::root(),
         reason,
     })?;
-    Decoder {
-        path: AttributePath::root(),
-    }
-    .value(&j, ty, 0)
+    Decoder::new(()).value(&j, ty, 0)
 }
 
-struct Encoder {
-    out: String,
-    path: AttributePath,
-}
+/// The encoder: it writes JSON text.
+type Encoder = Walker<String>;
 
 impl Encoder {
-    fn fail(&self, ty: &Type, reason: impl Into<String>) -> CtyError {
-        CtyError::TypeMismatch {
-            path: self.path.clone(),
-            expected: ty.friendly_name(),
-            reason: reason.into(),
-        }
-    }
-
     fn string(&mut self, s: &str) {
-        self.out.push('"');
+        self.io.push('"');
         for c in s.chars() {
             match c {
-                '"' => self.out.push_str("\\\""),
-                '\\' => self.out.push_str("\\\\"),
-                '\n' => self.out.push_str("\\n"),
-                '\r' => self.out.push_str("\\r"),
-                '\t' => self.out.push_str("\\t"),
+                '"' => self.io.push_str("\\\""),
+                '\\' => self.io.push_str("\\\\"),
+                '\n' => self.io.push_str("\\n"),
+                '\r' => self.io.push_str("\\r"),
+                '\t' => self.io.push_str("\\t"),
                 c if u32::from(c) < 0x20 => {
-                    let _ = write!(self.out, "\\u{:04x}", u32::from(c));
+                    let _ = write!(self.io, "\\u{:04x}", u32::from(c));
                 }
-                c => self.out.push(c),
+                c => self.io.push(c),
             }
         }
-        self.out.push('"');
+        self.io.push('"');
     }
 
     fn value(&mut self, v: &Value, ty: &Type, depth: usize) -> Result<(), CtyError> {
         if depth > MAX_DEPTH {
-            return Err(self.fail(ty, format!("nested more than {MAX_DEPTH} levels deep")));
+            return Err(self.mismatch(ty, format!("nested more than {MAX_DEPTH} levels deep")));
         }
         match (v, ty) {
             (Value::Unknown(_), _) => return Err(CtyError::UnknownInJson(self.path.clone())),
-            (Value::Null, _) => self.out.push_str("null"),
+            (Value::Null, _) => self.io.push_str("null"),
             (Value::Dynamic(d), Type::Dynamic) => {
                 let (cty, inner) = &**d;
-                self.out.push_str("{\"value\":");
+                self.io.push_str("{\"value\":");
                 self.value(inner, cty, depth + 1)?;
-                self.out.push_str(",\"type\":");
-                self.out.push_str(&cty.to_json_value().to_string());
-                self.out.push('}');
+                self.io.push_str(",\"type\":");
+                self.io.push_str(&cty.to_json_value().to_string());
+                self.io.push('}');
             }
             (Value::String(s), Type::String) => self.string(s),
             (Value::Number(n), Type::Number) => {
-                let text = number_text(n).map_err(|e| self.fail(ty, e))?;
-                self.out.push_str(&text);
+                let text = number_text(n).map_err(|e| self.mismatch(ty, e))?;
+                self.io.push_str(&text);
             }
             // As in go-cty: JSON has no infinity, and a string would change the type.
             (Value::Infinity { .. }, Type::Number) => {
-                return Err(self.fail(ty, "infinity cannot be encoded as JSON"));
+                return Err(self.mismatch(ty, "infinity cannot be encoded as JSON"));
             }
-            (Value::Bool(b), Type::Bool) => self.out.push_str(if *b { "true" } else { "false" }),
+            (Value::Bool(b), Type::Bool) => self.io.push_str(if *b { "true" } else { "false" }),
             (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => {
-                self.out.push('[');
+                self.io.push('[');
                 for (i, ev) in vs.iter().enumerate() {
                     if i > 0 {
-                        self.out.push(',');
+                        self.io.push(',');
                     }
                     self.path.push(index_step(i));
                     self.value(ev, ety, depth + 1)?;
                     self.path.pop();
                 }
-                self.out.push(']');
+                self.io.push(']');
             }
             (Value::List(vs), Type::Tuple(etys)) if vs.len() == etys.len() => {
-                self.out.push('[');
+                self.io.push('[');
                 for (i, (ev, ety)) in vs.iter().zip(etys).enumerate() {
                     if i > 0 {
-                        self.out.push(',');
+                        self.io.push(',');
                     }
                     self.path.push(index_step(i));
                     self.value(ev, ety, depth + 1)?;
                     self.path.pop();
                 }
-                self.out.push(']');
+                self.io.push(']');
             }
             (Value::Map(m), Type::Map(ety)) => {
-                self.out.push('{');
+                self.io.push('{');
                 for (i, (k, ev)) in m.iter().enumerate() {
                     if i > 0 {
-                        self.out.push(',');
+                        self.io.push(',');
                     }
                     self.string(k);
-                    self.out.push(':');
+                    self.io.push(':');
                     self.path.push(PathStep::Key(k.clone()));
                     self.value(ev, ety, depth + 1)?;
                     self.path.pop();
                 }
-                self.out.push('}');
+                self.io.push('}');
             }
             (Value::Map(m), Type::Object(atys)) if m.len() == atys.len() => {
-                self.out.push('{');
+                self.io.push('{');
                 for (i, (name, aty)) in atys.iter().enumerate() {
                     let Some(av) = m.get(name) else {
-                        return Err(self.fail(ty, format!("missing attribute {name:?}")));
+                        return Err(self.mismatch(ty, format!("missing attribute {name:?}")));
                     };
                     if i > 0 {
-                        self.out.push(',');
+                        self.io.push(',');
                     }
                     self.string(name);
-                    self.out.push(':');
+                    self.io.push(':');
                     self.path.push(PathStep::Attr(name.clone()));
                     self.value(av, aty, depth + 1)?;
                     self.path.pop();
                 }
-                self.out.push('}');
+                self.io.push('}');
             }
-            _ => return Err(self.fail(ty, format!("found {}", v.describe()))),
+            _ => return Err(self.mismatch(ty, format!("found {}", v.describe()))),
         }
         Ok(())
     }
@@ -300,12 +279,9 @@ impl Encoder {
 /// Encodes `v` as JSON according to `ty`. Unknown values are an error.
 pub fn to_json(v: &Value, ty: &Type) -> Result<Vec<u8>, CtyError> {
     check_conforms(v, ty, &mut AttributePath::root())?;
-    let mut e = Encoder {
-        out: String::new(),
-        path: AttributePath::root(),
-    };
+    let mut e = Encoder::new(String::new());
     e.value(v, ty, 0)?;
-    Ok(e.out.into_bytes())
+    Ok(e.io.into_bytes())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod msgpack;
 mod numbers;
 mod path;
 mod value;
+mod walker;
 
 pub use bigdecimal::BigDecimal;
 pub use json::{from_json, to_json};

@@ -39,6 +39,24 @@ pub enum CtyError {
     UnknownInJson(AttributePath),
 }
 
+/// Collects `(name, item)` pairs with owned names, for the `object` constructors.
+fn named<S: Into<String>, T, C: FromIterator<(String, T)>>(
+    pairs: impl IntoIterator<Item = (S, T)>,
+) -> C {
+    pairs.into_iter().map(|(k, v)| (k.into(), v)).collect()
+}
+
+impl CtyError {
+    /// A [`CtyError::TypeMismatch`] at `path`: the value there does not conform to `ty`.
+    pub(super) fn mismatch(path: &AttributePath, ty: &Type, reason: impl Into<String>) -> CtyError {
+        CtyError::TypeMismatch {
+            path: path.clone(),
+            expected: ty.friendly_name(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// A cty type. Object attribute order is irrelevant (sorted), as in go-cty.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Type {
@@ -76,12 +94,8 @@ impl Type {
         Type::Map(Box::new(elem))
     }
     /// `object({...})` from `(name, type)` pairs.
-    pub fn object<I, S>(attrs: I) -> Type
-    where
-        I: IntoIterator<Item = (S, Type)>,
-        S: Into<String>,
-    {
-        Type::Object(attrs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    pub fn object<S: Into<String>>(attrs: impl IntoIterator<Item = (S, Type)>) -> Type {
+        Type::Object(named(attrs))
     }
 
     /// The type in Terraform's JSON type-constraint syntax (`"string"`, `["list","string"]`, ...).
@@ -267,6 +281,14 @@ pub enum Value {
 }
 
 impl Value {
+    /// A list of `items`, or a set when `ty` is a set type (the decoders read both alike).
+    pub(super) fn list_or_set(ty: &Type, items: Vec<Value>) -> Value {
+        if matches!(ty, Type::Set(_)) {
+            Value::Set(items)
+        } else {
+            Value::List(items)
+        }
+    }
     /// A plain unknown.
     pub fn unknown() -> Value {
         Value::Unknown(Box::default())
@@ -280,12 +302,8 @@ impl Value {
         Value::Number(BigDecimal::from(i))
     }
     /// An object (or map) from `(name, value)` pairs.
-    pub fn object<I, S>(attrs: I) -> Value
-    where
-        I: IntoIterator<Item = (S, Value)>,
-        S: Into<String>,
-    {
-        Value::Map(attrs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    pub fn object<S: Into<String>>(attrs: impl IntoIterator<Item = (S, Value)>) -> Value {
+        Value::Map(named(attrs))
     }
     /// A string, or null for `None`.
     pub fn opt_string<S: Into<String>>(s: Option<S>) -> Value {
@@ -325,43 +343,45 @@ impl Value {
             _ => true,
         }
     }
+    /// The value inside any dynamic wrappers: what the `as_*` accessors look at.
+    fn concrete(&self) -> &Value {
+        match self {
+            Value::Dynamic(d) => d.1.concrete(),
+            v => v,
+        }
+    }
     /// The string, if this is a known string.
     pub fn as_str(&self) -> Option<&str> {
-        match self {
+        match self.concrete() {
             Value::String(s) => Some(s),
-            Value::Dynamic(d) => d.1.as_str(),
             _ => None,
         }
     }
     /// The bool, if this is a known bool.
     pub fn as_bool(&self) -> Option<bool> {
-        match self {
+        match self.concrete() {
             Value::Bool(b) => Some(*b),
-            Value::Dynamic(d) => d.1.as_bool(),
             _ => None,
         }
     }
     /// The number, if this is a known number.
     pub fn as_number(&self) -> Option<&BigDecimal> {
-        match self {
+        match self.concrete() {
             Value::Number(n) => Some(n),
-            Value::Dynamic(d) => d.1.as_number(),
             _ => None,
         }
     }
     /// The attributes or entries, if this is a known object or map.
     pub fn as_map(&self) -> Option<&Map> {
-        match self {
+        match self.concrete() {
             Value::Map(m) => Some(m),
-            Value::Dynamic(d) => d.1.as_map(),
             _ => None,
         }
     }
     /// The elements, if this is a known list, tuple or set.
     pub fn as_list(&self) -> Option<&[Value]> {
-        match self {
+        match self.concrete() {
             Value::List(v) | Value::Set(v) => Some(v),
-            Value::Dynamic(d) => d.1.as_list(),
             _ => None,
         }
     }

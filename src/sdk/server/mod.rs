@@ -67,280 +67,80 @@ impl<P: Provider> Clone for ProviderServer<P> {
     }
 }
 
-/// Routing: each RPC goes to its family's handler.
-#[tonic::async_trait]
-impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
-    async fn get_metadata(
-        &self,
-        _r: Request<pb::get_metadata::Request>,
-    ) -> Res<pb::get_metadata::Response> {
-        Ok(Response::new(self.metadata()))
-    }
+/// Writes the `tfplugin6.Provider` service impl, one row per RPC: `rpc(server, request) =>
+/// answer`, where `answer` is a `Result` of `pb::rpc::Response`; RPCs whose types are not
+/// their module's `Request`/`Response` pair come last, with their types.
+macro_rules! routes {
+    (
+        $($rpc:ident($this:pat_param, $r:pat_param) => $body:expr;)*
+        --
+        $($srpc:ident($sthis:pat_param, $sr:pat_param) ($req:ty) -> $resp:ty => $sbody:expr;)*
+    ) => {
+        #[tonic::async_trait]
+        impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
+            $(async fn $rpc(&self, r: Request<pb::$rpc::Request>) -> Res<pb::$rpc::Response> {
+                let ($this, $r) = (self, r.into_inner());
+                let answer: Result<pb::$rpc::Response, Status> = $body;
+                answer.map(Response::new)
+            })*
+            $(async fn $srpc(&self, r: Request<$req>) -> Res<$resp> {
+                let ($sthis, $sr) = (self, r.into_inner());
+                let answer: Result<$resp, Status> = $sbody;
+                answer.map(Response::new)
+            })*
+        }
+    };
+}
 
-    async fn get_provider_schema(
-        &self,
-        _r: Request<pb::get_provider_schema::Request>,
-    ) -> Res<pb::get_provider_schema::Response> {
-        Ok(Response::new(self.provider_schema()))
-    }
-
-    async fn get_resource_identity_schemas(
-        &self,
-        _r: Request<pb::get_resource_identity_schemas::Request>,
-    ) -> Res<pb::get_resource_identity_schemas::Response> {
-        Ok(Response::new(Default::default()))
-    }
-
-    async fn upgrade_resource_identity(
-        &self,
-        _r: Request<pb::upgrade_resource_identity::Request>,
-    ) -> Res<pb::upgrade_resource_identity::Response> {
-        Ok(Response::new(unsupported::upgrade_resource_identity()))
-    }
-
-    async fn validate_provider_config(
-        &self,
-        r: Request<pb::validate_provider_config::Request>,
-    ) -> Res<pb::validate_provider_config::Response> {
-        Ok(Response::new(self.validate_provider(r.into_inner()).await))
-    }
-
-    async fn configure_provider(
-        &self,
-        r: Request<pb::configure_provider::Request>,
-    ) -> Res<pb::configure_provider::Response> {
-        Ok(Response::new(self.configure(r.into_inner()).await))
-    }
-
-    async fn validate_resource_config(
-        &self,
-        r: Request<pb::validate_resource_config::Request>,
-    ) -> Res<pb::validate_resource_config::Response> {
-        Ok(Response::new(self.validate_resource(r.into_inner()).await))
-    }
-
-    async fn validate_data_resource_config(
-        &self,
-        r: Request<pb::validate_data_resource_config::Request>,
-    ) -> Res<pb::validate_data_resource_config::Response> {
-        let (r, ctx) = (r.into_inner(), self.ctx());
-        let rpc = "ValidateDataResourceConfig";
-        let found = self
-            .inner
-            .data_sources
-            .validate(&ctx, rpc, &r.type_name, r.config.as_ref());
-        Ok(Response::new(found.await))
-    }
-
-    async fn upgrade_resource_state(
-        &self,
-        r: Request<pb::upgrade_resource_state::Request>,
-    ) -> Res<pb::upgrade_resource_state::Response> {
-        Ok(Response::new(self.upgrade_resource(r.into_inner()).await))
-    }
-
-    async fn read_resource(
-        &self,
-        r: Request<pb::read_resource::Request>,
-    ) -> Res<pb::read_resource::Response> {
-        Ok(Response::new(self.read_resource(r.into_inner()).await))
-    }
-
-    async fn plan_resource_change(
-        &self,
-        r: Request<pb::plan_resource_change::Request>,
-    ) -> Res<pb::plan_resource_change::Response> {
-        Ok(Response::new(self.plan_resource(r.into_inner()).await))
-    }
-
-    async fn apply_resource_change(
-        &self,
-        r: Request<pb::apply_resource_change::Request>,
-    ) -> Res<pb::apply_resource_change::Response> {
-        self.apply_resource(r.into_inner()).await.map(Response::new)
-    }
-
-    async fn import_resource_state(
-        &self,
-        r: Request<pb::import_resource_state::Request>,
-    ) -> Res<pb::import_resource_state::Response> {
-        Ok(Response::new(self.import_resource(r.into_inner()).await))
-    }
-
-    async fn move_resource_state(
-        &self,
-        _r: Request<pb::move_resource_state::Request>,
-    ) -> Res<pb::move_resource_state::Response> {
-        Ok(Response::new(unsupported::move_resource_state()))
-    }
-
-    async fn read_data_source(
-        &self,
-        r: Request<pb::read_data_source::Request>,
-    ) -> Res<pb::read_data_source::Response> {
-        self.read_data_source(r.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn generate_resource_config(
-        &self,
-        _r: Request<pb::generate_resource_config::Request>,
-    ) -> Res<pb::generate_resource_config::Response> {
-        Ok(Response::new(unsupported::generate_resource_config()))
-    }
-
-    async fn validate_ephemeral_resource_config(
-        &self,
-        r: Request<pb::validate_ephemeral_resource_config::Request>,
-    ) -> Res<pb::validate_ephemeral_resource_config::Response> {
-        let (r, ctx) = (r.into_inner(), self.ctx());
-        let rpc = "ValidateEphemeralResourceConfig";
-        let found = self
-            .inner
-            .ephemerals
-            .validate(&ctx, rpc, &r.type_name, r.config.as_ref());
-        Ok(Response::new(found.await))
-    }
-
-    async fn open_ephemeral_resource(
-        &self,
-        r: Request<pb::open_ephemeral_resource::Request>,
-    ) -> Res<pb::open_ephemeral_resource::Response> {
-        self.open_ephemeral(r.into_inner()).await.map(Response::new)
-    }
-
-    async fn renew_ephemeral_resource(
-        &self,
-        r: Request<pb::renew_ephemeral_resource::Request>,
-    ) -> Res<pb::renew_ephemeral_resource::Response> {
-        Ok(Response::new(self.renew_ephemeral(r.into_inner()).await))
-    }
-
-    async fn close_ephemeral_resource(
-        &self,
-        r: Request<pb::close_ephemeral_resource::Request>,
-    ) -> Res<pb::close_ephemeral_resource::Response> {
-        self.close_ephemeral(r.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_resource(
-        &self,
-        _r: Request<pb::list_resource::Request>,
-    ) -> Res<EventStream<pb::list_resource::Event>> {
-        Ok(Response::new(unsupported::list_resource()))
-    }
-
-    async fn validate_list_resource_config(
-        &self,
-        _r: Request<pb::validate_list_resource_config::Request>,
-    ) -> Res<pb::validate_list_resource_config::Response> {
-        Ok(Response::new(unsupported::validate_list_resource_config()))
-    }
-
-    async fn get_functions(
-        &self,
-        _r: Request<pb::get_functions::Request>,
-    ) -> Res<pb::get_functions::Response> {
-        Ok(Response::new(Default::default()))
-    }
-
-    async fn call_function(
-        &self,
-        r: Request<pb::call_function::Request>,
-    ) -> Res<pb::call_function::Response> {
-        Ok(Response::new(unsupported::call_function(r.into_inner())))
-    }
-
-    async fn validate_state_store_config(
-        &self,
-        _r: Request<pb::validate_state_store::Request>,
-    ) -> Res<pb::validate_state_store::Response> {
-        Ok(Response::new(unsupported::validate_state_store_config()))
-    }
-
-    async fn configure_state_store(
-        &self,
-        _r: Request<pb::configure_state_store::Request>,
-    ) -> Res<pb::configure_state_store::Response> {
-        Ok(Response::new(unsupported::configure_state_store()))
-    }
-
-    async fn read_state_bytes(
-        &self,
-        _r: Request<pb::read_state_bytes::Request>,
-    ) -> Res<EventStream<pb::read_state_bytes::Response>> {
-        Ok(Response::new(unsupported::read_state_bytes()))
-    }
-
-    async fn write_state_bytes(
-        &self,
-        _r: Request<Streaming<pb::write_state_bytes::RequestChunk>>,
-    ) -> Res<pb::write_state_bytes::Response> {
-        Ok(Response::new(unsupported::write_state_bytes()))
-    }
-
-    async fn lock_state(
-        &self,
-        _r: Request<pb::lock_state::Request>,
-    ) -> Res<pb::lock_state::Response> {
-        Ok(Response::new(unsupported::lock_state()))
-    }
-
-    async fn unlock_state(
-        &self,
-        _r: Request<pb::unlock_state::Request>,
-    ) -> Res<pb::unlock_state::Response> {
-        Ok(Response::new(unsupported::unlock_state()))
-    }
-
-    async fn get_states(
-        &self,
-        _r: Request<pb::get_states::Request>,
-    ) -> Res<pb::get_states::Response> {
-        Ok(Response::new(unsupported::get_states()))
-    }
-
-    async fn delete_state(
-        &self,
-        _r: Request<pb::delete_state::Request>,
-    ) -> Res<pb::delete_state::Response> {
-        Ok(Response::new(unsupported::delete_state()))
-    }
-
-    async fn plan_action(
-        &self,
-        r: Request<pb::plan_action::Request>,
-    ) -> Res<pb::plan_action::Response> {
-        Ok(Response::new(self.plan_action(r.into_inner()).await))
-    }
-
-    async fn invoke_action(
-        &self,
-        r: Request<pb::invoke_action::Request>,
-    ) -> Res<EventStream<pb::invoke_action::Event>> {
-        Ok(Response::new(self.invoke_action(r.into_inner())))
-    }
-
-    async fn validate_action_config(
-        &self,
-        r: Request<pb::validate_action_config::Request>,
-    ) -> Res<pb::validate_action_config::Response> {
-        let (r, ctx) = (r.into_inner(), self.ctx());
-        let rpc = "ValidateActionConfig";
-        let found = self
-            .inner
-            .actions
-            .validate(&ctx, rpc, &r.type_name, r.config.as_ref());
-        Ok(Response::new(found.await))
-    }
-
-    async fn stop_provider(
-        &self,
-        _r: Request<pb::stop_provider::Request>,
-    ) -> Res<pb::stop_provider::Response> {
-        Ok(Response::new(self.stop()))
-    }
+// Routing: each RPC goes to its family's handler.
+routes! {
+    get_metadata(this, _) => Ok(this.metadata());
+    get_provider_schema(this, _) => Ok(this.provider_schema());
+    get_resource_identity_schemas(_, _) => Ok(Default::default());
+    upgrade_resource_identity(_, _) => Ok(unsupported::upgrade_resource_identity());
+    validate_provider_config(this, r) => Ok(this.validate_provider(r).await);
+    configure_provider(this, r) => Ok(this.configure(r).await);
+    validate_resource_config(this, r) => Ok(this.validate_resource(r).await);
+    validate_data_resource_config(this, r) => {
+        let (ctx, rpc) = (this.ctx(), "ValidateDataResourceConfig");
+        let found = this.inner.data_sources.validate(&ctx, rpc, &r.type_name, r.config.as_ref());
+        Ok(found.await)
+    };
+    upgrade_resource_state(this, r) => Ok(this.upgrade_resource(r).await);
+    read_resource(this, r) => Ok(this.read_resource(r).await);
+    plan_resource_change(this, r) => Ok(this.plan_resource(r).await);
+    apply_resource_change(this, r) => this.apply_resource(r).await;
+    import_resource_state(this, r) => Ok(this.import_resource(r).await);
+    move_resource_state(_, _) => Ok(unsupported::move_resource_state());
+    read_data_source(this, r) => this.read_data_source(r).await;
+    generate_resource_config(_, _) => Ok(unsupported::generate_resource_config());
+    validate_ephemeral_resource_config(this, r) => {
+        let (ctx, rpc) = (this.ctx(), "ValidateEphemeralResourceConfig");
+        let found = this.inner.ephemerals.validate(&ctx, rpc, &r.type_name, r.config.as_ref());
+        Ok(found.await)
+    };
+    open_ephemeral_resource(this, r) => this.open_ephemeral(r).await;
+    renew_ephemeral_resource(this, r) => Ok(this.renew_ephemeral(r).await);
+    close_ephemeral_resource(this, r) => this.close_ephemeral(r).await;
+    validate_list_resource_config(_, _) => Ok(unsupported::validate_list_resource_config());
+    get_functions(_, _) => Ok(Default::default());
+    call_function(_, r) => Ok(unsupported::call_function(r));
+    configure_state_store(_, _) => Ok(unsupported::configure_state_store());
+    lock_state(_, _) => Ok(unsupported::lock_state());
+    unlock_state(_, _) => Ok(unsupported::unlock_state());
+    get_states(_, _) => Ok(unsupported::get_states());
+    delete_state(_, _) => Ok(unsupported::delete_state());
+    plan_action(this, r) => Ok(this.plan_action(r).await);
+    validate_action_config(this, r) => {
+        let (ctx, rpc) = (this.ctx(), "ValidateActionConfig");
+        let found = this.inner.actions.validate(&ctx, rpc, &r.type_name, r.config.as_ref());
+        Ok(found.await)
+    };
+    stop_provider(this, _) => Ok(this.stop());
+    --
+    validate_state_store_config(_, _) (pb::validate_state_store::Request) -> pb::validate_state_store::Response => Ok(unsupported::validate_state_store_config());
+    list_resource(_, _) (pb::list_resource::Request) -> EventStream<pb::list_resource::Event> => Ok(unsupported::list_resource());
+    read_state_bytes(_, _) (pb::read_state_bytes::Request) -> EventStream<pb::read_state_bytes::Response> => Ok(unsupported::read_state_bytes());
+    write_state_bytes(_, _) (Streaming<pb::write_state_bytes::RequestChunk>) -> pb::write_state_bytes::Response => Ok(unsupported::write_state_bytes());
+    invoke_action(this, r) (pb::invoke_action::Request) -> EventStream<pb::invoke_action::Event> => Ok(this.invoke_action(r));
 }

@@ -26,25 +26,32 @@ fn no_state_store() -> Vec<pb::Diagnostic> {
     unsupported("State storage")
 }
 
-pub(super) fn upgrade_resource_identity() -> pb::upgrade_resource_identity::Response {
-    pb::upgrade_resource_identity::Response {
-        upgraded_identity: None,
-        diagnostics: unsupported("Resource identity"),
-    }
+/// Refusals whose answer is only `diagnostics` (the other fields, where any, stay empty):
+/// `handler => pb module: the feature, as the diagnostic names it`.
+macro_rules! refusals {
+    ($($name:ident => $rpc:ident: $what:expr;)*) => {$(
+        #[allow(clippy::needless_update)] // Some responses have no other field.
+        pub(super) fn $name() -> pb::$rpc::Response {
+            pb::$rpc::Response {
+                diagnostics: $what,
+                ..Default::default()
+            }
+        }
+    )*};
 }
 
-pub(super) fn move_resource_state() -> pb::move_resource_state::Response {
-    pb::move_resource_state::Response {
-        diagnostics: unsupported("Moving resource state"),
-        ..Default::default()
-    }
-}
-
-pub(super) fn generate_resource_config() -> pb::generate_resource_config::Response {
-    pb::generate_resource_config::Response {
-        config: None,
-        diagnostics: unsupported("Generating configuration"),
-    }
+refusals! {
+    upgrade_resource_identity => upgrade_resource_identity: unsupported("Resource identity");
+    move_resource_state => move_resource_state: unsupported("Moving resource state");
+    generate_resource_config => generate_resource_config: unsupported("Generating configuration");
+    validate_list_resource_config => validate_list_resource_config: unsupported("Listing resources");
+    validate_state_store_config => validate_state_store: no_state_store();
+    configure_state_store => configure_state_store: no_state_store();
+    write_state_bytes => write_state_bytes: no_state_store();
+    lock_state => lock_state: no_state_store();
+    unlock_state => unlock_state: no_state_store();
+    get_states => get_states: no_state_store();
+    delete_state => delete_state: no_state_store();
 }
 
 pub(super) fn list_resource() -> EventStream<pb::list_resource::Event> {
@@ -52,12 +59,6 @@ pub(super) fn list_resource() -> EventStream<pb::list_resource::Event> {
         diagnostic: unsupported("Listing resources"),
         ..Default::default()
     })
-}
-
-pub(super) fn validate_list_resource_config() -> pb::validate_list_resource_config::Response {
-    pb::validate_list_resource_config::Response {
-        diagnostics: unsupported("Listing resources"),
-    }
 }
 
 pub(super) fn call_function(r: pb::call_function::Request) -> pb::call_function::Response {
@@ -75,49 +76,4 @@ pub(super) fn read_state_bytes() -> EventStream<pb::read_state_bytes::Response> 
         diagnostics: no_state_store(),
         ..Default::default()
     })
-}
-
-pub(super) fn validate_state_store_config() -> pb::validate_state_store::Response {
-    pb::validate_state_store::Response {
-        diagnostics: no_state_store(),
-    }
-}
-
-pub(super) fn configure_state_store() -> pb::configure_state_store::Response {
-    pb::configure_state_store::Response {
-        diagnostics: no_state_store(),
-        ..Default::default()
-    }
-}
-
-pub(super) fn write_state_bytes() -> pb::write_state_bytes::Response {
-    pb::write_state_bytes::Response {
-        diagnostics: no_state_store(),
-    }
-}
-
-pub(super) fn lock_state() -> pb::lock_state::Response {
-    pb::lock_state::Response {
-        lock_id: String::new(),
-        diagnostics: no_state_store(),
-    }
-}
-
-pub(super) fn unlock_state() -> pb::unlock_state::Response {
-    pb::unlock_state::Response {
-        diagnostics: no_state_store(),
-    }
-}
-
-pub(super) fn get_states() -> pb::get_states::Response {
-    pb::get_states::Response {
-        state_id: Vec::new(),
-        diagnostics: no_state_store(),
-    }
-}
-
-pub(super) fn delete_state() -> pb::delete_state::Response {
-    pb::delete_state::Response {
-        diagnostics: no_state_store(),
-    }
 }

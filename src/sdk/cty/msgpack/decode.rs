@@ -4,8 +4,9 @@ use super::reader::{utf8, Head, Reader};
 use super::wire::*;
 use crate::cty::limits::MAX_DEPTH;
 use crate::cty::numbers::{number_value, number_value_from_f64};
-use crate::cty::path::{index_step, AttributePath, PathStep};
+use crate::cty::path::{index_step, PathStep};
 use crate::cty::value::{CtyError, Map, Refinements, Type, Value};
+use crate::cty::walker::Walker;
 
 /// A number from any of the encodings go-cty accepts: int, uint, float32/64 (±Infinity
 /// included), or text (decimal, or go-cty's `+Inf`/`-Inf`).
@@ -19,22 +20,16 @@ fn number_from_head(head: Head<'_>) -> Result<Value, String> {
     }
 }
 
-struct Decoder<'a> {
-    r: Reader<'a>,
-    path: AttributePath,
-}
+/// The decoder: it reads msgpack bytes.
+type Decoder<'a> = Walker<Reader<'a>>;
 
 impl<'a> Decoder<'a> {
     fn fail(&self, reason: impl Into<String>) -> CtyError {
-        CtyError::Malformed {
-            encoding: "msgpack",
-            path: self.path.clone(),
-            reason: reason.into(),
-        }
+        self.malformed("msgpack", reason)
     }
 
     fn head(&mut self) -> Result<Head<'a>, CtyError> {
-        self.r.head().map_err(|e| self.fail(e))
+        self.io.head().map_err(|e| self.fail(e))
     }
 
     fn value(&mut self, ty: &Type, depth: usize) -> Result<Value, CtyError> {
@@ -70,28 +65,19 @@ impl<'a> Decoder<'a> {
                 };
                 // Every element takes at least one byte, so this never reserves more
                 // than the input can fill, and the list is never regrown.
-                let mut out = Vec::with_capacity(n.min(self.r.remaining()));
+                let mut out = Vec::with_capacity(n.min(self.io.remaining()));
                 for i in 0..n {
                     self.path.push(index_step(i));
                     out.push(self.value(ety, depth + 1)?);
                     self.path.pop();
                 }
-                Ok(if matches!(ty, Type::Set(_)) {
-                    Value::Set(out)
-                } else {
-                    Value::List(out)
-                })
+                Ok(Value::list_or_set(ty, out))
             }
             Type::Tuple(etys) => {
                 let Head::Array(n) = head else {
                     return Err(wrong(self, "array"));
                 };
-                if n != etys.len() {
-                    return Err(self.fail(format!(
-                        "a tuple of {} elements is required, found {n}",
-                        etys.len()
-                    )));
-                }
+                self.expect_len(n, etys.len(), "a tuple of {} elements")?;
                 let mut out = Vec::with_capacity(n);
                 for (i, ety) in etys.iter().enumerate() {
                     self.path.push(index_step(i));
@@ -105,7 +91,7 @@ impl<'a> Decoder<'a> {
                     return Err(wrong(self, "map"));
                 };
                 // Every entry takes at least two bytes (key and value).
-                let mut out = Vec::with_capacity(n.min(self.r.remaining() / 2));
+                let mut out = Vec::with_capacity(n.min(self.io.remaining() / 2));
                 for _ in 0..n {
                     let key = self.key()?;
                     self.path.push(PathStep::Key(key.clone()));
@@ -121,12 +107,7 @@ impl<'a> Decoder<'a> {
                 let Head::Map(n) = head else {
                     return Err(wrong(self, "map"));
                 };
-                if n != atys.len() {
-                    return Err(self.fail(format!(
-                        "an object with {} attributes is required, found {n}",
-                        atys.len()
-                    )));
-                }
+                self.expect_len(n, atys.len(), "an object with {} attributes")?;
                 let mut out = Vec::with_capacity(n);
                 for _ in 0..n {
                     let key = self.key()?;
@@ -145,6 +126,16 @@ impl<'a> Decoder<'a> {
             }
             Type::Dynamic => self.dynamic(head, depth),
         }
+    }
+
+    /// Checks that a header of `found` items has the `want` items of a tuple or object type;
+    /// `shape` says what is required, with `{}` for `want`.
+    fn expect_len(&self, found: usize, want: usize, shape: &str) -> Result<(), CtyError> {
+        if found == want {
+            return Ok(());
+        }
+        let required = shape.replace("{}", &want.to_string());
+        Err(self.fail(format!("{required} is required, found {found}")))
     }
 
     fn key(&mut self) -> Result<String, CtyError> {
@@ -297,15 +288,12 @@ pub fn from_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, CtyError> {
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    let mut d = Decoder {
-        r: Reader::new(bytes),
-        path: AttributePath::root(),
-    };
+    let mut d = Decoder::new(Reader::new(bytes));
     let v = d.value(ty, 0)?;
-    if !d.r.at_end() {
+    if !d.io.at_end() {
         return Err(d.fail(format!(
             "{} trailing bytes after the value",
-            bytes.len().saturating_sub(d.r.pos)
+            bytes.len().saturating_sub(d.io.pos)
         )));
     }
     Ok(v)

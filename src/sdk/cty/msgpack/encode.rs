@@ -8,21 +8,30 @@ use crate::cty::limits::MAX_DEPTH;
 use crate::cty::numbers::{wire_number, WireNumber};
 use crate::cty::path::{index_step, AttributePath, PathStep};
 use crate::cty::value::{CtyError, Refinements, Type, Value};
+use crate::cty::walker::Walker;
+
+/// Writes the first of `forms` (marker, width in bits; narrowest first) that `fits`,
+/// then the low bytes of `be` (the number's 8 big-endian bytes) for that width.
+fn write_fixed(out: &mut Vec<u8>, forms: [(u8, u32); 4], fits: impl Fn(u32) -> bool, be: [u8; 8]) {
+    let (marker, bits) = forms
+        .into_iter()
+        .find(|&(_, bits)| fits(bits))
+        .unwrap_or(forms[3]);
+    out.push(marker);
+    out.extend_from_slice(&be[8 - bits as usize / 8..]);
+}
 
 fn write_uint(out: &mut Vec<u8>, u: u64) {
     if u <= 0x7f {
         out.push(u as u8);
-    } else if let Ok(b) = u8::try_from(u) {
-        out.extend([0xcc, b]);
-    } else if let Ok(s) = u16::try_from(u) {
-        out.push(0xcd);
-        out.extend(s.to_be_bytes());
-    } else if let Ok(w) = u32::try_from(u) {
-        out.push(0xce);
-        out.extend(w.to_be_bytes());
     } else {
-        out.push(0xcf);
-        out.extend(u.to_be_bytes());
+        let forms = [(0xcc, 8), (0xcd, 16), (0xce, 32), (0xcf, 64)];
+        write_fixed(
+            out,
+            forms,
+            |bits| bits == 64 || u >> bits == 0,
+            u.to_be_bytes(),
+        );
     }
 }
 
@@ -32,18 +41,10 @@ fn write_int(out: &mut Vec<u8>, i: i64) {
         write_uint(out, u);
     } else if i >= -32 {
         out.push(i as u8);
-    } else if let Ok(b) = i8::try_from(i) {
-        out.push(0xd0);
-        out.extend(b.to_be_bytes());
-    } else if let Ok(s) = i16::try_from(i) {
-        out.push(0xd1);
-        out.extend(s.to_be_bytes());
-    } else if let Ok(w) = i32::try_from(i) {
-        out.push(0xd2);
-        out.extend(w.to_be_bytes());
     } else {
-        out.push(0xd3);
-        out.extend(i.to_be_bytes());
+        // A negative `i` fits `bits` signed bits when everything above them is sign.
+        let forms = [(0xd0, 8), (0xd1, 16), (0xd2, 32), (0xd3, 64)];
+        write_fixed(out, forms, |bits| i >> (bits - 1) == -1, i.to_be_bytes());
     }
 }
 
@@ -254,46 +255,36 @@ fn refinement_payload(rf: &Refinements, ty: &Type) -> Result<Option<Vec<u8>>, St
     Ok(Some(payload))
 }
 
-struct Encoder {
-    out: Vec<u8>,
-    path: AttributePath,
-}
+/// The encoder: it writes msgpack bytes.
+type Encoder = Walker<Vec<u8>>;
 
 impl Encoder {
-    fn fail(&self, ty: &Type, reason: impl Into<String>) -> CtyError {
-        CtyError::TypeMismatch {
-            path: self.path.clone(),
-            expected: ty.friendly_name(),
-            reason: reason.into(),
-        }
-    }
-
     fn value(&mut self, v: &Value, ty: &Type, depth: usize) -> Result<(), CtyError> {
         if depth > MAX_DEPTH {
-            return Err(self.fail(ty, format!("nested more than {MAX_DEPTH} levels deep")));
+            return Err(self.mismatch(ty, format!("nested more than {MAX_DEPTH} levels deep")));
         }
         match (v, ty) {
             // A dynamic unknown can carry no refinements on the wire.
-            (Value::Unknown(_), Type::Dynamic) => self.out.extend(PLAIN_UNKNOWN),
+            (Value::Unknown(_), Type::Dynamic) => self.io.extend(PLAIN_UNKNOWN),
             (Value::Unknown(rf), _) => {
-                match refinement_payload(rf, ty).map_err(|e| self.fail(ty, e))? {
-                    None => self.out.extend(PLAIN_UNKNOWN),
-                    Some(payload) => write_ext(&mut self.out, EXT_REFINED_UNKNOWN, &payload)
-                        .map_err(|e| self.fail(ty, e))?,
+                match refinement_payload(rf, ty).map_err(|e| self.mismatch(ty, e))? {
+                    None => self.io.extend(PLAIN_UNKNOWN),
+                    Some(payload) => write_ext(&mut self.io, EXT_REFINED_UNKNOWN, &payload)
+                        .map_err(|e| self.mismatch(ty, e))?,
                 }
             }
-            (Value::Null, _) => self.out.push(0xc0),
+            (Value::Null, _) => self.io.push(0xc0),
             (Value::Dynamic(d), Type::Dynamic) => {
                 let (cty, inner) = &**d;
-                write_array_len(&mut self.out, 2).map_err(|e| self.fail(ty, e))?;
-                write_bin(&mut self.out, &cty.to_json_bytes()).map_err(|e| self.fail(ty, e))?;
+                write_array_len(&mut self.io, 2).map_err(|e| self.mismatch(ty, e))?;
+                write_bin(&mut self.io, &cty.to_json_bytes()).map_err(|e| self.mismatch(ty, e))?;
                 self.value(inner, cty, depth + 1)?;
             }
             (Value::String(s), Type::String) => {
-                write_str(&mut self.out, s).map_err(|e| self.fail(ty, e))?;
+                write_str(&mut self.io, s).map_err(|e| self.mismatch(ty, e))?;
             }
             (Value::Number(n), Type::Number) => {
-                write_number(&mut self.out, n).map_err(|e| self.fail(ty, e))?;
+                write_number(&mut self.io, n).map_err(|e| self.mismatch(ty, e))?;
             }
             // go-cty writes infinities as float64.
             (Value::Infinity { negative }, Type::Number) => {
@@ -302,12 +293,12 @@ impl Encoder {
                 } else {
                     f64::INFINITY
                 };
-                self.out.push(0xcb);
-                self.out.extend(f.to_be_bytes());
+                self.io.push(0xcb);
+                self.io.extend(f.to_be_bytes());
             }
-            (Value::Bool(b), Type::Bool) => self.out.push(if *b { 0xc3 } else { 0xc2 }),
+            (Value::Bool(b), Type::Bool) => self.io.push(if *b { 0xc3 } else { 0xc2 }),
             (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => {
-                write_array_len(&mut self.out, vs.len()).map_err(|e| self.fail(ty, e))?;
+                write_array_len(&mut self.io, vs.len()).map_err(|e| self.mismatch(ty, e))?;
                 for (i, ev) in vs.iter().enumerate() {
                     self.path.push(index_step(i));
                     self.value(ev, ety, depth + 1)?;
@@ -315,7 +306,7 @@ impl Encoder {
                 }
             }
             (Value::List(vs), Type::Tuple(etys)) if vs.len() == etys.len() => {
-                write_array_len(&mut self.out, vs.len()).map_err(|e| self.fail(ty, e))?;
+                write_array_len(&mut self.io, vs.len()).map_err(|e| self.mismatch(ty, e))?;
                 for (i, (ev, ety)) in vs.iter().zip(etys).enumerate() {
                     self.path.push(index_step(i));
                     self.value(ev, ety, depth + 1)?;
@@ -323,27 +314,27 @@ impl Encoder {
                 }
             }
             (Value::Map(m), Type::Map(ety)) => {
-                write_map_len(&mut self.out, m.len()).map_err(|e| self.fail(ty, e))?;
+                write_map_len(&mut self.io, m.len()).map_err(|e| self.mismatch(ty, e))?;
                 for (k, ev) in m {
                     self.path.push(PathStep::Key(k.clone()));
-                    write_str(&mut self.out, k).map_err(|e| self.fail(ty, e))?;
+                    write_str(&mut self.io, k).map_err(|e| self.mismatch(ty, e))?;
                     self.value(ev, ety, depth + 1)?;
                     self.path.pop();
                 }
             }
             (Value::Map(m), Type::Object(atys)) if m.len() == atys.len() => {
-                write_map_len(&mut self.out, atys.len()).map_err(|e| self.fail(ty, e))?;
+                write_map_len(&mut self.io, atys.len()).map_err(|e| self.mismatch(ty, e))?;
                 for (name, aty) in atys {
                     let Some(av) = m.get(name) else {
-                        return Err(self.fail(ty, format!("missing attribute {name:?}")));
+                        return Err(self.mismatch(ty, format!("missing attribute {name:?}")));
                     };
                     self.path.push(PathStep::Attr(name.clone()));
-                    write_str(&mut self.out, name).map_err(|e| self.fail(ty, e))?;
+                    write_str(&mut self.io, name).map_err(|e| self.mismatch(ty, e))?;
                     self.value(av, aty, depth + 1)?;
                     self.path.pop();
                 }
             }
-            _ => return Err(self.fail(ty, format!("found {}", v.describe()))),
+            _ => return Err(self.mismatch(ty, format!("found {}", v.describe()))),
         }
         Ok(())
     }
@@ -352,12 +343,9 @@ impl Encoder {
 /// Encodes `v` as msgpack according to `ty`.
 pub fn to_msgpack(v: &Value, ty: &Type) -> Result<Vec<u8>, CtyError> {
     check_conforms(v, ty, &mut AttributePath::root())?;
-    let mut e = Encoder {
-        out: Vec::new(),
-        path: AttributePath::root(),
-    };
+    let mut e = Encoder::new(Vec::new());
     e.value(v, ty, 0)?;
-    Ok(e.out)
+    Ok(e.io)
 }
 
 #[cfg(test)]

@@ -96,6 +96,15 @@ impl<'a> Reader<'a> {
         usize::try_from(self.u32()?).map_err(|_| "length does not fit in memory".to_string())
     }
 
+    /// The length of the `nth` (0, 1, 2) form of an 8/16/32-bit sized family (str, bin, ext).
+    fn len_of_width(&mut self, nth: u8) -> Result<usize, String> {
+        match nth {
+            0 => self.len8(),
+            1 => self.len16(),
+            _ => self.len32(),
+        }
+    }
+
     fn ext(&mut self, len: usize) -> Result<Head<'a>, String> {
         let code = i8::from_be_bytes(self.array()?);
         Ok(Head::Ext(code, self.take(len)?))
@@ -113,28 +122,12 @@ impl<'a> Reader<'a> {
             0xc1 => return Err("invalid msgpack marker 0xc1".into()),
             0xc2 => Head::Bool(false),
             0xc3 => Head::Bool(true),
-            0xc4 => {
-                let n = self.len8()?;
+            0xc4..=0xc6 => {
+                let n = self.len_of_width(marker - 0xc4)?;
                 Head::Bin(self.take(n)?)
             }
-            0xc5 => {
-                let n = self.len16()?;
-                Head::Bin(self.take(n)?)
-            }
-            0xc6 => {
-                let n = self.len32()?;
-                Head::Bin(self.take(n)?)
-            }
-            0xc7 => {
-                let n = self.len8()?;
-                self.ext(n)?
-            }
-            0xc8 => {
-                let n = self.len16()?;
-                self.ext(n)?
-            }
-            0xc9 => {
-                let n = self.len32()?;
+            0xc7..=0xc9 => {
+                let n = self.len_of_width(marker - 0xc7)?;
                 self.ext(n)?
             }
             0xca => Head::Float(f64::from(f32::from_be_bytes(self.array()?))),
@@ -152,16 +145,8 @@ impl<'a> Reader<'a> {
             0xd6 => self.ext(4)?,
             0xd7 => self.ext(8)?,
             0xd8 => self.ext(16)?,
-            0xd9 => {
-                let n = self.len8()?;
-                Head::Str(self.take(n)?)
-            }
-            0xda => {
-                let n = self.len16()?;
-                Head::Str(self.take(n)?)
-            }
-            0xdb => {
-                let n = self.len32()?;
+            0xd9..=0xdb => {
+                let n = self.len_of_width(marker - 0xd9)?;
                 Head::Str(self.take(n)?)
             }
             0xdc => Head::Array(self.len16()?),
