@@ -3,7 +3,7 @@ SHELL  := /bin/bash
 CARGO  ?= cargo
 PYTHON ?= python3
 
-.PHONY: all setup build test lint fmt docs demo bench release release-check release-toolchain clean
+.PHONY: all setup build test lint deny fmt docs demo bench release release-check release-toolchain clean
 
 all: build
 
@@ -25,6 +25,11 @@ lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) fmt --check
 
+# Licences, bans and sources of every dependency against deny.toml (cargo-deny from crates.io,
+# installed once per machine by tools/deny.py; advisories left out: no network for their DB).
+deny:
+	$(PYTHON) tools/deny.py
+
 fmt:
 	$(CARGO) fmt
 
@@ -40,7 +45,8 @@ demo: setup
 bench: setup
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
-# Signed release for five platforms in dist/ (registry layout), then every proof of it.
+# Signed, reproducible release for five platforms in dist/ (registry layout, plus defentry-mock
+# zips and SBOMs under a second signed SHA256SUMS), then every proof of it.
 # Refuses a dirty tree unless ALLOW_DIRTY=1; key from GPG_PRIVATE_KEY (+ PASSPHRASE) or
 # GPG_FINGERPRINT, else a throwaway one (see tools/release/build.py).
 release: setup release-toolchain
@@ -51,7 +57,7 @@ release: setup release-toolchain
 release-check: setup release-toolchain
 	$(PYTHON) tools/release/check.py $(RELEASE_CHECK_ARGS)
 
-# zig, cargo-zigbuild, rustup targets, Wine, qemu-user, gnupg (idempotent).
+# zig, cargo-zigbuild, cargo-cyclonedx, rustup targets, Wine, qemu-user, gnupg (idempotent).
 release-toolchain:
 	$(PYTHON) tools/release/ensure_toolchain.py
 
