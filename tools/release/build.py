@@ -197,18 +197,18 @@ def sbom(platform, dest, env):
     # name of our own keeps it from overwriting anything, and the copies are removed.
     stem = f".release-sbom-{os.getpid()}"
     try:
-        run(["cargo", "cyclonedx", "--format", "json", "--spec-version", "1.5",
+        run(["cargo", "cyclonedx", "--format", "json", "--spec-version", "1.5", "--no-build-deps",
              "--target", PLATFORMS[platform][1], "--override-filename", stem],
             cwd=ROOT, env=env, capture_output=True)
-        made = os.path.join(ROOT, stem + ".cdx.json")
+        made = os.path.join(ROOT, stem + ".json")  # --override-filename adds only ".json"
         if not os.path.isfile(made):
             fail(f"cargo cyclonedx wrote no {made}")
         shutil.copy(made, dest)
     finally:
         for dirpath, dirs, files in os.walk(ROOT):
             dirs[:] = [d for d in dirs if d not in ("target", ".git", ".work", ".tools")]
-            if stem + ".cdx.json" in files:
-                os.remove(os.path.join(dirpath, stem + ".cdx.json"))
+            if stem + ".json" in files:
+                os.remove(os.path.join(dirpath, stem + ".json"))
 
 
 def pack(binary, entry, zip_path, date_time):
