@@ -822,7 +822,14 @@ def proof_reproducible(ctx):
     notes = []
     for name in (zip_name("linux", "amd64"), N["mock_zip"]("linux", "amd64")):
         a, b = read(os.path.join(ctx.dist, name)), read(os.path.join(rebuilt, name))
-        check(a == b, f"{name} differs when rebuilt in {tree}: sha256 {sha256(a)} vs {sha256(b)}")
+        if a != b:
+            # Keep the rebuilt zip for diffoscope & co.: the scratch directory goes away.
+            keep = os.path.join(WORK, "rebuilt")
+            os.makedirs(keep, exist_ok=True)
+            shutil.copy(os.path.join(rebuilt, name), keep)
+            first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            check(False, f"{name} differs when rebuilt in another directory (sizes {len(a)} vs "
+                         f"{len(b)}, first difference at byte {first}); the rebuilt one is in {keep}")
         notes.append(f"{name} {sha256(a)[:16]}…")
     return f"rebuilt {info['commit'][:12]} in another directory: identical {', '.join(notes)}"
 
