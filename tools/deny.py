@@ -17,8 +17,9 @@ CARGO_DENY = ("cargo-deny", "0.20.2")
 
 def main():
     devkit.ensure_cargo_tool(*CARGO_DENY, log=devkit.logger("deny"))
-    p = subprocess.run(["cargo", "deny", "--locked", "check", "--config", "deny.toml",
-                        "licenses", "bans", "sources"], cwd=devkit.ROOT)
+    # deny.toml is found at the workspace root.
+    p = subprocess.run(["cargo", "deny", "--locked", "check", "licenses", "bans", "sources"],
+                       cwd=devkit.ROOT)
     sys.exit(p.returncode)
 
 
