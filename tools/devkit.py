@@ -5,7 +5,8 @@
   * workspace: `Workspace` (a directory with main.tf and its own CLI config) and the CLI
     config snippets `dev_overrides_config()` / `filesystem_mirror_config()`;
   * mock runner: `Mock` (defentry-mock on a free 127.0.0.1 port, ready when it prints its URL)
-    and `read_line()`, which waits on a pipe with select(), never with a sleep.
+    and `read_line()`, which waits on a pipe with select(), never with a sleep;
+  * cargo subcommands from crates.io: `ensure_cargo_tool()`.
 
 Import it with `sys.path.insert(0, <the tools directory>)`; it only uses the standard library.
 Failures raise `ToolError` with a message meant for people.
@@ -270,3 +271,20 @@ class Mock:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+# ------------------------------------------------------------------------------------------
+# cargo subcommands
+
+
+def ensure_cargo_tool(crate, version, log=None):
+    """`cargo install --locked crate@version` into cargo's home (so every clone on this machine
+    shares it) unless `cargo install --list` already shows that version: a second call costs
+    one cargo invocation."""
+    listed = subprocess.run(["cargo", "install", "--list"], check=True, capture_output=True,
+                            text=True).stdout
+    if f"{crate} v{version}:" in listed.splitlines():
+        return
+    if log:
+        log(f"installing {crate} {version} from crates.io (once per machine; a few minutes)")
+    subprocess.run(["cargo", "install", "--locked", "--quiet", f"{crate}@{version}"], check=True)

@@ -7,6 +7,22 @@ registries ingest (see docs: README "Releasing").
   terraform-provider-defentry_<V>_SHA256SUMS        every zip and the manifest
   terraform-provider-defentry_<V>_SHA256SUMS.sig    detached binary GPG signature (RSA key)
 
+and beside them, named so that registries ignore them (no `terraform-provider-` prefix):
+
+  defentry-mock_<V>_<os>_<arch>.zip                 one binary defentry-mock[.exe]
+  defentry_<V>_<os>_<arch>_sbom.cdx.json            CycloneDX SBOM: the crates in that provider
+  defentry_<V>_SHA256SUMS                           the mock zips and the SBOMs
+  defentry_<V>_SHA256SUMS.sig                       detached binary GPG signature, same key
+
+The second sums file keeps the provider's SHA256SUMS to exactly what the registries know:
+Terraform writes a `zh:` hash into every user's lock file for each line of that file.
+
+Reproducible: the same commit gives the same zips wherever it is checked out. Paths are
+remapped (--remap-path-prefix for Rust, -ffile-prefix-map for the C in aws-lc), the zips'
+timestamps are SOURCE_DATE_EPOCH (default: the commit's time), entries have fixed modes and
+order; the release profile has codegen-units = 1. `check.py`'s `reproducible` proof rebuilds
+linux_amd64 in a clone in another directory and compares.
+
 Signing key, first match wins:
   GPG_PRIVATE_KEY (armored secret key, PASSPHRASE if it has one) imported into a temporary keyring;
   GPG_FINGERPRINT: that key from the caller's keyring (GNUPGHOME);
@@ -26,6 +42,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 import zipfile
 
@@ -36,6 +53,7 @@ import ensure_toolchain  # noqa: E402
 
 ROOT = devkit.ROOT
 NAME = devkit.PROVIDER_BINARY
+MOCK = devkit.MOCK_BINARY
 WORK = os.path.join(ROOT, ".work", "release")
 DARWIN_SDK = os.path.join(HERE, "darwin-sdk")
 # zig 0.16 for darwin (see ensure_toolchain.py), in a target dir of its own so that the two zig
@@ -52,8 +70,9 @@ PLATFORMS = {
     ("windows", "amd64"): ("x86_64-pc-windows-gnu", "x86_64-pc-windows-gnu"),
 }
 MANIFEST = {"version": 1, "metadata": {"protocol_versions": ["6.0"]}}
-# Fixed timestamp inside the zips, so an unchanged binary gives an unchanged zip.
-ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+# Where the build's own paths appear in what it compiles (panic locations, C __FILE__s).
+REMAP_ROOT = "/build"
+REMAP_CARGO_HOME = "/cargo"
 
 
 log = devkit.logger("release build")
@@ -76,13 +95,34 @@ def version():
 def names(v):
     """File names of a release, by role."""
     base = f"{NAME}_{v}"
+    exe = lambda os_: ".exe" if os_ == "windows" else ""  # noqa: E731
     return {
         "zip": lambda os_, arch: f"{base}_{os_}_{arch}.zip",
-        "binary": lambda os_: f"{NAME}_v{v}" + (".exe" if os_ == "windows" else ""),
+        "binary": lambda os_: f"{NAME}_v{v}" + exe(os_),
         "manifest": f"{base}_manifest.json",
         "sums": f"{base}_SHA256SUMS",
         "sig": f"{base}_SHA256SUMS.sig",
+        "mock_zip": lambda os_, arch: f"{MOCK}_{v}_{os_}_{arch}.zip",
+        "mock_binary": lambda os_: MOCK + exe(os_),
+        "sbom": lambda os_, arch: f"defentry_{v}_{os_}_{arch}_sbom.cdx.json",
+        "extra_sums": f"defentry_{v}_SHA256SUMS",
+        "extra_sig": f"defentry_{v}_SHA256SUMS.sig",
     }
+
+
+def git(*args):
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def source_date_epoch():
+    """SOURCE_DATE_EPOCH if set, else the commit time of HEAD (the zips' timestamps)."""
+    return int(os.environ.get("SOURCE_DATE_EPOCH") or git("log", "-1", "--format=%ct", "HEAD"))
+
+
+def zip_time(epoch):
+    # Zip (DOS) times start in 1980 and count in 2 s steps.
+    return time.gmtime(max(epoch, 315532800) & ~1)[:6]
 
 
 def require_clean_tree():
@@ -94,13 +134,26 @@ def require_clean_tree():
         fail("the git tree has uncommitted changes; commit them or set ALLOW_DIRTY=1:\n" + dirty)
 
 
-def toolchain_env():
+def toolchain_env(epoch):
     bin_dir = ensure_toolchain.ensure()
     env = dict(os.environ)
     env["PATH"] = bin_dir + os.pathsep + env["PATH"]
+    env["SOURCE_DATE_EPOCH"] = str(epoch)
+    # The checkout and cargo's home differ from one machine to the next; rustc and the C
+    # compiler write them into panic locations and __FILE__ strings unless told otherwise.
+    # Per-target flags, because RUSTFLAGS would replace (not join) the darwin ones below.
+    cargo_home = os.path.realpath(os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo")))
+    remap = (f"--remap-path-prefix={ROOT}={REMAP_ROOT} "
+             f"--remap-path-prefix={cargo_home}={REMAP_CARGO_HOME}")
+    env["CFLAGS"] = " ".join(filter(None, [
+        env.get("CFLAGS", ""), f"-ffile-prefix-map={ROOT}={REMAP_ROOT}",
+        f"-ffile-prefix-map={cargo_home}={REMAP_CARGO_HOME}"]))
+    for _, triple in PLATFORMS.values():
+        key = f"CARGO_TARGET_{triple.upper().replace('-', '_')}_RUSTFLAGS"
+        env[key] = remap
     # The framework stubs stand in for macOS's Security and CoreFoundation at link time.
     for triple in ("X86_64_APPLE_DARWIN", "AARCH64_APPLE_DARWIN"):
-        env[f"CARGO_TARGET_{triple}_RUSTFLAGS"] = f"-C link-arg=-F{DARWIN_SDK}"
+        env[f"CARGO_TARGET_{triple}_RUSTFLAGS"] = f"-C link-arg=-F{DARWIN_SDK} {remap}"
     return env
 
 
@@ -117,23 +170,50 @@ def platform_env(platform, env):
 
 
 def build(platform, profile, env):
+    """Builds the provider and defentry-mock for `platform`; returns their paths."""
     target, triple = PLATFORMS[platform]
     env, target_dir = platform_env(platform, env)
+    # --workspace: defentry-mock may live in a member crate of its own.
     run(
         ["cargo", "zigbuild", "--locked", "--profile", profile, "--target", target,
-         "--bin", NAME],
+         "--workspace", "--bin", NAME, "--bin", MOCK],
         cwd=ROOT, env=env,
     )
-    profile_dir = "release" if profile == "release" else profile
-    exe = NAME + (".exe" if platform[0] == "windows" else "")
-    path = os.path.join(target_dir, triple, profile_dir, exe)
-    if not os.path.isfile(path):
-        fail(f"cargo built no {path}")
-    return path
+    profile_dir = "debug" if profile == "dev" else profile
+    paths = []
+    for name in (NAME, MOCK):
+        path = os.path.join(target_dir, triple, profile_dir,
+                            name + (".exe" if platform[0] == "windows" else ""))
+        if not os.path.isfile(path):
+            fail(f"cargo built no {path}")
+        paths.append(path)
+    return tuple(paths)
 
 
-def pack(binary, entry, zip_path):
-    info = zipfile.ZipInfo(entry, date_time=ZIP_TIME)
+def sbom(platform, dest, env):
+    """CycloneDX JSON of the provider package: the crates linked into the provider binary
+    (normal dependencies, resolved for `platform`), written to `dest`."""
+    # cargo-cyclonedx writes <package dir>/<name>.cdx.json for every workspace member; a
+    # name of our own keeps it from overwriting anything, and the copies are removed.
+    stem = f".release-sbom-{os.getpid()}"
+    try:
+        run(["cargo", "cyclonedx", "--format", "json", "--spec-version", "1.5", "--no-build-deps",
+             "--target", PLATFORMS[platform][1], "--override-filename", stem],
+            cwd=ROOT, env=env, capture_output=True)
+        made = os.path.join(ROOT, stem + ".json")  # --override-filename adds only ".json"
+        if not os.path.isfile(made):
+            fail(f"cargo cyclonedx wrote no {made}")
+        shutil.copy(made, dest)
+    finally:
+        for dirpath, dirs, files in os.walk(ROOT):
+            dirs[:] = [d for d in dirs if d not in ("target", ".git", ".work", ".tools")]
+            if stem + ".json" in files:
+                os.remove(os.path.join(dirpath, stem + ".json"))
+
+
+def pack(binary, entry, zip_path, date_time):
+    """A zip of one executable entry whose bytes depend only on the binary, name and time."""
+    info = zipfile.ZipInfo(entry, date_time=date_time)
     info.external_attr = 0o100755 << 16  # a regular executable file
     info.create_system = 3  # unix, so the mode above is honoured on extraction
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -206,9 +286,19 @@ def only_secret_key(home):
     return fprs[0]
 
 
-def sign(sums_path, sig_path, tmp):
+def write_sums(dist, files, sums_name):
+    with open(os.path.join(dist, sums_name), "w") as f:
+        for name in sorted(files):
+            f.write(f"{sha256(os.path.join(dist, name))}  {name}\n")
+
+
+def sign(pairs, tmp):
+    """Signs each (sums, sig) path pair with the one release key."""
     home, fpr, pass_args = signing_keyring(tmp)
-    gpg(home, *pass_args, "--local-user", fpr, "--detach-sign", "--output", sig_path, sums_path)
+    for sums_path, sig_path in pairs:
+        gpg(home, *pass_args, "--local-user", fpr, "--detach-sign", "--output", sig_path,
+            sums_path)
+        log(f"signed {os.path.basename(sums_path)} with key {fpr}")
     os.makedirs(WORK, exist_ok=True)
     with open(os.path.join(WORK, "signing-key.asc"), "wb") as f:
         f.write(subprocess.run(
@@ -217,7 +307,6 @@ def sign(sums_path, sig_path, tmp):
         ).stdout)
     with open(os.path.join(WORK, "signing-key.fingerprint"), "w") as f:
         f.write(fpr + "\n")
-    log(f"signed {os.path.basename(sums_path)} with key {fpr}")
 
 
 def main():
@@ -227,9 +316,12 @@ def main():
                     help="cargo profile (default release; a faster one while iterating)")
     ap.add_argument("--platform", action="append",
                     help="os_arch to build (repeatable; default all five)")
+    ap.add_argument("--no-sign", action="store_true",
+                    help="leave out the .sig files and the SBOM (rebuilding to compare zips)")
     args = ap.parse_args()
 
-    if os.environ.get("ALLOW_DIRTY") not in ("1", "true", "yes"):
+    dirty = os.environ.get("ALLOW_DIRTY") in ("1", "true", "yes")
+    if not dirty:
         require_clean_tree()
     platforms = list(PLATFORMS)
     if args.platform:
@@ -240,27 +332,45 @@ def main():
 
     v = version()
     n = names(v)
-    env = toolchain_env()
+    epoch = source_date_epoch()
+    env = toolchain_env(epoch)
     # Build everything before touching dist/, so a failed build leaves no half release.
     built = {p: build(p, args.profile, env) for p in platforms}
+    dist = os.path.abspath(args.dist)
+    sbom_dir = tempfile.mkdtemp(prefix="release-sbom-")
+    if not args.no_sign:
+        for p in platforms:
+            sbom(p, os.path.join(sbom_dir, n["sbom"](*p)), env)
 
-    shutil.rmtree(args.dist, ignore_errors=True)
-    os.makedirs(args.dist)
-    files = []
-    for (os_, arch), binary in built.items():
-        zip_name = n["zip"](os_, arch)
-        pack(binary, n["binary"](os_), os.path.join(args.dist, zip_name))
-        files.append(zip_name)
-    with open(os.path.join(args.dist, n["manifest"]), "w") as f:
+    shutil.rmtree(dist, ignore_errors=True)
+    os.makedirs(dist)
+    files, extras = [], []
+    for (os_, arch), (provider, mock) in built.items():
+        pack(provider, n["binary"](os_), os.path.join(dist, n["zip"](os_, arch)), zip_time(epoch))
+        files.append(n["zip"](os_, arch))
+        pack(mock, n["mock_binary"](os_), os.path.join(dist, n["mock_zip"](os_, arch)),
+             zip_time(epoch))
+        extras.append(n["mock_zip"](os_, arch))
+    with open(os.path.join(dist, n["manifest"]), "w") as f:
         json.dump(MANIFEST, f, separators=(",", ":"))
     files.append(n["manifest"])
-    sums = os.path.join(args.dist, n["sums"])
-    with open(sums, "w") as f:
-        for name in sorted(files):
-            f.write(f"{sha256(os.path.join(args.dist, name))}  {name}\n")
-    with tempfile.TemporaryDirectory(prefix="release-gpg-") as tmp:
-        sign(sums, os.path.join(args.dist, n["sig"]), tmp)
-    log(f"dist/ holds {len(files) + 2} files for {NAME} {v}")
+    for name in sorted(os.listdir(sbom_dir)):
+        shutil.move(os.path.join(sbom_dir, name), os.path.join(dist, name))
+        extras.append(name)
+    shutil.rmtree(sbom_dir, ignore_errors=True)
+    write_sums(dist, files, n["sums"])
+    write_sums(dist, extras, n["extra_sums"])
+    if not args.no_sign:
+        with tempfile.TemporaryDirectory(prefix="release-gpg-") as tmp:
+            sign([(os.path.join(dist, n["sums"]), os.path.join(dist, n["sig"])),
+                  (os.path.join(dist, n["extra_sums"]), os.path.join(dist, n["extra_sig"]))], tmp)
+        # What `check.py` rebuilds to prove the zips reproducible.
+        os.makedirs(WORK, exist_ok=True)
+        with open(os.path.join(WORK, "build-info.json"), "w") as f:
+            json.dump({"version": v, "commit": git("rev-parse", "HEAD"), "dirty": dirty,
+                       "source_date_epoch": epoch, "profile": args.profile,
+                       "platforms": ["_".join(p) for p in platforms]}, f, indent=2)
+    log(f"{dist} holds {len(os.listdir(dist))} files for {NAME} {v}")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def write(symbols_by_fw):
 
 def link(profile):
     """Builds the darwin target the way tools/release/build.py does; (exit code, output)."""
-    env, _ = build.platform_env(("darwin", "arm64"), build.toolchain_env())
+    env, _ = build.platform_env(("darwin", "arm64"), build.toolchain_env(build.source_date_epoch()))
     p = subprocess.run(
         ["cargo", "zigbuild", "--locked", "--profile", profile, "--target", TARGET,
          "--bin", "terraform-provider-defentry"],

@@ -5,6 +5,7 @@
 * zig and cargo-zigbuild from PyPI (binary wheels, no compile) into .work/release-venv,
   with `zig` and `cargo-zigbuild` linked into its bin/ (put that on PATH; tools/release/build.py
   does);
+* cargo-cyclonedx from crates.io (the SBOM), into cargo's home;
 * Debian packages via apt-get, only those missing: gnupg and zip (signing, packing),
   wine64 (runs the Windows build), qemu-user-static and libc6-arm64-cross (run the
   linux_arm64 build).
@@ -32,6 +33,7 @@ TARGETS = [
     "aarch64-apple-darwin",
     "x86_64-pc-windows-gnu",
 ]
+CARGO_TOOLS = [("cargo-cyclonedx", "0.5.9")]
 PIP_PACKAGES = ["ziglang==0.15.2", "cargo-zigbuild==0.24.1"]
 # darwin links need a newer zig: 0.13 to 0.15.2's Mach-O linker segfaults on aws-lc's
 # s2n-bignum assembly objects (they lack MH_SUBSECTIONS_VIA_SYMBOLS); 0.16.0 links them.
@@ -111,6 +113,8 @@ def apt_packages():
 def ensure():
     """Installs whatever is missing; returns the bin directory to put on PATH."""
     rust_targets()
+    for crate, version in CARGO_TOOLS:
+        devkit.ensure_cargo_tool(crate, version, log)
     python_tools()
     apt_packages()
     return VENV_BIN
