@@ -5,18 +5,16 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use defentry_mock::{spawn, MockConfig, MockServer, MockUser};
+// The mock's own fixtures and the client's own paths, not retyped.
+use defentry_mock::{
+    spawn, MockConfig, MockServer, MockUser, DEFAULT_ADMIN as ADMIN,
+    DEFAULT_ADMIN_PASSWORD as ADMIN_PW, DEFAULT_ADMIN_TOTP_SECRET as ADMIN_TOTP,
+    DEFAULT_SERVICE_ACCOUNT as SVC, DEFAULT_SERVICE_ACCOUNT_PASSWORD as SVC_PW,
+};
 use serde_json::{json, Value};
 use terraform_provider_defentry::defentry::client::{
-    ApiDomain, ApiError, CallCtx, Client, ClientConfig, LogoutOutcome, Secret,
+    ApiDomain, ApiError, CallCtx, Client, ClientConfig, LogoutOutcome, Secret, LOGIN as LOGIN_PATH,
 };
-
-const SVC: &str = "acme-backend-integration@partner.com";
-const SVC_PW: &str = "your_service_account_password";
-const ADMIN: &str = "admin@partner.com";
-const ADMIN_PW: &str = "break-glass-password";
-const ADMIN_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-const LOGIN_PATH: &str = "/api/v1/crm/auth/login";
 
 async fn mock() -> MockServer {
     mock_with(MockConfig::default()).await

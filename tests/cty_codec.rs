@@ -1,8 +1,11 @@
 //! Golden-byte, round-trip and robustness tests for the cty DynamicValue codecs
 //! (msgpack and JSON), checked against go-cty's wire format.
 
+pub mod common_cty;
+
 use std::str::FromStr;
 
+use common_cty::AttrNames;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::strategy::Union;
@@ -1333,21 +1336,7 @@ fn json_malformed_inputs_are_errors() {
 // ---------------------------------------------------------------------------
 
 fn arb_type() -> impl Strategy<Value = Type> {
-    let leaf = prop_oneof![
-        Just(Type::String),
-        Just(Type::Number),
-        Just(Type::Bool),
-        Just(Type::Dynamic)
-    ];
-    leaf.prop_recursive(4, 24, 4, |inner| {
-        prop_oneof![
-            inner.clone().prop_map(Type::list),
-            inner.clone().prop_map(Type::set),
-            inner.clone().prop_map(Type::map),
-            vec(inner.clone(), 0..4).prop_map(Type::Tuple),
-            btree_map("[a-z_]{1,6}", inner, 0..4).prop_map(Type::Object),
-        ]
-    })
+    common_cty::arb_type(4, 24, 4, AttrNames::Random)
 }
 
 fn arb_number() -> BoxedStrategy<BigDecimal> {

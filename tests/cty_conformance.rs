@@ -2,8 +2,11 @@
 //! round-trip values and hex vectors, written out here as data, plus bounded fuzzing
 //! of both decoders (no panic, and a decoded value never much larger than its input).
 
+pub mod common_cty;
+
 use std::str::FromStr;
 
+use common_cty::AttrNames;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use terraform_provider_defentry::sdk::cty::*;
@@ -377,25 +380,7 @@ fn measure(v: &Value) -> (usize, usize) {
 }
 
 fn arb_type() -> impl Strategy<Value = Type> {
-    let leaf = prop_oneof![
-        Just(Type::String),
-        Just(Type::Number),
-        Just(Type::Bool),
-        Just(Type::Dynamic),
-    ];
-    leaf.prop_recursive(3, 12, 3, |inner| {
-        prop_oneof![
-            inner.clone().prop_map(Type::list),
-            inner.clone().prop_map(Type::set),
-            inner.clone().prop_map(Type::map),
-            vec(inner.clone(), 0..3).prop_map(Type::Tuple),
-            vec(inner, 0..3).prop_map(|ts| Type::object(
-                ts.into_iter()
-                    .enumerate()
-                    .map(|(i, t)| (format!("a{i}"), t))
-            )),
-        ]
-    })
+    common_cty::arb_type(3, 12, 3, AttrNames::Indexed)
 }
 
 proptest! {

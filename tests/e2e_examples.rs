@@ -65,6 +65,18 @@ fn assert_no_sessions_left(mock: &Mock, tf: &Terraform, what: &str) {
     );
 }
 
+/// `terraform destroy`, after which no session is left at the mock.
+fn destroy_leaves_no_sessions(ws: &Workspace, mock: &Mock, tf: &Terraform, what: &str) {
+    ws.destroy();
+    assert_no_sessions_left(mock, tf, what);
+}
+
+/// One [`Setup`] per Terraform, with the Terraform files of the example folder `dir` copied
+/// into its workspace.
+fn example_setups(dir: &'static str) -> impl Iterator<Item = Setup> {
+    setups().inspect(move |Setup { ws, .. }| copy_example(ws, dir))
+}
+
 /// Paths and statuses of the mock's request log, in order.
 fn request_log(mock: &Mock) -> Vec<(String, u64)> {
     mock.requests()["requests"]
@@ -136,8 +148,7 @@ fn readme_example_is_formatted() {
 
 #[test]
 fn quickstart_issues_a_working_token_and_destroy_logs_it_out() {
-    for Setup { tf, mock, ws } in setups() {
-        copy_example(&ws, "examples/quickstart");
+    for Setup { tf, mock, ws } in example_setups("examples/quickstart") {
         ws.apply();
         let token_id = output_str(&ws, "token_id");
         assert!(!token_id.is_empty(), "{tf}");
@@ -158,8 +169,7 @@ fn quickstart_issues_a_working_token_and_destroy_logs_it_out() {
 #[test]
 fn scheduled_rotation_runs_as_the_ci_samples_run_it() {
     let ci_plan = ["plan", "-detailed-exitcode", "-out=tfplan"];
-    for Setup { tf, mock, mut ws } in setups() {
-        copy_example(&ws, "examples/scheduled-rotation");
+    for Setup { tf, mock, mut ws } in example_setups("examples/scheduled-rotation") {
         // A grid point shortly after creation is the first rotation; the example's 24h period
         // puts the next one a day later. The margin covers a slow apply and plan.
         let anchor = chrono::Utc::now() + chrono::Duration::seconds(20);
@@ -194,8 +204,7 @@ fn scheduled_rotation_runs_as_the_ci_samples_run_it() {
         mock.assert_revoked(&first_token, format_args!("{tf}: old token alive"));
         assert_eq!(mock.active_sessions(), 1, "{tf}: {}", mock.sessions());
         ws.ok(&ci_plan);
-        ws.destroy();
-        assert_no_sessions_left(&mock, &tf, "scheduled-rotation");
+        destroy_leaves_no_sessions(&ws, &mock, &tf, "scheduled-rotation");
     }
 }
 
@@ -210,8 +219,7 @@ fn raw_output_token(ws: &Workspace) -> String {
 
 #[test]
 fn zero_downtime_rotation_logs_in_before_it_logs_out() {
-    for Setup { tf, mock, ws } in setups() {
-        copy_example(&ws, "examples/zero-downtime-rotation");
+    for Setup { tf, mock, ws } in example_setups("examples/zero-downtime-rotation") {
         ws.apply();
         let first = output_str(&ws, "token_id");
         let first_token = raw_output_token(&ws);
@@ -236,15 +244,13 @@ fn zero_downtime_rotation_logs_in_before_it_logs_out() {
             (Some(i), Some(o)) => assert!(i < o, "{tf}: logged out before logging in: {log:?}"),
             _ => panic!("{tf}: no login and logout during the rotation: {log:?}"),
         }
-        ws.destroy();
-        assert_no_sessions_left(&mock, &tf, "zero-downtime-rotation");
+        destroy_leaves_no_sessions(&ws, &mock, &tf, "zero-downtime-rotation");
     }
 }
 
 #[test]
 fn local_exec_hands_the_token_to_a_command_through_the_environment() {
-    for Setup { tf, mock, mut ws } in setups() {
-        copy_example(&ws, "examples/local-exec");
+    for Setup { tf, mock, mut ws } in example_setups("examples/local-exec") {
         ws.env(
             "TF_VAR_publish_command",
             "printf '%s' \"$DEFENTRY_TOKEN\" > published-token",
@@ -257,27 +263,18 @@ fn local_exec_hands_the_token_to_a_command_through_the_environment() {
             !out.combined().contains(&published),
             "{tf}: the token appeared in Terraform's output"
         );
-        ws.destroy();
-        assert_no_sessions_left(&mock, &tf, "local-exec");
+        destroy_leaves_no_sessions(&ws, &mock, &tf, "local-exec");
     }
 }
 
 #[test]
 fn interactive_login_example_answers_the_2fa_challenge_and_logs_out() {
-    for Setup { tf, mock, mut ws } in setups() {
-        copy_example(&ws, "examples/interactive-login");
+    for Setup { tf, mock, mut ws } in example_setups("examples/interactive-login") {
         ws.env("TF_VAR_admin_password", ADMIN_PASSWORD);
         ws.env("TF_VAR_admin_totp_secret", ADMIN_TOTP_SECRET);
-        if !tf.at_least(1, 11) {
-            // `required_version = ">= 1.11"`; before 1.10 the parser stops earlier, at the
-            // ephemeral variables.
-            let needle = if tf.at_least(1, 10) {
-                "Unsupported Terraform Core version"
-            } else {
-                NO_EPHEMERAL_VARIABLES
-            };
-            ws.refused(&["plan", "-input=false"], needle);
-            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+        // `required_version = ">= 1.11"`; before 1.10 the parser stops earlier, at the
+        // ephemeral variables.
+        if plan_refused_before_1_11(&tf, &ws, &mock, "Unsupported Terraform Core version") {
             continue;
         }
         ws.apply();
@@ -291,8 +288,7 @@ fn interactive_login_example_answers_the_2fa_challenge_and_logs_out() {
         assert!(admin["logins"].as_u64().unwrap_or(0) >= 1, "{tf}: {admin}");
         assert_no_sessions_left(&mock, &tf, "the ephemeral admin session");
         assert!(!ws.state_text().contains("Bearer"), "{tf}: token in state");
-        ws.destroy();
-        assert_no_sessions_left(&mock, &tf, "interactive-login");
+        destroy_leaves_no_sessions(&ws, &mock, &tf, "interactive-login");
     }
 }
 
@@ -302,23 +298,15 @@ fn token_resource_snippets_apply_and_destroy() {
         let mock = Mock::start();
         let mut ws = snippet_workspace(&tf, &mock, "examples/resources/defentry_token");
         ws.env("TF_VAR_defentry_password", SERVICE_PASSWORD);
-        if !tf.at_least(1, 11) {
-            // write-only-password.tf needs 1.11; resource.tf alone works everywhere.
-            let needle = if tf.at_least(1, 10) {
-                WRITE_ONLY_NOT_ALLOWED
-            } else {
-                NO_EPHEMERAL_VARIABLES
-            };
-            ws.refused(&["plan", "-input=false"], needle);
-            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+        // write-only-password.tf needs 1.11; resource.tf alone works everywhere.
+        if plan_refused_before_1_11(&tf, &ws, &mock, WRITE_ONLY_NOT_ALLOWED) {
             ws.remove("write-only-password.tf");
             ws.apply();
             assert!(!output_str(&ws, "backend_token_id").is_empty(), "{tf}");
             // resource.tf and overlap.tf: one token each.
             assert_eq!(mock.active_sessions(), 2, "{tf}: {}", mock.sessions());
             assert_eq!(ws.plan_exit_code(), 0, "{tf}");
-            ws.destroy();
-            assert_no_sessions_left(&mock, &tf, "the defentry_token snippet");
+            destroy_leaves_no_sessions(&ws, &mock, &tf, "the defentry_token snippet");
             continue;
         }
         ws.apply();
@@ -330,8 +318,7 @@ fn token_resource_snippets_apply_and_destroy() {
             "{tf}: the write-only password reached the state"
         );
         assert_eq!(ws.plan_exit_code(), 0, "{tf}");
-        ws.destroy();
-        assert_no_sessions_left(&mock, &tf, "the defentry_token snippets");
+        destroy_leaves_no_sessions(&ws, &mock, &tf, "the defentry_token snippets");
     }
 }
 
@@ -451,8 +438,7 @@ fn action_snippets_do_what_they_say() {
 
 #[test]
 fn terraform_test_suite_passes_against_the_mock() {
-    for Setup { tf, mock, ws } in setups() {
-        copy_example(&ws, "tests/terraform");
+    for Setup { tf, mock, ws } in example_setups("tests/terraform") {
         let out = ws.ok(&["test"]);
         let stdout = &out.stdout;
         assert!(

@@ -8,8 +8,8 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 
 use common_plugin::{
-    health_check, terraform_client_identity, Handshake, Plugin, MAGIC_COOKIE, MAGIC_COOKIE_KEY,
-    SERVING,
+    health_check, terraform_client_identity, ClientIdentity, Handshake, Plugin, MAGIC_COOKIE,
+    MAGIC_COOKIE_KEY, SERVING,
 };
 use terraform_provider_defentry::sdk::proto::plugin::grpc_broker_client::GrpcBrokerClient;
 use terraform_provider_defentry::sdk::proto::plugin::grpc_controller_client::GrpcControllerClient;
@@ -18,6 +18,16 @@ use terraform_provider_defentry::sdk::proto::plugin::{ConnInfo, Empty};
 use terraform_provider_defentry::sdk::proto::tfplugin6::get_provider_schema;
 use terraform_provider_defentry::sdk::proto::tfplugin6::provider_client::ProviderClient;
 use tonic::transport::Channel;
+
+/// The provider started the way Terraform starts it, with AutoMTLS for a fresh client
+/// identity, past its handshake. Its socket lives in the returned directory.
+async fn automtls_plugin() -> (tempfile::TempDir, ClientIdentity, Plugin, Handshake) {
+    let dir = tempfile::tempdir().unwrap();
+    let client = terraform_client_identity();
+    let mut plugin = Plugin::spawn_like_terraform(dir.path(), Some(&client.pem));
+    let hs = plugin.handshake().await;
+    (dir, client, plugin, hs)
+}
 
 /// Calls Shutdown like go-plugin's client Kill() and checks the process leaves cleanly:
 /// status 0, nothing more on stdout, no abandoned calls, socket file removed.
@@ -90,10 +100,7 @@ async fn protocol_5_only_exits_1_naming_the_offer() {
 
 #[tokio::test]
 async fn automtls_with_terraform_like_client() {
-    let dir = tempfile::tempdir().unwrap();
-    let client = terraform_client_identity();
-    let mut plugin = Plugin::spawn_like_terraform(dir.path(), Some(&client.pem));
-    let hs = plugin.handshake().await;
+    let (dir, client, plugin, hs) = automtls_plugin().await;
 
     assert_eq!(hs.core, "1");
     assert_eq!(hs.version, "6");
@@ -146,10 +153,7 @@ async fn automtls_with_terraform_like_client() {
 
 #[tokio::test]
 async fn automtls_refuses_other_or_missing_client_certs() {
-    let dir = tempfile::tempdir().unwrap();
-    let client = terraform_client_identity();
-    let mut plugin = Plugin::spawn_like_terraform(dir.path(), Some(&client.pem));
-    let hs = plugin.handshake().await;
+    let (_dir, client, plugin, hs) = automtls_plugin().await;
 
     let stranger = terraform_client_identity();
     let with_other = async {
@@ -211,10 +215,7 @@ async fn plaintext_without_client_cert() {
 
 #[tokio::test]
 async fn sigint_is_ignored() {
-    let dir = tempfile::tempdir().unwrap();
-    let client = terraform_client_identity();
-    let mut plugin = Plugin::spawn_like_terraform(dir.path(), Some(&client.pem));
-    let hs = plugin.handshake().await;
+    let (_dir, client, plugin, hs) = automtls_plugin().await;
 
     plugin.signal("INT");
     plugin.signal("INT");

@@ -52,16 +52,6 @@ fn finished(mock: &Mock, path: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Token ids of the sessions active at the mock.
-fn active_ids(mock: &Mock) -> BTreeSet<String> {
-    mock.sessions()["sessions"]
-        .as_array()
-        .expect("sessions list")
-        .iter()
-        .map(|s| s["token_id"].as_str().expect("token_id").to_owned())
-        .collect()
-}
-
 /// `(token_id, token)` of every `defentry_token` in state.
 fn state_tokens(ws: &Workspace) -> Vec<(String, String)> {
     ws.resources()
@@ -173,7 +163,7 @@ fn interrupt_apply(sig: Sig) {
             sig.name()
         );
 
-        let active = active_ids(&mock);
+        let active = mock.active_ids();
         let in_state: BTreeSet<String> = state_tokens(&ws).into_iter().map(|(id, _)| id).collect();
         assert!(
             in_state.len() < 50,
@@ -213,7 +203,7 @@ fn interrupt_destroy(sig: Sig) {
             mock.assert_live(token, format_args!("{tf}: token {id} is still in state after SIG{} mid-destroy but was logged out\n{out}", sig.name()));
         }
         let in_state: BTreeSet<String> = left.into_iter().map(|(id, _)| id).collect();
-        assert_eq!(active_ids(&mock), in_state, "{tf}: {out}");
+        assert_eq!(mock.active_ids(), in_state, "{tf}: {out}");
 
         mock.clear_faults();
         ws.destroy();

@@ -169,9 +169,8 @@ fn assert_clean_plugin_exits(tf: &Terraform, log: &str) {
 #[test]
 fn dev_overrides_schema_json_shows_the_provider_schema() {
     for tf in terraforms() {
-        let mut ws = Workspace::bare(&tf);
+        let mut ws = Workspace::bare_with(&tf, &required_providers(None));
         ws.env("TF_LOG", "debug");
-        ws.write("main.tf", &required_providers(None));
         let out = ws.ok(&["providers", "schema", "-json"]);
         assert_auto_mtls(&tf, &out.stderr);
         assert_clean_plugin_exits(&tf, &out.stderr);

@@ -39,18 +39,13 @@ fn throttled(mock: &Mock) -> u64 {
         .unwrap_or_else(|| panic!("no numeric `throttled` in /_mock/rate-limit: {r}"))
 }
 
-fn tokens_config(n: usize) -> String {
-    format!("{REQUIRED_PROVIDERS}\nresource \"defentry_token\" \"t\" {{\n  count = {n}\n}}\n")
-}
-
-/// Token ids of the sessions active at the mock.
-fn active_ids(mock: &Mock) -> BTreeSet<String> {
-    mock.sessions()["sessions"]
-        .as_array()
-        .expect("sessions list")
-        .iter()
-        .map(|s| s["token_id"].as_str().expect("token_id").to_owned())
-        .collect()
+/// A workspace on `mock` whose configuration asks for `n` tokens.
+fn fleet(tf: &Terraform, mock: &Mock, n: usize) -> Workspace {
+    let ws = Workspace::new(tf, mock);
+    ws.write_config(&format!(
+        "resource \"defentry_token\" \"t\" {{\n  count = {n}\n}}\n"
+    ));
+    ws
 }
 
 /// Token ids of the `defentry_token`s in state.
@@ -67,21 +62,28 @@ fn state_ids(ws: &Workspace) -> BTreeSet<String> {
         .collect()
 }
 
+/// `terraform <verb> -auto-approve`, which must succeed with no error and say that objects
+/// waited for the limit; returns its output.
+fn waited_through(ws: &Workspace, verb: &str) -> String {
+    let tf = ws.terraform();
+    let out = ws.ok(&[verb, "-auto-approve", "-input=false", "-no-color"]);
+    let text = out.combined();
+    assert!(!text.contains("Error:"), "{tf}: {verb}:\n{text}");
+    assert!(
+        text.contains(WAITED),
+        "{tf}: no rate-limit warning:\n{text}"
+    );
+    text
+}
+
 /// (a) `count = 100` at 60 a minute: apply and destroy succeed with no error, the objects that
 /// waited say so, few 429s per window, and no session is left.
 #[test]
 fn a_hundred_tokens_apply_and_destroy_under_the_limit() {
     for tf in terraforms() {
         let mock = limited_mock();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write("main.tf", &tokens_config(100));
-        let out = ws.ok(&["apply", "-auto-approve", "-input=false", "-no-color"]);
-        let text = out.combined();
-        assert!(!text.contains("Error:"), "{tf}: apply:\n{text}");
-        assert!(
-            text.contains(WAITED),
-            "{tf}: no rate-limit warning:\n{text}"
-        );
+        let ws = fleet(&tf, &mock, 100);
+        let text = waited_through(&ws, "apply");
         assert!(text.contains("rate_limit_timeout"), "{tf}: {text}");
         assert_eq!(state_ids(&ws).len(), 100, "{tf}");
         assert_eq!(mock.active_sessions(), 100, "{tf}: {}", mock.sessions());
@@ -98,13 +100,7 @@ fn a_hundred_tokens_apply_and_destroy_under_the_limit() {
             "{tf}: {throttled} 429s in {windows} window(s): {r}"
         );
 
-        let out = ws.ok(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
-        let text = out.combined();
-        assert!(!text.contains("Error:"), "{tf}: destroy:\n{text}");
-        assert!(
-            text.contains(WAITED),
-            "{tf}: no rate-limit warning:\n{text}"
-        );
+        waited_through(&ws, "destroy");
         assert!(state_ids(&ws).is_empty(), "{tf}");
         assert_eq!(mock.active_sessions(), 0, "{tf}: {}", mock.sessions());
     }
@@ -116,13 +112,7 @@ fn a_hundred_tokens_apply_and_destroy_under_the_limit() {
 fn three_applies_at_once_on_one_account() {
     for tf in terraforms() {
         let mock = limited_mock();
-        let workspaces: Vec<Workspace> = (0..3)
-            .map(|_| {
-                let ws = Workspace::new(&tf, &mock);
-                ws.write("main.tf", &tokens_config(30));
-                ws
-            })
-            .collect();
+        let workspaces: Vec<Workspace> = (0..3).map(|_| fleet(&tf, &mock, 30)).collect();
         for verb in ["apply", "destroy"] {
             let runs: Vec<GroupJob> = workspaces
                 .iter()
@@ -152,8 +142,7 @@ fn three_applies_at_once_on_one_account() {
 fn ctrl_c_during_a_rate_limit_wait() {
     for tf in terraforms() {
         let mock = limited_mock();
-        let ws = Workspace::new(&tf, &mock);
-        ws.write("main.tf", &tokens_config(100));
+        let ws = fleet(&tf, &mock, 100);
         let mut run = GroupJob::start(&ws, &["apply", "-auto-approve", "-input=false"]);
         // Once the CRM answered a 429 every operation of the window waits for its reset (a
         // minute at most), so the signal lands inside that wait.
@@ -170,7 +159,7 @@ fn ctrl_c_during_a_rate_limit_wait() {
             "{tf}: the apply finished first:\n{out}"
         );
         assert_eq!(
-            active_ids(&mock),
+            mock.active_ids(),
             in_state,
             "{tf}: after Ctrl-C in a rate-limit wait, live sessions and state differ\n{out}"
         );

@@ -27,9 +27,8 @@ fn every_terraform_reports_its_version() {
 #[test]
 fn terraform_data_applies_and_destroys() {
     for tf in terraforms() {
-        let ws = Workspace::bare(&tf);
-        ws.write(
-            "main.tf",
+        let ws = Workspace::bare_with(
+            &tf,
             r#"
 resource "terraform_data" "probe" {
   input = { name = "smoke", n = 3 }
@@ -64,11 +63,7 @@ output "echo" {
 #[test]
 fn failures_come_back_as_non_zero_exit_codes() {
     for tf in terraforms() {
-        let ws = Workspace::bare(&tf);
-        ws.write(
-            "main.tf",
-            "resource \"terraform_data\" \"x\" {\n  nope = 1\n}\n",
-        );
+        let ws = Workspace::bare_with(&tf, "resource \"terraform_data\" \"x\" {\n  nope = 1\n}\n");
         let out = ws.run(&["validate"]);
         assert_eq!(out.code, 1, "{tf}: {}", ws.failure(&["validate"], &out));
         assert!(
@@ -94,11 +89,9 @@ fn failures_come_back_as_non_zero_exit_codes() {
 #[test]
 fn child_processes_see_only_the_workspace_environment() {
     for tf in terraforms() {
-        let mut ws = Workspace::bare(&tf);
-        ws.env("E2E_MARKER", "present");
         // local-exec makes Terraform start a child process, as it does for providers.
-        ws.write(
-            "main.tf",
+        let mut ws = Workspace::bare_with(
+            &tf,
             r#"
 resource "terraform_data" "env" {
   provisioner "local-exec" {
@@ -107,6 +100,7 @@ resource "terraform_data" "env" {
 }
 "#,
         );
+        ws.env("E2E_MARKER", "present");
         ws.apply();
         let env = ws.read("env.txt");
         let has = |line: &str| env.lines().any(|l| l == line);

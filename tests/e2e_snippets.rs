@@ -77,9 +77,9 @@ fn processes_in(dir: &Path) -> Vec<(u32, String)> {
 }
 
 /// Runs `snippet` with bash in a workspace holding `MAIN_TF`, `TEST_HCL` and `target/debug`
-/// (the built binaries); returns (exit code, stdout, stderr). Fails if a process is left
-/// running in the workspace afterwards (and kills it).
-fn run_snippet(file: &str) -> (i32, String, String) {
+/// (the built binaries); it must exit 0. Returns its stdout, and the context for failure
+/// messages. Fails if a process is left running in the workspace afterwards (and kills it).
+fn run_snippet(file: &str) -> (String, String) {
     let snippet = mock_snippet(file);
     let tf = newest_terraform();
     let ws = Workspace::bare(&tf);
@@ -126,15 +126,15 @@ fn run_snippet(file: &str) -> (i32, String, String) {
         left.is_empty(),
         "processes left running by the {ctx}\n--- left ---\n{left:?}"
     );
-    (status.code().unwrap_or(-1), stdout, stderr)
+    let ctx = format!("{file}:\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
+    // For the guide's snippet, `wait` passes the mock's exit status on: 0 after SIGTERM.
+    assert_eq!(status.code().unwrap_or(-1), 0, "{ctx}");
+    (stdout, ctx)
 }
 
 #[test]
 fn readme_mock_snippet_runs_terraform_test_and_stops_the_mock() {
-    let file = "README.md";
-    let (code, stdout, stderr) = run_snippet(file);
-    let ctx = format!("{file}:\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
-    assert_eq!(code, 0, "{ctx}");
+    let (stdout, ctx) = run_snippet("README.md");
     assert!(stdout.contains("1 passed, 0 failed"), "{ctx}");
     // The snippet's own leak check: every session terraform test opened was closed.
     assert!(stdout.contains(r#"{"active":0,"#), "{ctx}");
@@ -142,10 +142,6 @@ fn readme_mock_snippet_runs_terraform_test_and_stops_the_mock() {
 
 #[test]
 fn guide_mock_snippet_logs_in_and_stops_the_mock() {
-    let file = "docs/guides/defentry-mock.md";
-    let (code, stdout, stderr) = run_snippet(file);
-    let ctx = format!("{file}:\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
-    // `wait` passes the mock's exit status on: 0 after SIGTERM.
-    assert_eq!(code, 0, "{ctx}");
+    let (stdout, ctx) = run_snippet("docs/guides/defentry-mock.md");
     assert!(stdout.contains(r#""token":""#), "{ctx}");
 }

@@ -347,16 +347,9 @@ resource "defentry_token" "ci" {{
             ));
         };
         write("1");
-        if !tf.at_least(1, 11) {
-            // 1.10 has ephemeral variables but cannot pass one to an argument it does not know
-            // to be write-only; older ones do not know `ephemeral` at all.
-            let needle = if tf.at_least(1, 10) {
-                "Invalid use of ephemeral value"
-            } else {
-                NO_EPHEMERAL_VARIABLES
-            };
-            ws.refused(&["plan", "-input=false"], needle);
-            assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+        // 1.10 has ephemeral variables but cannot pass one to an argument it does not know
+        // to be write-only; older ones do not know `ephemeral` at all.
+        if plan_refused_before_1_11(&tf, &ws, &mock, "Invalid use of ephemeral value") {
             continue;
         }
         ws.ok(&["plan", "-out=tfplan", "-input=false"]);
@@ -429,13 +422,6 @@ resource "defentry_token" "ci" {}
     }
 }
 
-/// Runs a command expected to fail and returns its combined output.
-fn fails(ws: &Workspace, args: &[&str]) -> String {
-    let out = ws.run(args);
-    assert_ne!(out.code, 0, "expected failure: {}", ws.failure(args, &out));
-    out.combined()
-}
-
 #[test]
 fn bad_configuration_fails_at_validate_with_the_attribute() {
     for tf in terraforms() {
@@ -479,7 +465,7 @@ fn bad_configuration_fails_at_validate_with_the_attribute() {
         ];
         for (body, summary, hint) in cases {
             ws.write_config(body);
-            let text = fails(&ws, &["validate"]);
+            let text = ws.fails(&["validate"]);
             assert!(text.contains(summary), "{tf}: {body}\n{text}");
             assert!(text.contains(hint), "{tf}: {body}\n{text}");
             // Terraform points at the offending line.
@@ -495,7 +481,7 @@ fn bad_configuration_fails_at_validate_with_the_attribute() {
 fn an_empty_write_only_password_is_refused_at_validate() {
     for Setup { tf, mock, ws } in setups() {
         ws.write_config(r#"resource "defentry_token" "t" { password_wo = "" }"#);
-        let text = fails(&ws, &["validate"]);
+        let text = ws.fails(&["validate"]);
         if tf.at_least(1, 11) {
             assert!(text.contains("Empty password_wo"), "{tf}: {text}");
             assert!(
@@ -525,7 +511,7 @@ fn api_failures_explain_themselves() {
         ws.write("main.tf", &body);
 
         ws.env("DEFENTRY_PASSWORD", "wrong-password-123");
-        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        let text = ws.fails(&["apply", "-auto-approve", "-input=false"]);
         assert!(
             text.contains("Defentry rejected the credentials"),
             "{tf}: {text}"
@@ -543,7 +529,7 @@ fn api_failures_explain_themselves() {
         mock.fault(json!({"path": LOGIN_PATH, "status": 422,
             "body": r#"{"message":"The username format is invalid.","errors":{"username":["The username format is invalid."]}}"#,
             "content_type": "application/json"}));
-        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        let text = ws.fails(&["apply", "-auto-approve", "-input=false"]);
         assert!(text.contains("Defentry rejected the input"), "{tf}: {text}");
         assert!(
             text.contains("The username format is invalid."),
@@ -552,7 +538,7 @@ fn api_failures_explain_themselves() {
 
         mock.fault(json!({"path": LOGIN_PATH, "status": 200,
             "body": "<html><body>Maintenance</body></html>", "content_type": "text/html"}));
-        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        let text = ws.fails(&["apply", "-auto-approve", "-input=false"]);
         assert!(
             text.contains("Unexpected response from Defentry"),
             "{tf}: {text}"
@@ -563,7 +549,7 @@ fn api_failures_explain_themselves() {
         ws.write_config(
             "provider \"defentry\" {\n  max_retries = 0\n}\nresource \"defentry_token\" \"t\" {}",
         );
-        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        let text = ws.fails(&["apply", "-auto-approve", "-input=false"]);
         assert!(text.contains("Cannot reach Defentry"), "{tf}: {text}");
         assert!(text.contains("127.0.0.1:9"), "{tf}: host named: {text}");
         ws.env("DEFENTRY_API_DOMAIN", &mock.url);
@@ -579,7 +565,7 @@ fn api_failures_explain_themselves() {
         assert_eq!(status, 200, "{tf}");
         ws.env("DEFENTRY_USERNAME", ADMIN_USER);
         ws.env("DEFENTRY_PASSWORD", ADMIN_PASSWORD);
-        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        let text = ws.fails(&["apply", "-auto-approve", "-input=false"]);
         assert!(
             text.contains("Two-factor authentication required"),
             "{tf}: {text}"
@@ -590,7 +576,7 @@ fn api_failures_explain_themselves() {
         );
 
         ws.unset_env("DEFENTRY_API_DOMAIN");
-        let text = fails(&ws, &["apply", "-auto-approve", "-input=false"]);
+        let text = ws.fails(&["apply", "-auto-approve", "-input=false"]);
         assert!(text.contains("Missing api_domain"), "{tf}: {text}");
         assert!(text.contains("DEFENTRY_API_DOMAIN"), "{tf}: {text}");
 
@@ -612,7 +598,7 @@ fn import_is_refused_with_a_reason() {
     } in setups()
     {
         ws.write_config(r#"resource "defentry_token" "t" {}"#);
-        let text = fails(&ws, &["import", "-input=false", "defentry_token.t", "7"]);
+        let text = ws.fails(&["import", "-input=false", "defentry_token.t", "7"]);
         assert!(text.contains("cannot be imported"), "{tf}: {text}");
         assert!(text.contains("secret"), "{tf}: {text}");
     }

@@ -1,6 +1,7 @@
 //! A `defentry-mock` process on a free loopback port, spoken to over HTTP with reqwest, and the
 //! fixtures it starts with (imported from the mock, not retyped).
 
+use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::process::Child;
 use std::time::Duration;
@@ -197,6 +198,16 @@ impl Mock {
         let mut url = self.url_of("/_mock/sessions");
         url.query_pairs_mut().append_pair("username", username);
         self.get_json(url)
+    }
+
+    /// Token ids of the sessions active at the mock.
+    pub fn active_ids(&self) -> BTreeSet<String> {
+        self.sessions()["sessions"]
+            .as_array()
+            .expect("sessions list")
+            .iter()
+            .map(|s| s["token_id"].as_str().expect("token_id").to_owned())
+            .collect()
     }
 
     /// Number of tokens that are neither expired nor revoked.

@@ -108,3 +108,27 @@ pub fn setups_on(tfs: Vec<Terraform>) -> impl Iterator<Item = Setup> {
         Setup { tf, mock, ws }
     })
 }
+
+/// Configurations with ephemeral variables need Terraform 1.11 (write-only arguments). On an
+/// older `tf` this asserts that `terraform plan` refuses the configuration, with
+/// `needle_on_1_10` on 1.10 (which has ephemeral variables) and [`NO_EPHEMERAL_VARIABLES`]
+/// before, and that nothing logged in; it returns whether it did (the caller then skips the
+/// rest).
+pub fn plan_refused_before_1_11(
+    tf: &Terraform,
+    ws: &Workspace,
+    mock: &Mock,
+    needle_on_1_10: &str,
+) -> bool {
+    if tf.at_least(1, 11) {
+        return false;
+    }
+    let needle = if tf.at_least(1, 10) {
+        needle_on_1_10
+    } else {
+        NO_EPHEMERAL_VARIABLES
+    };
+    ws.refused(&["plan", "-input=false"], needle);
+    assert_eq!(mock.sessions()["logins"], 0, "{tf}");
+    true
+}

@@ -73,6 +73,13 @@ impl Workspace {
         Workspace::with_cli_config(tf, &config)
     }
 
+    /// A [`bare`](Workspace::bare) workspace whose `main.tf` is `main_tf`.
+    pub fn bare_with(tf: &Terraform, main_tf: &str) -> Workspace {
+        let ws = Workspace::bare(tf);
+        ws.write("main.tf", main_tf);
+        ws
+    }
+
     /// Workspace with a CLI config of the caller's (no `DEFENTRY_*` settings).
     pub fn with_cli_config(tf: &Terraform, cli_config: &str) -> Workspace {
         let dir = tempfile::Builder::new()
@@ -262,6 +269,18 @@ impl Workspace {
             out.stdout,
             out.stderr
         )
+    }
+
+    /// Run `terraform <args>`, which must fail (any non-zero exit); returns the combined output.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_ne!(
+            out.code,
+            0,
+            "expected failure: {}",
+            self.failure(args, &out)
+        );
+        out.combined()
     }
 
     /// Run `terraform <args>`, which must fail (exit 1) with `needle` in the output: the way a
