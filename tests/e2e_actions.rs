@@ -17,7 +17,7 @@ fn action_terraforms() -> Vec<Terraform> {
     let found: Vec<Terraform> = all.iter().filter(|t| t.at_least(1, 14)).cloned().collect();
     assert!(
         !found.is_empty(),
-        "actions need Terraform >= 1.14, but only {all:?} are available: run tools/ensure-terraform"
+        "actions need Terraform >= 1.14, but only {all:?} are available: run `make setup` (tools/ensure_terraform.py)"
     );
     found
 }

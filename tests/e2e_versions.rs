@@ -208,7 +208,7 @@ fn write_only_arguments_are_refused_before_terraform_1_11() {
         .collect();
     assert!(
         !old.is_empty(),
-        "no Terraform older than 1.11 to test with: run tools/ensure-terraform"
+        "no Terraform older than 1.11 to test with: run `make setup` (tools/ensure_terraform.py)"
     );
     for tf in old {
         let mock = Mock::start();

@@ -4,7 +4,7 @@
 //! Everything here panics with context on failure (these are tests), and nothing waits a fixed
 //! time: servers are ready when they print their readiness line. Each test owns its temp dirs
 //! and mock, so tests run in parallel safely. A missing Terraform is a failure, never a skip:
-//! run `make setup` (or `tools/ensure-terraform`).
+//! run `make setup` (or `tools/ensure_terraform.py`).
 //!
 //! # Modules, and why there is no `allow(dead_code)`
 //!

@@ -169,7 +169,7 @@ fn installed_terraforms() -> Vec<Terraform> {
     found.sort_by_key(|t| t.version);
     assert!(
         !found.is_empty(),
-        "no Terraform found in {}: run `make setup` / tools/ensure-terraform (or set TERRAFORM)",
+        "no Terraform found in {}: run `make setup` / tools/ensure_terraform.py (or set TERRAFORM)",
         bin.display()
     );
     found
