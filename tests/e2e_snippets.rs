@@ -93,7 +93,11 @@ fn run_snippet(file: &str) -> (String, String) {
     let out_path = logs.path().join("stdout");
     let err_path = logs.path().join("stderr");
     let mut child = ws
-        .shell(&format!("set -euo pipefail\n{snippet}\n"))
+        // The README's snippet runs `defentry-mock` from PATH, as a user who installed the
+        // release's binary does; here the built one stands in for it.
+        .shell(&format!(
+            "set -euo pipefail\nexport PATH=\"$PWD/target/debug:$PATH\"\n{snippet}\n"
+        ))
         .stdout(fs::File::create(&out_path).expect("stdout file"))
         .stderr(fs::File::create(&err_path).expect("stderr file"))
         .spawn()
