@@ -13,7 +13,8 @@ use defentry_mock::{
 };
 use serde_json::{json, Value};
 use terraform_provider_defentry::defentry::client::{
-    ApiDomain, ApiError, CallCtx, Client, ClientConfig, LogoutOutcome, Secret, LOGIN as LOGIN_PATH,
+    ApiDomain, ApiError, CallCtx, Client, ClientConfig, LoginResponse, LogoutOutcome, Secret,
+    LOGIN as LOGIN_PATH,
 };
 
 async fn mock() -> MockServer {
@@ -83,6 +84,17 @@ async fn fault(server: &MockServer, fault: Value) {
     mock_call(server, reqwest::Method::POST, "/_mock/faults", Some(fault)).await;
 }
 
+/// Queues a fault on the login path (`spec` without its `path`).
+async fn login_fault(server: &MockServer, mut spec: Value) {
+    spec["path"] = json!(LOGIN_PATH);
+    fault(server, spec).await;
+}
+
+/// The service account's plain login, with a context that is never stopped.
+async fn login_svc(client: &Client) -> Result<LoginResponse, ApiError> {
+    client.login(&cx(), SVC, &pw(SVC_PW), false).await
+}
+
 /// Statuses the mock answered to requests for `path` (its request log), oldest first.
 async fn requests(server: &MockServer, path: &str) -> Vec<u64> {
     let log = mock_call(server, reqwest::Method::GET, "/_mock/requests", None).await;
@@ -132,7 +144,7 @@ fn totp_now(base32: &str) -> Secret {
 async fn service_account_login_and_logout() {
     let server = mock().await;
     let client = client(&server);
-    let login = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    let login = login_svc(&client).await.unwrap();
     assert!(!login.two_factor_required);
     let s = sessions(&server).await;
     assert_eq!(s["active"], 1);
@@ -167,7 +179,7 @@ async fn keep_logged_and_independent_tokens() {
     let server = mock().await;
     let client = client(&server);
     let a = client.login(&cx(), SVC, &pw(SVC_PW), true).await.unwrap();
-    let b = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    let b = login_svc(&client).await.unwrap();
     assert_ne!(a.token.id(), b.token.id());
     let s = sessions(&server).await;
     assert_eq!(s["active"], 2);
@@ -247,7 +259,7 @@ async fn validation_errors_carry_the_field_messages() {
 async fn unauthenticated_elsewhere() {
     let server = mock().await;
     let client = client(&server);
-    let login = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    let login = login_svc(&client).await.unwrap();
     client.logout(&cx(), login.token.secret()).await.unwrap();
     let err = client
         .two_factor_setup(&cx(), login.token.secret())
@@ -316,7 +328,7 @@ async fn setup_of_a_user_who_is_not_enrolled() {
     // Documented responses: setup succeeds and says nothing.
     let server = mock().await;
     let api = client(&server);
-    let login = api.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    let login = login_svc(&api).await.unwrap();
     let setup = api
         .two_factor_setup(&cx(), login.token.secret())
         .await
@@ -325,7 +337,7 @@ async fn setup_of_a_user_who_is_not_enrolled() {
     // With hints, the revealed secret says "not enrolled".
     let server = mock_with_hints().await;
     let api = client(&server);
-    let login = api.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    let login = login_svc(&api).await.unwrap();
     let setup = api
         .two_factor_setup(&cx(), login.token.secret())
         .await
@@ -345,7 +357,7 @@ async fn any_2xx_body_of_setup_verify_logout_and_password_calls_is_success() {
         (r#"{"status":"ok"}"#, "application/json"),
     ];
     for (body, content_type) in bodies {
-        let login = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+        let login = login_svc(&client).await.unwrap();
         let token = login.token.secret();
         for path in [
             "/api/v1/2fa/setup",
@@ -384,7 +396,7 @@ async fn any_2xx_body_of_setup_verify_logout_and_password_calls_is_success() {
         );
     }
     // A server that says the code was not verified is believed.
-    let login = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    let login = login_svc(&client).await.unwrap();
     fault(
         &server,
         json!({"path": "/api/v1/2fa/verify", "status": 200, "count": 1,
@@ -444,7 +456,7 @@ async fn two_factor_enrolment_of_a_new_user() {
 async fn forbidden_carries_the_server_message() {
     let server = mock().await;
     let client = client(&server);
-    let login = client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    let login = login_svc(&client).await.unwrap();
     fault(
         &server,
         json!({"path": "/api/v1/2fa/setup", "status": 403, "count": 1,
@@ -529,9 +541,9 @@ async fn password_forgot_and_reset() {
 async fn rate_limited_then_success() {
     let server = mock().await;
     let client = client(&server);
-    fault(
+    login_fault(
         &server,
-        json!({"path": LOGIN_PATH, "status": 429, "count": 2, "retry_after": "0"}),
+        json!({"status": 429, "count": 2, "retry_after": "0"}),
     )
     .await;
     let cx = cx();
@@ -552,22 +564,19 @@ async fn rate_limit_waits_are_bounded_by_time_not_attempts() {
     c.rate_limit_timeout = Duration::from_secs(3);
     let client = Client::new(c).unwrap();
     // max_retries = 0 does not stop a short rate-limit wait.
-    fault(
+    login_fault(
         &server,
-        json!({"path": LOGIN_PATH, "status": 429, "count": 1, "retry_after": "1"}),
+        json!({"status": 429, "count": 1, "retry_after": "1"}),
     )
     .await;
-    client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    login_svc(&client).await.unwrap();
     // A wait beyond the time left is not started: the error names the setting and the wait.
-    fault(
+    login_fault(
         &server,
-        json!({"path": LOGIN_PATH, "status": 429, "count": 10, "retry_after": "30"}),
+        json!({"status": 429, "count": 10, "retry_after": "30"}),
     )
     .await;
-    let err = client
-        .login(&cx(), SVC, &pw(SVC_PW), false)
-        .await
-        .unwrap_err();
+    let err = login_svc(&client).await.unwrap_err();
     let ApiError::RateLimited {
         host,
         timeout,
@@ -603,11 +612,8 @@ async fn real_login_rate_limit_of_the_mock() {
     let mut c = config(server.base_url());
     c.rate_limit_timeout = Duration::from_secs(5);
     let client = Client::new(c).unwrap();
-    client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
-    let err = client
-        .login(&cx(), SVC, &pw(SVC_PW), false)
-        .await
-        .unwrap_err();
+    login_svc(&client).await.unwrap();
+    let err = login_svc(&client).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -626,9 +632,9 @@ async fn real_login_rate_limit_of_the_mock() {
 async fn a_stop_ends_a_rate_limit_wait() {
     let server = mock().await;
     let client = client(&server);
-    fault(
+    login_fault(
         &server,
-        json!({"path": LOGIN_PATH, "status": 429, "count": 1, "retry_after": "60"}),
+        json!({"status": 429, "count": 1, "retry_after": "60"}),
     )
     .await;
     let stop = tokio_util::sync::CancellationToken::new();
@@ -700,13 +706,13 @@ async fn retry_after_is_honoured() {
     c.retry_base_delay = Duration::from_millis(250);
     c.retry_max_delay = Duration::from_secs(30);
     let client = Client::new(c).unwrap();
-    fault(
+    login_fault(
         &server,
-        json!({"path": LOGIN_PATH, "status": 503, "count": 2, "retry_after": "1"}),
+        json!({"status": 503, "count": 2, "retry_after": "1"}),
     )
     .await;
     let started = Instant::now();
-    client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    login_svc(&client).await.unwrap();
     let elapsed = started.elapsed();
     // Two waits of Retry-After: 1 s each.
     assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
@@ -719,22 +725,11 @@ async fn server_errors() {
     let server = mock().await;
     let client = client(&server);
     // 502 is retried.
-    fault(
-        &server,
-        json!({"path": LOGIN_PATH, "status": 502, "count": 1}),
-    )
-    .await;
-    client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    login_fault(&server, json!({"status": 502, "count": 1})).await;
+    login_svc(&client).await.unwrap();
     // 500 is not.
-    fault(
-        &server,
-        json!({"path": LOGIN_PATH, "status": 500, "count": 1}),
-    )
-    .await;
-    let err = client
-        .login(&cx(), SVC, &pw(SVC_PW), false)
-        .await
-        .unwrap_err();
+    login_fault(&server, json!({"status": 500, "count": 1})).await;
+    let err = login_svc(&client).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -748,16 +743,13 @@ async fn server_errors() {
     );
     assert!(!err.is_retryable());
     // A permanent 503 (with an HTML page, as proxies send) fails after max_retries.
-    fault(
+    login_fault(
         &server,
-        json!({"path": LOGIN_PATH, "status": 503, "count": 100,
+        json!({"status": 503, "count": 100,
                "body": "<html>Service Unavailable</html>", "content_type": "text/html"}),
     )
     .await;
-    let err = client
-        .login(&cx(), SVC, &pw(SVC_PW), false)
-        .await
-        .unwrap_err();
+    let err = login_svc(&client).await.unwrap_err();
     let host = ApiDomain::parse(server.base_url()).unwrap().host();
     assert!(
         matches!(&err, ApiError::Server { status: 503, attempts: 4, host: h } if *h == host),
@@ -823,10 +815,7 @@ async fn connection_refused() {
     let mut c = config(&format!("http://{addr}"));
     c.max_retries = 2;
     let client = Client::new(c).unwrap();
-    let err = client
-        .login(&cx(), SVC, &pw(SVC_PW), false)
-        .await
-        .unwrap_err();
+    let err = login_svc(&client).await.unwrap_err();
     let ApiError::Transport {
         host,
         cause,
@@ -852,16 +841,9 @@ async fn timeouts() {
     c.request_timeout = Duration::from_millis(300);
     c.max_retries = 0;
     let client = Client::new(c.clone()).unwrap();
-    fault(
-        &server,
-        json!({"path": LOGIN_PATH, "count": 1, "delay_ms": 3000}),
-    )
-    .await;
+    login_fault(&server, json!({"count": 1, "delay_ms": 3000})).await;
     let started = Instant::now();
-    let err = client
-        .login(&cx(), SVC, &pw(SVC_PW), false)
-        .await
-        .unwrap_err();
+    let err = login_svc(&client).await.unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -874,12 +856,8 @@ async fn timeouts() {
     // With a retry, the second attempt (no fault left) succeeds.
     c.max_retries = 1;
     let client = Client::new(c).unwrap();
-    fault(
-        &server,
-        json!({"path": LOGIN_PATH, "count": 1, "delay_ms": 3000}),
-    )
-    .await;
-    client.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    login_fault(&server, json!({"count": 1, "delay_ms": 3000})).await;
+    login_svc(&client).await.unwrap();
 }
 
 #[tokio::test]
@@ -926,15 +904,12 @@ async fn unexpected_responses() {
         ),
     ];
     for (body, content_type, want) in cases {
-        fault(
+        login_fault(
             &server,
-            json!({"path": LOGIN_PATH, "status": 200, "count": 1, "body": body, "content_type": content_type}),
+            json!({"status": 200, "count": 1, "body": body, "content_type": content_type}),
         )
         .await;
-        let err = client
-            .login(&cx(), SVC, &pw(SVC_PW), false)
-            .await
-            .unwrap_err();
+        let err = login_svc(&client).await.unwrap_err();
         let ApiError::UnexpectedResponse { status, reason, .. } = &err else {
             panic!("{body}: {err:?}")
         };
@@ -949,15 +924,12 @@ async fn unexpected_responses() {
     }
     // A huge body is not read into memory.
     let huge = format!(r#"{{"token":"1|{}"}}"#, "a".repeat(1536 * 1024));
-    fault(
+    login_fault(
         &server,
-        json!({"path": LOGIN_PATH, "status": 200, "count": 1, "body": huge, "content_type": "application/json"}),
+        json!({"status": 200, "count": 1, "body": huge, "content_type": "application/json"}),
     )
     .await;
-    let err = client
-        .login(&cx(), SVC, &pw(SVC_PW), false)
-        .await
-        .unwrap_err();
+    let err = login_svc(&client).await.unwrap_err();
     assert!(
         matches!(&err, ApiError::UnexpectedResponse { reason, .. } if reason.starts_with("body larger than")),
         "{err:?}"
@@ -968,15 +940,8 @@ async fn unexpected_responses() {
 async fn unexpected_statuses_and_path_prefixes() {
     let server = mock().await;
     let client = client(&server);
-    fault(
-        &server,
-        json!({"path": LOGIN_PATH, "status": 404, "count": 1}),
-    )
-    .await;
-    let err = client
-        .login(&cx(), SVC, &pw(SVC_PW), false)
-        .await
-        .unwrap_err();
+    login_fault(&server, json!({"status": 404, "count": 1})).await;
+    let err = login_svc(&client).await.unwrap_err();
     assert!(
         matches!(err, ApiError::UnexpectedStatus { status: 404, .. }),
         "{err:?}"
@@ -984,10 +949,7 @@ async fn unexpected_statuses_and_path_prefixes() {
     assert!(!err.is_retryable());
     // A wrong path prefix reaches the mock's 404 route; a right one (none) works with any trailing slash.
     let prefixed = Client::new(config(&format!("{}/defentry/", server.base_url()))).unwrap();
-    let err = prefixed
-        .login(&cx(), SVC, &pw(SVC_PW), false)
-        .await
-        .unwrap_err();
+    let err = login_svc(&prefixed).await.unwrap_err();
     assert!(
         matches!(err, ApiError::UnexpectedStatus { status: 404, .. }),
         "{err:?}"
@@ -998,7 +960,7 @@ async fn unexpected_statuses_and_path_prefixes() {
         vec![404]
     );
     let slash = Client::new(config(&format!("{}/", server.base_url()))).unwrap();
-    slash.login(&cx(), SVC, &pw(SVC_PW), false).await.unwrap();
+    login_svc(&slash).await.unwrap();
 }
 
 #[tokio::test]
@@ -1171,9 +1133,9 @@ async fn logs_never_contain_secrets() {
     let client = client(&server);
     let wrong = "wrong-password-9c1e";
     assert!(client.login(&cx(), SVC, &pw(wrong), false).await.is_err());
-    fault(
+    login_fault(
         &server,
-        json!({"path": LOGIN_PATH, "status": 503, "count": 1, "retry_after": "0"}),
+        json!({"status": 503, "count": 1, "retry_after": "0"}),
     )
     .await;
     let login = client.login(&cx(), SVC, &pw(SVC_PW), true).await.unwrap();

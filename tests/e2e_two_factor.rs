@@ -986,23 +986,6 @@ fn ctrl_c_during_the_challenge_logs_the_pending_session_out() {
 // Issue 17.2: the mock accepts each TOTP code once by default, as Laravel Fortify does
 // (RFC 6238 §5.2). These tests run it so.
 
-/// The admin logged in through the provider's `totp_secret`: a `defentry_token`, output
-/// `token`. Plus a session object of the same human from [`admin_session`].
-const ADMIN_THROUGH_PROVIDER: &str = r#"
-provider "defentry" {
-  username    = "admin@partner.com"
-  password    = var.admin_password
-  totp_secret = var.totp_secret
-}
-
-resource "defentry_token" "admin" {}
-
-output "token" {
-  value     = defentry_token.admin.token
-  sensitive = true
-}
-"#;
-
 /// An ephemeral session of the provider's user (Terraform 1.10+: opened at plan and again at
 /// apply), or before 1.10 a data source (read at plan).
 fn admin_session(tf: &Terraform) -> &'static str {
@@ -1042,7 +1025,7 @@ fn one_apply_with_a_2fa_session_and_a_token_of_one_human_verifies_both() {
     for tf in terraforms() {
         let at = tf.label();
         let mock = Mock::start();
-        let config = format!("{ADMIN_THROUGH_PROVIDER}{}", admin_session(&tf));
+        let config = format!("{PROVIDER_TOTP_SECRET_TOKEN}{}", admin_session(&tf));
         let mut ws = admin_workspace(&tf, &mock, &config);
         ws.env("TF_VAR_totp_secret", ADMIN_TOTP_SECRET);
         apply(&at, &ws);

@@ -406,6 +406,17 @@ macro_rules! check {
     }};
 }
 
+/// [`check!`] of RPCs the provider does not offer: each answers OK with one "not supported"
+/// error. `rpc(module { field: value })` sends a `pb::module::Request` with those fields, the
+/// rest default.
+macro_rules! refused {
+    ($c:ident: $($what:literal => $rpc:ident($m:ident { $($field:ident: $value:expr),* })),* $(,)?) => {$({
+        #[allow(clippy::needless_update)]
+        let req = pb::$m::Request { $($field: $value,)* ..Default::default() };
+        check!($what, $c.$rpc(req), UNSUPPORTED);
+    })*};
+}
+
 const UNKNOWN: &str = "Unknown";
 const UNSUPPORTED: &str = "not supported";
 
@@ -589,38 +600,11 @@ async fn rpcs_on_an_unknown_type_answer_ok_with_an_error() {
 async fn rpcs_the_provider_does_not_offer_answer_ok_with_an_error() {
     let mut c = connect(&[]).await;
 
-    check!(
-        "ValidateListResourceConfig",
-        c.validate_list_resource_config(pb::validate_list_resource_config::Request {
-            type_name: NOPE.into(),
-            config: null_config(),
-            ..Default::default()
-        }),
-        UNSUPPORTED
-    );
-    check!(
-        "UpgradeResourceIdentity",
-        c.upgrade_resource_identity(pb::upgrade_resource_identity::Request {
-            type_name: TOKEN.into(),
-            ..Default::default()
-        }),
-        UNSUPPORTED
-    );
-    check!(
-        "MoveResourceState",
-        c.move_resource_state(pb::move_resource_state::Request {
-            target_type_name: TOKEN.into(),
-            ..Default::default()
-        }),
-        UNSUPPORTED
-    );
-    check!(
-        "GenerateResourceConfig",
-        c.generate_resource_config(pb::generate_resource_config::Request {
-            type_name: TOKEN.into(),
-            ..Default::default()
-        }),
-        UNSUPPORTED
+    refused!(c:
+        "ValidateListResourceConfig" => validate_list_resource_config(validate_list_resource_config { type_name: NOPE.into(), config: null_config() }),
+        "UpgradeResourceIdentity" => upgrade_resource_identity(upgrade_resource_identity { type_name: TOKEN.into() }),
+        "MoveResourceState" => move_resource_state(move_resource_state { target_type_name: TOKEN.into() }),
+        "GenerateResourceConfig" => generate_resource_config(generate_resource_config { type_name: TOKEN.into() }),
     );
     let mut s = ok(
         "ListResource",
@@ -669,21 +653,9 @@ async fn no_functions_are_offered() {
 async fn state_storage_is_not_offered() {
     let mut c = connect(&[]).await;
 
-    check!(
-        "ValidateStateStoreConfig",
-        c.validate_state_store_config(pb::validate_state_store::Request {
-            type_name: NOPE.into(),
-            config: null_config(),
-        }),
-        UNSUPPORTED
-    );
-    check!(
-        "ConfigureStateStore",
-        c.configure_state_store(pb::configure_state_store::Request {
-            type_name: NOPE.into(),
-            ..Default::default()
-        }),
-        UNSUPPORTED
+    refused!(c:
+        "ValidateStateStoreConfig" => validate_state_store_config(validate_state_store { type_name: NOPE.into(), config: null_config() }),
+        "ConfigureStateStore" => configure_state_store(configure_state_store { type_name: NOPE.into() }),
     );
     let mut s = ok(
         "ReadStateBytes",
@@ -704,36 +676,11 @@ async fn state_storage_is_not_offered() {
         }])),
         UNSUPPORTED
     );
-    check!(
-        "LockState",
-        c.lock_state(pb::lock_state::Request {
-            type_name: NOPE.into(),
-            ..Default::default()
-        }),
-        UNSUPPORTED
-    );
-    check!(
-        "UnlockState",
-        c.unlock_state(pb::unlock_state::Request {
-            type_name: NOPE.into(),
-            ..Default::default()
-        }),
-        UNSUPPORTED
-    );
-    check!(
-        "GetStates",
-        c.get_states(pb::get_states::Request {
-            type_name: NOPE.into(),
-        }),
-        UNSUPPORTED
-    );
-    check!(
-        "DeleteState",
-        c.delete_state(pb::delete_state::Request {
-            type_name: NOPE.into(),
-            ..Default::default()
-        }),
-        UNSUPPORTED
+    refused!(c:
+        "LockState" => lock_state(lock_state { type_name: NOPE.into() }),
+        "UnlockState" => unlock_state(unlock_state { type_name: NOPE.into() }),
+        "GetStates" => get_states(get_states { type_name: NOPE.into() }),
+        "DeleteState" => delete_state(delete_state { type_name: NOPE.into() }),
     );
     assert_still_serving(&mut c).await;
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use hyper_util::rt::TokioIo;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls_pki_types::{CertificateDer, ServerName};
+pub use terraform_provider_defentry::sdk::plugin::testing::{self, ClientIdentity};
 pub use terraform_provider_defentry::sdk::plugin::MAGIC_COOKIE_KEY;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
@@ -40,41 +41,9 @@ const INHERITED: &[&str] = &[
     "RUST_LOG",
 ];
 
-/// A client certificate shaped like the one go-plugin's `generateCert` makes for Terraform:
-/// ECDSA P-521 / SHA-512, self-signed, CA:TRUE, CN=localhost, EKU client+server auth.
-pub struct ClientIdentity {
-    pub der: CertificateDer<'static>,
-    pub key: PrivateKeyDer<'static>,
-    pub pem: String,
-}
-
+/// A client certificate shaped like the one go-plugin's `generateCert` makes for Terraform.
 pub fn terraform_client_identity() -> ClientIdentity {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "HashiCorp");
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::DigitalSignature,
-        rcgen::KeyUsagePurpose::KeyEncipherment,
-        rcgen::KeyUsagePurpose::KeyAgreement,
-        rcgen::KeyUsagePurpose::KeyCertSign,
-    ];
-    params.extended_key_usages = vec![
-        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
-        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
-    ];
-    let cert = params.self_signed(&key).unwrap();
-    ClientIdentity {
-        der: cert.der().clone(),
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        pem: cert.pem(),
-    }
+    testing::terraform_client_identity().expect("a client certificate")
 }
 
 /// A running provider process.

@@ -253,12 +253,13 @@ mod tests {
             retry_after: Some(Duration::from_secs(60)),
         };
         let s = e.to_string();
-        assert!(
-            s.contains("HTTP 429")
-                && s.contains("waited 9m of the 10m allowed by rate_limit_timeout"),
-            "{s}"
-        );
-        assert!(s.contains("it asked to wait 1m more"), "{s}");
+        for part in [
+            "HTTP 429",
+            "waited 9m of the 10m allowed by rate_limit_timeout",
+            "it asked to wait 1m more",
+        ] {
+            assert!(s.contains(part), "{part}: {s}");
+        }
         assert!(e.is_retryable());
         let e = ApiError::Forbidden {
             message: "Two-factor authentication required.".into(),

@@ -271,18 +271,18 @@ mod tests {
         ] {
             let d = not_enrolled(&creds(two_factor));
             assert_eq!(d.attribute, Some(AttributePath::attr(name)));
+            let detail = &d.detail;
             assert!(
-                d.detail.starts_with("svc@partner.com is not enrolled"),
-                "{}",
-                d.detail
+                detail.starts_with("svc@partner.com is not enrolled"),
+                "{detail}"
             );
-            assert!(
-                d.detail.contains(&format!("Remove `{name}`")),
-                "{}",
-                d.detail
-            );
-            assert!(d.detail.contains("Service accounts are never enrolled."));
-            assert!(d.detail.ends_with('.'), "{}", d.detail);
+            for part in [
+                format!("Remove `{name}`").as_str(),
+                "Service accounts are never enrolled.",
+            ] {
+                assert!(detail.contains(part), "{part}: {detail}");
+            }
+            assert!(detail.ends_with('.'), "{detail}");
             assert!(!d.detail.contains("JBSWY3DP") && !d.detail.contains("123456"));
         }
     }

@@ -12,5 +12,6 @@ pub use login::{logged_out_after_stop, login, logout, open};
 pub use op::Op;
 pub(crate) use schema::session_object_type;
 pub use schema::{
-    session_schema, token_attributes, validate_session, SessionModel, SESSION_TYPE_NAME,
+    session_schema, token_attributes, two_factor_attributes, validate_session, SessionModel,
+    SESSION_TYPE_NAME,
 };

@@ -30,6 +30,20 @@ pub fn token_attributes(token_id: &str) -> Vec<Attribute> {
     ]
 }
 
+/// The 2FA arguments of every object that logs in (`totp_secret`, `two_factor_code`);
+/// `write_only` for a resource, whose plan and state must never hold them.
+pub fn two_factor_attributes(write_only: bool) -> [Attribute; 2] {
+    let attributes = [
+        Attribute::optional(attr::TOTP_SECRET, Type::String)
+            .sensitive()
+            .description("Interactive users only (service accounts are never enrolled): base32 TOTP secret. With it, every login completes the 2FA challenge (setup, then verify). Defaults to the provider's `totp_secret`."),
+        Attribute::optional(attr::TWO_FACTOR_CODE, Type::String)
+            .sensitive()
+            .description("Interactive users only: a current 6-digit 2FA code, instead of `totp_secret`; the login then completes the 2FA challenge with it."),
+    ];
+    attributes.map(|a| if write_only { a.write_only() } else { a })
+}
+
 /// The schema shared by the `defentry_session` data source and ephemeral resource.
 pub fn session_schema(description: &str) -> Schema {
     let arguments = vec![
@@ -40,19 +54,18 @@ pub fn session_schema(description: &str) -> Schema {
             .description("Password. Defaults to the provider's `password` (prefer that, set through DEFENTRY_PASSWORD)."),
         Attribute::optional(attr::KEEP_LOGGED, Type::Bool)
             .description("Ask Defentry for a long-lived session. Defaults to the provider's `keep_logged`."),
-        Attribute::optional(attr::TOTP_SECRET, Type::String)
-            .sensitive()
-            .description("Interactive users only (service accounts are never enrolled): base32 TOTP secret. With it, every login completes the 2FA challenge (setup, then verify). Defaults to the provider's `totp_secret`."),
-        Attribute::optional(attr::TWO_FACTOR_CODE, Type::String)
-            .sensitive()
-            .description("Interactive users only: a current 6-digit 2FA code, instead of `totp_secret`; the login then completes the 2FA challenge with it."),
     ];
+    let two_factor = two_factor_attributes(false);
     let token = token_attributes(
         "The non-secret token identifier (the part before `|`). Safe to log and to use as a secret version.",
     );
     let issued_at = Attribute::computed(attr::ISSUED_AT, Type::String)
         .description("When the session was created (RFC 3339).");
-    let attributes = arguments.into_iter().chain(token).chain([issued_at]);
+    let attributes = arguments
+        .into_iter()
+        .chain(two_factor)
+        .chain(token)
+        .chain([issued_at]);
     Schema::new(Block::new(attributes.collect()).description(description))
 }
 

@@ -30,6 +30,7 @@ mod logging;
 mod opts;
 mod serve;
 mod signals;
+pub mod testing;
 mod tls;
 
 pub use error::PluginError;

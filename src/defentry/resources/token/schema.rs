@@ -41,14 +41,6 @@ pub fn schema() -> Schema {
             Attribute::optional_computed(attr::KEEP_LOGGED, Type::Bool)
                 .requires_replace()
                 .description("Ask Defentry for a long-lived session. Defaults to the provider's `keep_logged`. Changing it replaces the token."),
-            Attribute::optional(attr::TOTP_SECRET, Type::String)
-                .sensitive()
-                .write_only()
-                .description("Interactive users only: write-only base32 TOTP secret answering the 2FA challenge. Defaults to the provider's `totp_secret`."),
-            Attribute::optional(attr::TWO_FACTOR_CODE, Type::String)
-                .sensitive()
-                .write_only()
-                .description("Interactive users only: a write-only 6-digit 2FA code, instead of `totp_secret`."),
             Attribute::optional(token_attr::ROTATION_PERIOD, Type::String)
                 .description("How often to rotate, as a Go duration such as `\"720h\"`, `\"90m\"` or `\"30s\"`. At most `\"876000h\"` (100 years), so that `rotate_at` stays a time Terraform's `timecmp()` accepts. Without it the token rotates only when `triggers` or other arguments change."),
             Attribute::optional(token_attr::ROTATION_ANCHOR, Type::String)
@@ -57,7 +49,7 @@ pub fn schema() -> Schema {
                 .description("Arbitrary map of values; any change rotates the token: a replacement, or an in-place rotation with `overlap`."),
             Attribute::optional(token_attr::OVERLAP, Type::String)
                 .description("How long the previous token stays valid after a rotation, as a Go duration such as `\"1h\"`; positive and shorter than `rotation_period`. With it, a rotation is an in-place update that logs in anew and keeps the old token as `previous_token` until `previous_revoke_at`. Without it, a rotation is a replacement."),
-        ], token, vec![
+        ], Vec::from(session::two_factor_attributes(true)), token, vec![
             Attribute::computed(token_attr::CREATED_AT, Type::String)
                 .description("When this token was created (RFC 3339)."),
             Attribute::computed(token_attr::ROTATE_AT, Type::String)

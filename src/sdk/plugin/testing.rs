@@ -1,0 +1,47 @@
+//! For tests of providers built on this SDK: a client certificate shaped like the one Terraform
+//! presents over AutoMTLS, so a test can play Terraform's part of the handshake.
+
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// A client certificate with its key, as DER and the certificate as PEM (what Terraform puts
+/// in `PLUGIN_CLIENT_CERT`).
+pub struct ClientIdentity {
+    /// The certificate.
+    pub der: CertificateDer<'static>,
+    /// Its private key (PKCS#8).
+    pub key: PrivateKeyDer<'static>,
+    /// The certificate as PEM.
+    pub pem: String,
+}
+
+/// A fresh certificate shaped like the one go-plugin's `generateCert` makes for Terraform:
+/// ECDSA P-521 / SHA-512, self-signed, CA:TRUE, CN=localhost, O=HashiCorp, EKU client and
+/// server auth.
+pub fn terraform_client_identity() -> Result<ClientIdentity, rcgen::Error> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512)?;
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "HashiCorp");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::KeyEncipherment,
+        rcgen::KeyUsagePurpose::KeyAgreement,
+        rcgen::KeyUsagePurpose::KeyCertSign,
+    ];
+    params.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+    ];
+    let cert = params.self_signed(&key)?;
+    Ok(ClientIdentity {
+        der: cert.der().clone(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        pem: cert.pem(),
+    })
+}
