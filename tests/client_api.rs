@@ -3,11 +3,11 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 // The mock's own fixtures and the client's own paths, not retyped.
 use defentry_mock::{
-    spawn, MockConfig, MockServer, MockUser, DEFAULT_ADMIN as ADMIN,
+    decode_base32, spawn, totp_code, MockConfig, MockServer, MockUser, DEFAULT_ADMIN as ADMIN,
     DEFAULT_ADMIN_PASSWORD as ADMIN_PW, DEFAULT_ADMIN_TOTP_SECRET as ADMIN_TOTP,
     DEFAULT_SERVICE_ACCOUNT as SVC, DEFAULT_SERVICE_ACCOUNT_PASSWORD as SVC_PW,
 };
@@ -124,20 +124,8 @@ async fn whoami(server: &MockServer, token: &Secret) -> u16 {
 }
 
 fn totp_now(base32: &str) -> Secret {
-    let bytes = totp_rs::Secret::Encoded(base32.to_owned())
-        .to_bytes()
-        .unwrap();
-    let totp = totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        bytes,
-        None,
-        "test".into(),
-    )
-    .unwrap();
-    Secret::new(totp.generate_current().unwrap())
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    Secret::new(totp_code(&decode_base32(base32).unwrap(), now.as_secs()))
 }
 
 #[tokio::test]

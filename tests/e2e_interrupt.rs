@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::json;
+use terraform_provider_defentry::defentry::time::rfc3339;
 
 /// What a slow CRM adds to every login or logout.
 const LATENCY_MS: u64 = 300;
@@ -368,6 +369,6 @@ output \"rotate_at\" {{
     }
 }
 
-fn parse(t: &str) -> chrono::DateTime<chrono::FixedOffset> {
-    chrono::DateTime::parse_from_rfc3339(t).unwrap_or_else(|e| panic!("{t}: {e}"))
+fn parse(t: &str) -> chrono::DateTime<chrono::Utc> {
+    rfc3339::parse(t).unwrap_or_else(|| panic!("not RFC 3339: {t:?}"))
 }

@@ -14,11 +14,11 @@
 pub mod common;
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::*;
+use defentry_mock::{decode_base32, totp_code};
 use serde_json::{json, Value};
-use totp_rs::{Algorithm, Secret, TOTP};
 
 /// The admin's credentials as variables, fed through `TF_VAR_*`.
 const ADMIN_VARS: &str = r#"
@@ -171,18 +171,13 @@ fn gated(parts: &[(bool, &str)]) -> String {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    unix_now() as u64
 }
 
 /// The admin's TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) at `secs`.
 fn admin_code_at(secs: u64) -> String {
-    let seed = Secret::Encoded(ADMIN_TOTP_SECRET.to_string())
-        .to_bytes()
-        .expect("the admin seed is base32");
-    TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, seed, None, String::new()).generate(secs)
+    let seed = decode_base32(ADMIN_TOTP_SECRET).expect("the admin seed is base32");
+    totp_code(&seed, secs)
 }
 
 /// A 6-digit code that is none of the admin's codes around now.

@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::message_response;
+use super::error::ApiError;
 use super::handlers::bearer;
 use super::limiter::Decision;
 use super::state::MockState;
@@ -45,22 +45,15 @@ pub async fn throttle(State(state): State<MockState>, request: Request, next: Ne
             retry_after_secs,
             reset_at,
         }) => {
-            let mut response =
-                message_response(StatusCode::TOO_MANY_REQUESTS, "Too Many Attempts.");
-            set_throttled_headers(response.headers_mut(), limit, retry_after_secs, reset_at);
+            // Laravel's ThrottleRequestsException: the 429 with Retry-After, plus its headers.
+            let mut response = ApiError::TooManyAttempts { retry_after_secs }.into_response();
+            let headers = response.headers_mut();
+            headers.insert(RESET, HeaderValue::from(reset_at));
+            headers.insert(LIMIT, HeaderValue::from(limit));
+            headers.insert(REMAINING, HeaderValue::from(0u32));
             response
         }
     }
-}
-
-fn set_throttled_headers(headers: &mut HeaderMap, limit: u32, retry_after: u64, reset_at: i64) {
-    headers.insert(
-        axum::http::header::RETRY_AFTER,
-        HeaderValue::from(retry_after),
-    );
-    headers.insert(RESET, HeaderValue::from(reset_at));
-    headers.insert(LIMIT, HeaderValue::from(limit));
-    headers.insert(REMAINING, HeaderValue::from(0u32));
 }
 
 /// Inspection and control endpoints: never faulted, never recorded, so tests can always

@@ -57,12 +57,10 @@ pub fn sha256(value: &str) -> Digest256 {
     Sha256::digest(value.as_bytes()).into()
 }
 
-/// Compares digests without an early exit, so timing does not leak how much matched.
-pub fn digest_eq(a: &Digest256, b: &Digest256) -> bool {
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
+/// Compares bytes without an early exit, so timing does not leak how much matched (the
+/// length is not secret: digests and codes have fixed lengths).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A fresh random token secret: 40 ASCII alphanumerics from a CSPRNG.
@@ -155,22 +153,14 @@ pub fn totp_step_of(secret: &[u8], code: &str, unix_secs: u64) -> Option<u64> {
         .checked_sub(TOTP_STEP_SECS)
         .map(|t| totp.generate(t));
     // Check both steps unconditionally so timing does not tell which one matched.
-    let a = ct_str_eq(&current, code);
-    let b = previous.is_some_and(|p| ct_str_eq(&p, code));
+    let a = ct_eq(current.as_bytes(), code.as_bytes());
+    let b = previous.is_some_and(|p| ct_eq(p.as_bytes(), code.as_bytes()));
     let step = unix_secs / TOTP_STEP_SECS;
     match (a, b) {
         (true, _) => Some(step),
         (false, true) => step.checked_sub(1),
         (false, false) => None,
     }
-}
-
-fn ct_str_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// `otpauth://totp/Defentry:<user>?secret=...&issuer=Defentry` for QR codes.
@@ -233,8 +223,8 @@ mod tests {
             hex::encode(sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert!(digest_eq(&sha256("x"), &sha256("x")));
-        assert!(!digest_eq(&sha256("x"), &sha256("y")));
+        assert!(ct_eq(&sha256("x"), &sha256("x")));
+        assert!(!ct_eq(&sha256("x"), &sha256("y")));
     }
 
     #[test]

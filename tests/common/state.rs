@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
+use terraform_provider_defentry::defentry::time::rfc3339;
 
 use super::workspace::Workspace;
 
@@ -32,20 +33,11 @@ pub fn unix_now() -> f64 {
         .unwrap_or_default()
 }
 
-/// Seconds since the epoch of an RFC 3339 UTC timestamp like `2026-11-28T00:00:18Z`.
+/// Seconds since the epoch of an RFC 3339 timestamp like `2026-11-28T00:00:18Z`, read by the
+/// provider's own parser; panics when it is not one.
 pub fn parse_rfc3339(t: &str) -> f64 {
-    let (date, time) = t.trim_end_matches('Z').split_once('T').expect("RFC 3339");
-    let d: Vec<i64> = date.split('-').map(|x| x.parse().expect("date")).collect();
-    let hms: Vec<i64> = time.split(':').map(|x| x.parse().expect("time")).collect();
-    // Days from civil (Howard Hinnant's algorithm).
-    let (y, m, day) = (if d[1] <= 2 { d[0] - 1 } else { d[0] }, d[1], d[2]);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    (days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]) as f64
+    let at = rfc3339::parse(t).unwrap_or_else(|| panic!("not RFC 3339: {t:?}"));
+    at.timestamp() as f64 + f64::from(at.timestamp_subsec_nanos()) / 1e9
 }
 
 /// Sleeps until the wall clock passes `t` (a rotation time, not a server's readiness).

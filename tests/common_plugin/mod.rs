@@ -12,7 +12,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::{CertificateDer, ServerName};
-pub use terraform_provider_defentry::sdk::plugin::testing::{self, ClientIdentity};
+pub use terraform_provider_defentry::sdk::plugin::testing::{
+    terraform_client_identity, ClientIdentity,
+};
 pub use terraform_provider_defentry::sdk::plugin::MAGIC_COOKIE_KEY;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
@@ -40,11 +42,6 @@ const INHERITED: &[&str] = &[
     "TF_LOG_PROVIDER",
     "RUST_LOG",
 ];
-
-/// A client certificate shaped like the one go-plugin's `generateCert` makes for Terraform.
-pub fn terraform_client_identity() -> ClientIdentity {
-    testing::terraform_client_identity().expect("a client certificate")
-}
 
 /// A running provider process.
 pub struct Plugin {

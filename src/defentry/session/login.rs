@@ -11,7 +11,7 @@ use crate::defentry::diagnostics::{api_error, cancelled};
 use super::credentials::{Credentials, TwoFactor};
 use super::op::Op;
 use super::schema::SessionModel;
-use super::totp::{self, sent_codes, totp_code, Seed};
+use super::totp::{self, sent_codes, Seed};
 
 fn field_path(f: &str) -> Option<AttributePath> {
     match f {
@@ -26,10 +26,13 @@ fn field_path(f: &str) -> Option<AttributePath> {
 /// `two_factor_required` hint is never required. The token is returned only after verify
 /// succeeded; a pending session that cannot be completed is logged out, so no session leaks.
 pub async fn login(op: &Op<'_>, client: &Client, creds: &Credentials) -> Result<Token, Diagnostic> {
-    // An unusable seed is a configuration error: say so before opening any session.
-    if let TwoFactor::TotpSecret(seed) = &creds.two_factor {
-        totp_code(seed, op.ctx().now())?;
-    }
+    // What answers the 2FA challenge. An unusable seed is a configuration error: say so
+    // before opening any session.
+    let answer = match &creds.two_factor {
+        TwoFactor::None => None,
+        TwoFactor::Code(code) => Some(Answer::Code(code)),
+        TwoFactor::TotpSecret(seed) => Some(Answer::Seed(Seed::parse(seed)?)),
+    };
     // The token's calls count against this account's rate-limit window.
     op.calls().set_account(&creds.username);
     let doing = format!("log in as {}", creds.username);
@@ -43,16 +46,12 @@ pub async fn login(op: &Op<'_>, client: &Client, creds: &Credentials) -> Result<
         .await
         .map_err(|e| api_error(&e, &doing, field_path))?;
     let token = resp.token;
-    let outcome = match creds.two_factor {
-        TwoFactor::None if resp.two_factor_required => {
-            Err(two_factor_not_configured(&creds.username))
-        }
+    let outcome = match answer {
+        None if resp.two_factor_required => Err(two_factor_not_configured(&creds.username)),
         // Without 2FA credentials and without a hint the provider cannot tell a service account
         // from an enrolled human; the latter's token is then refused by CRM calls (documented).
-        TwoFactor::None => return Ok(token),
-        TwoFactor::TotpSecret(_) | TwoFactor::Code(_) => {
-            complete_two_factor(op, client, creds, &token).await
-        }
+        None => return Ok(token),
+        Some(answer) => complete_two_factor(op, client, creds, &token, answer).await,
     };
     if let Err(mut d) = outcome {
         // Even after a Ctrl-C: the pending session must not outlive the failed login.
@@ -144,11 +143,18 @@ fn code_rejected(creds: &Credentials, err: &ApiError, doing: &str) -> Diagnostic
     }
 }
 
+/// What answers a 2FA challenge: a typed-in code, or the codes of a seed.
+enum Answer<'a> {
+    Code(&'a Secret),
+    Seed(Seed),
+}
+
 async fn complete_two_factor(
     op: &Op<'_>,
     client: &Client,
     creds: &Credentials,
     token: &Token,
+    answer: Answer<'_>,
 ) -> Result<(), Diagnostic> {
     let doing = "complete two-factor authentication";
     let setup = op
@@ -163,14 +169,12 @@ async fn complete_two_factor(
         op.call(client.two_factor_verify(op.calls(), token.secret(), &code))
             .await
     };
-    let result = match &creds.two_factor {
-        TwoFactor::None => return Err(two_factor_not_configured(&creds.username)),
+    let result = match answer {
         // A typed-in code cannot be regenerated: it is sent once, as given.
-        TwoFactor::Code(code) => verify(code.clone()).await,
+        Answer::Code(code) => verify(code.clone()).await,
         // Codes are single use: never one this process sent, and a refused one is retried
         // with the next step's code (see `totp::answer`).
-        TwoFactor::TotpSecret(seed) => {
-            let seed = Seed::parse(seed)?;
+        Answer::Seed(seed) => {
             let refused = |r: &Result<(), ApiError>| matches!(r, Err(ApiError::Validation { .. }));
             totp::answer(
                 op.ctx(),

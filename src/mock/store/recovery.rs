@@ -2,7 +2,7 @@
 
 use super::records::{OutboxMessage, ResetToken};
 use super::state::{Store, StoreError};
-use crate::secrets::{digest_eq, random_reset_token, sha256, SecretString};
+use crate::secrets::{ct_eq, random_reset_token, sha256, SecretString};
 use crate::time::add;
 use crate::time::rfc3339;
 
@@ -42,7 +42,7 @@ impl Store {
         let username = self
             .reset_tokens
             .iter()
-            .find(|(_, r)| digest_eq(&r.token_hash, &presented))
+            .find(|(_, r)| ct_eq(&r.token_hash, &presented))
             .map(|(name, _)| name.clone())
             .ok_or(StoreError::InvalidResetToken)?;
         let entry = self

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::records::Session;
 use super::state::{Store, StoreError};
-use crate::secrets::{digest_eq, parse_token, random_token_secret, sha256, SecretString};
+use crate::secrets::{ct_eq, parse_token, random_token_secret, sha256, SecretString};
 use crate::time::add;
 use crate::time::rfc3339;
 
@@ -99,7 +99,7 @@ impl Store {
         let user = self
             .users
             .get(username)
-            .filter(|u| digest_eq(&u.password_hash, &presented))
+            .filter(|u| ct_eq(&u.password_hash, &presented))
             .ok_or(StoreError::InvalidCredentials)?;
         let two_factor_required = user.totp_secret.is_some();
         // Expired sessions can never become valid again; drop them so memory stays bounded.
@@ -134,7 +134,7 @@ impl Store {
     pub fn authenticate(&mut self, token: &str) -> Result<Authenticated, StoreError> {
         let (id, secret) = parse_token(token).ok_or(StoreError::Unauthenticated)?;
         let session = self.sessions.get(&id).ok_or(StoreError::Unauthenticated)?;
-        if !digest_eq(&session.token_hash, &sha256(secret)) {
+        if !ct_eq(&session.token_hash, &sha256(secret)) {
             return Err(StoreError::Unauthenticated);
         }
         if session.expires_at <= self.now() {

@@ -30,6 +30,7 @@ mod logging;
 mod opts;
 mod serve;
 mod signals;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tls;
 

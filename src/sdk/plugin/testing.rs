@@ -1,5 +1,6 @@
-//! For tests of providers built on this SDK: a client certificate shaped like the one Terraform
-//! presents over AutoMTLS, so a test can play Terraform's part of the handshake.
+//! For tests of providers built on this SDK (feature `testing`): a client certificate shaped
+//! like the one Terraform presents over AutoMTLS, so a test can play Terraform's part of the
+//! handshake.
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -16,8 +17,12 @@ pub struct ClientIdentity {
 
 /// A fresh certificate shaped like the one go-plugin's `generateCert` makes for Terraform:
 /// ECDSA P-521 / SHA-512, self-signed, CA:TRUE, CN=localhost, O=HashiCorp, EKU client and
-/// server auth.
-pub fn terraform_client_identity() -> Result<ClientIdentity, rcgen::Error> {
+/// server auth. Panics if rcgen cannot make one (test code).
+pub fn terraform_client_identity() -> ClientIdentity {
+    make().expect("rcgen makes a P-521 client certificate")
+}
+
+fn make() -> Result<ClientIdentity, rcgen::Error> {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512)?;
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?;
     params.distinguished_name = rcgen::DistinguishedName::new();

@@ -173,14 +173,9 @@ impl ClientCertVerifier for PinnedClientCertVerifier {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{terraform_client_identity, ClientIdentity};
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// A certificate shaped like go-plugin's `generateCert`.
-    fn terraform_like_client() -> (CertificateDer<'static>, PrivateKeyDer<'static>, String) {
-        let id = super::super::testing::terraform_client_identity().unwrap();
-        (id.der, id.key, id.pem)
-    }
 
     fn client_config(
         server_cert: &CertificateDer<'static>,
@@ -258,7 +253,7 @@ mod tests {
 
     #[test]
     fn pem_parsing() {
-        let (der, _, pem) = terraform_like_client();
+        let ClientIdentity { der, pem, .. } = terraform_client_identity();
         assert_eq!(parse_client_certs(&pem).unwrap(), vec![der.clone()]);
         let two = format!("{pem}\n{pem}");
         assert_eq!(parse_client_certs(&two).unwrap().len(), 2);
@@ -271,8 +266,8 @@ mod tests {
 
     #[test]
     fn verifier_pins_exact_der() {
-        let (der, _, _) = terraform_like_client();
-        let (other, _, _) = terraform_like_client();
+        let der = terraform_client_identity().der;
+        let other = terraform_client_identity().der;
         let v = PinnedClientCertVerifier::new(vec![der.clone()], &crypto_provider());
         assert!(v.client_auth_mandatory());
         assert!(v.root_hint_subjects().is_empty());
@@ -294,7 +289,7 @@ mod tests {
     async fn terraform_like_client_completes_mtls_on_both_versions() {
         for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
             let id = generate_server_identity().unwrap();
-            let (der, key, pem) = terraform_like_client();
+            let ClientIdentity { der, key, pem } = terraform_client_identity();
             let server = server_config(&id, parse_client_certs(&pem).unwrap()).unwrap();
             let client = client_config(&id.cert_der, Some((der, key)), version);
             let alpn = handshake(server, client).await.unwrap();
@@ -306,8 +301,8 @@ mod tests {
     async fn other_or_missing_client_cert_is_refused() {
         for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
             let id = generate_server_identity().unwrap();
-            let (_, _, pinned_pem) = terraform_like_client();
-            let (der, key, _) = terraform_like_client();
+            let pinned_pem = terraform_client_identity().pem;
+            let ClientIdentity { der, key, .. } = terraform_client_identity();
             let pinned = parse_client_certs(&pinned_pem).unwrap();
 
             let server = server_config(&id, pinned.clone()).unwrap();
