@@ -88,20 +88,3 @@ pub fn parse_reattach_line(line: &str) -> Option<String> {
     let end = line.rfind('\'')?;
     (end >= start).then(|| line[start..end].replace(r#"'"'"'"#, "'"))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_reattach_lines() {
-        let line = r#"	TF_REATTACH_PROVIDERS='{"registry.terraform.io/defentry/defentry":{"Protocol":"grpc","ProtocolVersion":6,"Pid":1,"Test":true,"Addr":{"Network":"unix","String":"/tmp/it'"'"'s"}}}'"#;
-        let json = parse_reattach_line(line).expect("a reattach line");
-        let v: Value = serde_json::from_str(&json).expect("json");
-        assert_eq!(
-            v[PROVIDER_ADDR]["Addr"]["String"].as_str(),
-            Some("/tmp/it's")
-        );
-        assert_eq!(parse_reattach_line("Provider started."), None);
-    }
-}

@@ -65,7 +65,7 @@ impl fmt::Display for Terraform {
     }
 }
 
-fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
+pub fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
     let core = s.trim_start_matches('v').split(['-', '+']).next()?;
     let mut it = core.split('.').map(|p| p.parse::<u32>().ok());
     let v = (it.next()??, it.next()??, it.next()??);
@@ -132,7 +132,7 @@ fn chosen_terraforms() -> Option<Vec<Terraform>> {
 }
 
 /// The entries of `all` named by a `1.6.6,1.15.5`-style list, oldest first.
-fn select_versions(all: &[Terraform], spec: &str) -> Result<Vec<Terraform>, String> {
+pub fn select_versions(all: &[Terraform], spec: &str) -> Result<Vec<Terraform>, String> {
     let mut chosen = Vec::new();
     for want in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let v = parse_version(want).ok_or_else(|| format!("{want:?} is not X.Y.Z or `all`"))?;
@@ -178,36 +178,4 @@ fn installed_terraforms() -> Vec<Terraform> {
 /// The newest available Terraform.
 pub fn newest_terraform() -> Terraform {
     terraforms().pop().expect("terraforms() is never empty")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_versions() {
-        assert_eq!(parse_version("1.15.5"), Some((1, 15, 5)));
-        assert_eq!(parse_version("v1.11.4"), Some((1, 11, 4)));
-        assert_eq!(parse_version("1.12.0-beta1"), Some((1, 12, 0)));
-        assert_eq!(parse_version("1.15"), None);
-        assert_eq!(parse_version("1.15.5.1"), None);
-        assert_eq!(parse_version("x.y.z"), None);
-    }
-
-    #[test]
-    fn selects_versions_from_a_list() {
-        let tf = |v| Terraform {
-            path: PathBuf::from("x"),
-            version: v,
-        };
-        let all = [tf((1, 6, 6)), tf((1, 11, 4)), tf((1, 15, 5))];
-        let got = select_versions(&all, " 1.15.5, 1.6.6,1.15.5").expect("both installed");
-        assert_eq!(got, vec![tf((1, 6, 6)), tf((1, 15, 5))]);
-        let err = select_versions(&all, "1.7.0").expect_err("not installed");
-        assert!(
-            err.contains("1.7.0 is not installed") && err.contains("terraform 1.11.4"),
-            "{err}"
-        );
-        assert!(select_versions(&all, "1.6").is_err());
-    }
 }

@@ -426,14 +426,3 @@ pub fn mirror_workspace_bare(tf: &Terraform) -> Workspace {
     );
     ws
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn platform_name_looks_like_terraforms() {
-        let p = terraform_platform();
-        assert!(p.contains('_') && !p.contains("x86_64"), "{p}");
-    }
-}
