@@ -8,6 +8,7 @@ pub mod data_sources;
 pub mod diagnostics;
 pub mod docs;
 pub mod ephemeral;
+pub mod op;
 pub mod provider;
 pub mod resources;
 pub mod session;

@@ -11,6 +11,7 @@ use crate::sdk::{Context, Diagnostic, Diagnostics};
 
 use crate::defentry::attr::TOKEN;
 use crate::defentry::client::{Client, LogoutOutcome, Secret};
+use crate::defentry::op::Op;
 use crate::defentry::session;
 
 use super::{required_text, ActionConfig, Phase, Run};
@@ -44,7 +45,7 @@ impl Run for LogoutAction {
         let session = session_label(token.expose());
         resp.progress(format!("Logging out Defentry {session}"))
             .await;
-        let op = session::Op::new(ctx);
+        let op = Op::new(ctx);
         let result = session::logout(&op, client, &token).await;
         op.report(&mut resp.diagnostics);
         match result {

@@ -21,7 +21,7 @@ use crate::sdk::{Context, Diagnostic, Diagnostics};
 use super::client::{ApiError, Client};
 use super::data::ProviderData;
 use super::diagnostics::api_error;
-use super::session;
+use super::op::Op;
 
 pub mod logout;
 pub mod password_forgot;
@@ -191,7 +191,7 @@ pub(crate) fn rejected(
 /// Sends a request whose answer is a message for the user (the password recovery calls):
 /// the message goes to the progress stream, a rejection is reported as [`rejected`] says.
 pub(crate) async fn request(
-    op: &session::Op<'_>,
+    op: &Op<'_>,
     resp: &mut InvokeResponse,
     doing: &str,
     call: impl Future<Output = Result<String, ApiError>>,

@@ -10,7 +10,7 @@ use crate::sdk::schema::{Attribute, Block, Schema};
 use crate::sdk::{Context, Diagnostics};
 
 use crate::defentry::client::Client;
-use crate::defentry::session;
+use crate::defentry::op::Op;
 
 use super::{request, required_text, ActionConfig, Phase, Run};
 
@@ -43,7 +43,7 @@ impl Run for PasswordForgotAction {
         resp.progress(format!("Requesting a password reset for {email}"))
             .await;
         let doing = "request a password reset";
-        let op = session::Op::new(ctx);
+        let op = Op::new(ctx);
         let call = client.password_forgot(op.calls(), &email);
         request(&op, resp, doing, call, |_| EMAIL, |_| None).await;
     }

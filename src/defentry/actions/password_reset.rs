@@ -11,7 +11,7 @@ use crate::sdk::{Context, Diagnostics};
 
 use crate::defentry::attr::{PASSWORD, TOKEN};
 use crate::defentry::client::{Client, Secret};
-use crate::defentry::session;
+use crate::defentry::op::Op;
 
 use super::{request, required_text, ActionConfig, Phase, Run};
 
@@ -46,7 +46,7 @@ impl Run for PasswordResetAction {
     ) {
         resp.progress("Resetting the password").await;
         let doing = "reset the password";
-        let op = session::Op::new(ctx);
+        let op = Op::new(ctx);
         let call = client.password_reset(op.calls(), &input.token, &input.password);
         request(&op, resp, doing, call, attr_of, hint).await;
     }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::defentry::time::duration::format_duration;
+
 /// A failed Defentry API call.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -132,32 +134,6 @@ fn unexpected_status_hint(status: u16) -> &'static str {
     }
 }
 
-/// `30s`, `250ms`, `1.5s`, `2m30s`: short and exact enough for messages.
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        if ms == 0 && !d.is_zero() {
-            return format!("{}µs", d.as_micros());
-        }
-        return format!("{ms}ms");
-    }
-    let secs = d.as_secs();
-    if secs >= 60 && d.subsec_millis() == 0 {
-        let (m, s) = (secs / 60, secs % 60);
-        return if s == 0 {
-            format!("{m}m")
-        } else {
-            format!("{m}m{s}s")
-        };
-    }
-    if d.subsec_millis() == 0 {
-        format!("{secs}s")
-    } else {
-        let s = format!("{:.3}", d.as_secs_f64());
-        format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
-    }
-}
-
 /// A [`super::Client`] could not be built from its configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientBuildError {
@@ -195,17 +171,6 @@ pub enum ClientBuildError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(format_duration(Duration::from_secs(30)), "30s");
-        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(format_duration(Duration::from_secs(150)), "2m30s");
-        assert_eq!(format_duration(Duration::from_secs(120)), "2m");
-        assert_eq!(format_duration(Duration::ZERO), "0ms");
-        assert_eq!(format_duration(Duration::from_micros(5)), "5µs");
-    }
 
     #[test]
     fn messages_are_actionable() {

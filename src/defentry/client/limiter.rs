@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::call::CallCtx;
-use super::error::format_duration;
+use crate::defentry::time::duration::format_duration;
 
 /// The least wait after a server said "wait", whatever it asked (Laravel answers
 /// `Retry-After: 0` in a window's last second, which is not over yet).

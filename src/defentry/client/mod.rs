@@ -17,6 +17,7 @@ mod ca;
 mod call;
 mod config;
 mod error;
+mod headers;
 mod limiter;
 mod models;
 mod parse;
@@ -34,7 +35,7 @@ use crate::sdk::errors::chain_text;
 
 pub use call::{CallCtx, Waited};
 pub use config::{ApiDomain, ApiDomainError, ClientConfig};
-pub use error::{format_duration, ApiError, ClientBuildError};
+pub use error::{ApiError, ClientBuildError};
 pub use models::{LoginResponse, LogoutOutcome, Token, TokenFormatError, TwoFactorSetup};
 pub use secret::Secret;
 

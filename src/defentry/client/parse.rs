@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::headers::RateHeaders;
 use super::models::{LoginResponse, Token, TwoFactorSetup};
-use super::retry::policy::RateHeaders;
 use super::secret::Secret;
 
 /// Bodies beyond this are not read: a hostile or broken server must not exhaust memory.

@@ -7,10 +7,21 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 
 use crate::sdk::errors::{causes, root_cause};
 
-use super::error::format_duration;
+use super::headers::{read_retry_after, RateHeaders};
 use super::parse::{content_type_essence, RawResponse, MAX_BODY_BYTES};
-use super::retry::policy::{read_retry_after, RateHeaders, Replay};
 use super::secret::Secret;
+use crate::defentry::time::duration::format_duration;
+
+/// Whether repeating a request the server may already have processed is harmless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// Repeating is harmless (login issues another token, logout is idempotent, setup replaces its secret,
+    /// forgot sends another mail): every retryable failure is retried.
+    Safe,
+    /// Repeating could turn a success into a misleading error (a single-use reset token, a 2FA code):
+    /// retried only when the server certainly did not act: connection not established, 429 or 503.
+    Unsafe,
+}
 
 /// One API call as the retry loop sees it.
 pub(super) struct Call<'a> {

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use crate::defentry::op::Op;
 use crate::sdk::data_source::{DataSource, ReadDataRequest, ReadDataResponse};
 use crate::sdk::Context;
 
@@ -28,7 +29,7 @@ impl DataSource<ProviderData> for SessionDataSource {
         req: ReadDataRequest,
         resp: &mut ReadDataResponse,
     ) {
-        let op = session::Op::new(ctx);
+        let op = Op::new(ctx);
         // Terraform is stopping and will not keep this result: do not leak the session.
         let keep = |_: &Token| (!ctx.is_cancelled()).then_some(());
         let result = session::open(&op, data, &req.config, keep).await;

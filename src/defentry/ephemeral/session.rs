@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use serde::{Deserialize, Serialize};
 
+use crate::defentry::op::Op;
 use crate::sdk::ephemeral::{
     CloseResponse, EphemeralResource, OpenRequest, OpenResponse, PrivateRequest,
 };
@@ -90,7 +91,7 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         req: OpenRequest,
         resp: &mut OpenResponse,
     ) {
-        let op = session::Op::new(ctx);
+        let op = Op::new(ctx);
         // Terraform is stopping and will not close what it opens now: do not leak it.
         let keep = |token: &Token| self.keep(ctx, token, op.calls().account());
         let opened = session::open(&op, data, &req.config, keep).await;
@@ -119,7 +120,7 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         let Ok(client) = data.client() else {
             return;
         };
-        let op = session::Op::new(ctx);
+        let op = Op::new(ctx);
         if let Some(account) = &held.account {
             op.calls().set_account(account);
         }
@@ -157,7 +158,7 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         let logouts = open.iter().map(|held| async {
             // `ctx` is not stopped by Terraform's stop, only by the shutdown deadline, which
             // ends a rate-limit wait at once.
-            let op = session::Op::new(ctx);
+            let op = Op::new(ctx);
             if let Some(account) = &held.account {
                 op.calls().set_account(account);
             }

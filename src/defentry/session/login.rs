@@ -9,9 +9,9 @@ use crate::defentry::data::ProviderData;
 use crate::defentry::diagnostics::{api_error, cancelled};
 
 use super::credentials::{Credentials, TwoFactor};
-use super::op::Op;
 use super::schema::SessionModel;
 use super::totp::{self, sent_codes, Seed};
+use crate::defentry::op::Op;
 
 fn field_path(f: &str) -> Option<AttributePath> {
     match f {

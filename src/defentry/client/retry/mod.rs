@@ -12,11 +12,13 @@ use tracing::{field, Instrument};
 
 use super::call::CallCtx;
 use super::config::ClientConfig;
-use super::error::{format_duration, ApiError};
+use super::error::ApiError;
 use super::limiter::{self, Bucket, Feedback, LimitKey, Refusal};
 use super::parse::RawResponse;
+use super::transport::Replay;
 use super::transport::{self, bearer_header, Call};
-use policy::{backoff_delay, is_retryable_status, server_wait, Replay};
+use crate::defentry::time::duration::format_duration;
+use policy::{backoff_delay, is_retryable_status, server_wait};
 
 /// Sends a call and returns its final response, or the error that ended it: waiting out
 /// rate limits within `rate_limit_timeout`, retrying failures up to `max_retries`, and

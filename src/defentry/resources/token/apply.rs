@@ -9,7 +9,8 @@ use crate::sdk::Diagnostic;
 
 use crate::defentry::client::Secret;
 use crate::defentry::data::ProviderData;
-use crate::defentry::session::{self, Op};
+use crate::defentry::op::Op;
+use crate::defentry::session;
 use crate::defentry::time::{grid, rfc3339};
 
 use super::schedule::time_of;

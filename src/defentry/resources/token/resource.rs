@@ -20,7 +20,7 @@ use super::marks::{refreshed_marks, Marks};
 use super::model::TYPE;
 use super::Model;
 use super::{apply, plan, schema, TokenResource};
-use crate::defentry::session::Op;
+use crate::defentry::op::Op;
 
 #[async_trait]
 impl ObjectType for TokenResource {

@@ -4,7 +4,8 @@ use std::future::Future;
 
 use crate::sdk::{Context, Diagnostic, Diagnostics};
 
-use crate::defentry::client::{format_duration, ApiError, CallCtx};
+use crate::defentry::client::{ApiError, CallCtx};
+use crate::defentry::time::duration::format_duration;
 
 /// Waits shorter than this are pacing, not worth a warning.
 const NOTABLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
