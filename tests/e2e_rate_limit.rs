@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::*;
-use serde_json::Value;
 
 /// Laravel's default `throttle:api`.
 const LIMIT_PER_MINUTE: &str = "60";
@@ -25,15 +24,8 @@ fn limited_mock() -> Mock {
     Mock::start_with(&["--rate-limit", LIMIT_PER_MINUTE])
 }
 
-/// `GET /_mock/rate-limit`: limit, window, 429s answered, windows seen, buckets.
-fn rate_limit(mock: &Mock) -> Value {
-    let (status, body) = mock.http("GET", "/_mock/rate-limit", None, None);
-    assert_eq!(status, 200, "GET /_mock/rate-limit: {body}");
-    body
-}
-
 fn throttled(mock: &Mock) -> u64 {
-    let r = rate_limit(mock);
+    let r = mock.rate_limit();
     r["throttled"]
         .as_u64()
         .unwrap_or_else(|| panic!("no numeric `throttled` in /_mock/rate-limit: {r}"))
@@ -89,7 +81,7 @@ fn a_hundred_tokens_apply_and_destroy_under_the_limit() {
         assert_eq!(mock.active_sessions(), 100, "{tf}: {}", mock.sessions());
         // The limiter makes every operation wait together: 100 logins are two windows, and a
         // few 429s per window reach the CRM, not one per waiting operation.
-        let r = rate_limit(&mock);
+        let r = mock.rate_limit();
         let (throttled, windows) = (r["throttled"].as_u64(), r["windows"].as_u64());
         let (Some(throttled), Some(windows)) = (throttled, windows) else {
             panic!("{tf}: /_mock/rate-limit: {r}");

@@ -253,6 +253,11 @@ impl Mock {
         self.expect("DELETE", "/_mock/faults", None, 204);
     }
 
+    /// `GET /_mock/rate-limit`: limit, window, 429s answered, windows seen, buckets.
+    pub fn rate_limit(&self) -> Value {
+        self.get_json(self.url_of("/_mock/rate-limit"))
+    }
+
     /// Faults not used up yet.
     pub fn faults(&self) -> Value {
         self.get_json(self.url_of("/_mock/faults"))

@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 
-use crate::defentry::op::Op;
 use crate::sdk::data_source::{DataSource, ReadDataRequest, ReadDataResponse};
 use crate::sdk::Context;
 
 use crate::defentry::client::Token;
 use crate::defentry::data::ProviderData;
+use crate::defentry::op::Op;
 use crate::defentry::session::{self, session_object_type};
 
 /// The `defentry_session` data source.

@@ -8,15 +8,15 @@ use async_trait::async_trait;
 
 use serde::{Deserialize, Serialize};
 
-use crate::defentry::op::Op;
 use crate::sdk::ephemeral::{
     CloseResponse, EphemeralResource, OpenRequest, OpenResponse, PrivateRequest,
 };
 use crate::sdk::private::Private;
 use crate::sdk::{Context, Diagnostic};
 
-use crate::defentry::client::Token;
+use crate::defentry::client::{Client, LogoutOutcome, Token};
 use crate::defentry::data::ProviderData;
+use crate::defentry::op::Op;
 use crate::defentry::session::{self, session_object_type};
 
 /// The `defentry_session` ephemeral resource. It owns the tokens of the sessions it opened
@@ -38,6 +38,17 @@ struct Handle {
 struct Held {
     token: Token,
     account: Option<String>,
+}
+
+impl Held {
+    /// Logs the session out, its calls counted against the account that opened it; `op`
+    /// reports what they waited.
+    async fn logout(&self, op: &Op<'_>, client: &Client) -> Result<LogoutOutcome, Diagnostic> {
+        if let Some(account) = &self.account {
+            op.calls().set_account(account);
+        }
+        session::logout(op, client, self.token.secret()).await
+    }
 }
 
 #[derive(Default)]
@@ -121,10 +132,7 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
             return;
         };
         let op = Op::new(ctx);
-        if let Some(account) = &held.account {
-            op.calls().set_account(account);
-        }
-        let result = session::logout(&op, client, held.token.secret()).await;
+        let result = held.logout(&op, client).await;
         op.report(&mut resp.diagnostics);
         if let Err(d) = result {
             // A failed logout must never fail the run that used the session.
@@ -158,11 +166,7 @@ impl EphemeralResource<ProviderData> for SessionEphemeral {
         let logouts = open.iter().map(|held| async {
             // `ctx` is not stopped by Terraform's stop, only by the shutdown deadline, which
             // ends a rate-limit wait at once.
-            let op = Op::new(ctx);
-            if let Some(account) = &held.account {
-                op.calls().set_account(account);
-            }
-            match session::logout(&op, client, held.token.secret()).await {
+            match held.logout(&Op::new(ctx), client).await {
                 Ok(_) => pending.done(held.token.id()),
                 Err(d) => tracing::warn!(
                     token_id = held.token.id(),
