@@ -1,8 +1,7 @@
 //! Real HTTP round trips between the Defentry client and defentry-mock (in process, on 127.0.0.1:0):
 //! every endpoint, every error class, retries, timeouts, TLS trust and log redaction.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 // The mock's own fixtures and the client's own paths, not retyped.
@@ -16,6 +15,7 @@ use terraform_provider_defentry::defentry::client::{
     ApiDomain, ApiError, CallCtx, Client, ClientConfig, LoginResponse, LogoutOutcome, Secret,
     LOGIN as LOGIN_PATH,
 };
+use terraform_provider_defentry::sdk::plugin::testing::LogSink;
 
 async fn mock() -> MockServer {
     mock_with(MockConfig::default()).await
@@ -1078,29 +1078,15 @@ async fn tls_trust_of_a_private_ca() {
     assert_eq!(login.token.id(), "3");
 }
 
-/// A `MakeWriter` collecting all formatted log output.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// One global TRACE subscriber (plus the `log` bridge, for reqwest and rustls) capturing the output of
 /// every test in this binary. Global, not per-test: with a thread-local default, tracing caches
 /// "never interested" for call sites first hit on other test threads, and the capture would miss them.
 /// Every test calls this (via `config`/`mock_with`) before any traced code runs.
-fn captured_logs() -> &'static Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+fn captured_logs() -> &'static LogSink {
+    static CAPTURE: OnceLock<LogSink> = OnceLock::new();
     CAPTURE.get_or_init(|| {
         use tracing_subscriber::util::SubscriberInitExt;
-        let capture = Capture::default();
+        let capture = LogSink::default();
         let writer = capture.clone();
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
@@ -1152,7 +1138,7 @@ async fn logs_never_contain_secrets() {
         LogoutOutcome::AlreadyInvalid
     );
 
-    let logs = String::from_utf8(captured_logs().0.lock().unwrap().clone()).unwrap();
+    let logs = captured_logs().text();
     // The capture works: our spans and reqwest's own (log crate) records are there.
     assert!(logs.contains("defentry_request"), "{logs}");
     assert!(

@@ -206,31 +206,16 @@ impl Visit for JsonVisitor<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::LogSink;
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     fn capture(filter: EnvFilter, f: impl FnOnce()) -> Vec<Value> {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
+        let sink = LogSink::default();
+        let writer = sink.clone();
         let subscriber = tracing_subscriber::registry()
             .with(HclogLayer::new(move || writer.clone()).with_filter(filter));
         tracing::subscriber::with_default(subscriber, f);
-        let bytes = buffer.0.lock().unwrap().clone();
-        String::from_utf8(bytes)
-            .unwrap()
+        sink.text()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()

@@ -1,8 +1,36 @@
 //! For tests of providers built on this SDK (feature `testing`): a client certificate shaped
 //! like the one Terraform presents over AutoMTLS, so a test can play Terraform's part of the
-//! handshake.
+//! handshake, and a sink that collects log output.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// A log writer whose clones share one buffer: give a subscriber
+/// `move || sink.clone()` as its writer and read what it wrote with [`LogSink::text`].
+#[derive(Clone, Default)]
+pub struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl LogSink {
+    /// Everything written so far (lossy UTF-8).
+    pub fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut bytes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// A client certificate with its key, as DER and the certificate as PEM (what Terraform puts
 /// in `PLUGIN_CLIENT_CERT`).
