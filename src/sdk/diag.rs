@@ -81,15 +81,6 @@ impl Diagnostics {
     pub fn warning(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.push(Diagnostic::warning(summary, detail));
     }
-    /// Adds a warning about an attribute.
-    pub fn attr_warning(
-        &mut self,
-        path: AttributePath,
-        summary: impl Into<String>,
-        detail: impl Into<String>,
-    ) {
-        self.push(Diagnostic::warning(summary, detail).at(path));
-    }
     /// The value of `result`, or `None` with its error added: for the steps of a method that
     /// stop it, `let Some(x) = resp.diagnostics.take(step()) else { return };`.
     pub fn take<T>(&mut self, result: Result<T, Diagnostic>) -> Option<T> {

@@ -33,15 +33,14 @@ pub fn token_attributes(token_id: &str) -> Vec<Attribute> {
 /// The 2FA arguments of every object that logs in (`totp_secret`, `two_factor_code`);
 /// `write_only` for a resource, whose plan and state must never hold them.
 pub fn two_factor_attributes(write_only: bool) -> [Attribute; 2] {
-    let attributes = [
-        Attribute::optional(attr::TOTP_SECRET, Type::String)
-            .sensitive()
-            .description("Interactive users only (service accounts are never enrolled): base32 TOTP secret. With it, every login completes the 2FA challenge (setup, then verify). Defaults to the provider's `totp_secret`."),
-        Attribute::optional(attr::TWO_FACTOR_CODE, Type::String)
-            .sensitive()
-            .description("Interactive users only: a current 6-digit 2FA code, instead of `totp_secret`; the login then completes the 2FA challenge with it."),
-    ];
-    attributes.map(|a| if write_only { a.write_only() } else { a })
+    [
+        (attr::TOTP_SECRET, "Interactive users only (service accounts are never enrolled): base32 TOTP secret. With it, every login completes the 2FA challenge (setup, then verify). Defaults to the provider's `totp_secret`."),
+        (attr::TWO_FACTOR_CODE, "Interactive users only: a current 6-digit 2FA code, instead of `totp_secret`; the login then completes the 2FA challenge with it."),
+    ]
+    .map(|(name, description)| {
+        let a = Attribute::optional(name, Type::String).sensitive().description(description);
+        if write_only { a.write_only() } else { a }
+    })
 }
 
 /// The schema shared by the `defentry_session` data source and ephemeral resource.
