@@ -12,7 +12,7 @@ use serde_json::Value as J;
 
 use super::bounded_json::parse_bounded;
 use super::conform::check_conforms;
-use super::limits::MAX_DEPTH;
+use super::limits::{deep, MAX_DEPTH};
 use super::numbers::{number_text, number_value};
 use super::path::{index_step, AttributePath, PathStep};
 use super::value::{CtyError, Type, Value};
@@ -27,6 +27,11 @@ impl Decoder {
     }
 
     fn value(&mut self, j: &J, ty: &Type, depth: usize) -> Result<Value, CtyError> {
+        deep(|| self.value_here(j, ty, depth))
+    }
+
+    /// One level of [`Self::value`], run by it on a stack with room to spare.
+    fn value_here(&mut self, j: &J, ty: &Type, depth: usize) -> Result<Value, CtyError> {
         if depth > MAX_DEPTH {
             return Err(self.fail(format!("nested more than {MAX_DEPTH} levels deep")));
         }
@@ -165,7 +170,7 @@ pub fn from_json(bytes: &[u8], ty: &Type) -> Result<Value, CtyError> {
         path: AttributePath::root(),
         reason,
     })?;
-    Decoder::new(()).value(&j, ty, 0)
+    Decoder::new(()).value(&j.0, ty, 0)
 }
 
 /// The encoder: it writes JSON text.
@@ -191,6 +196,11 @@ impl Encoder {
     }
 
     fn value(&mut self, v: &Value, ty: &Type, depth: usize) -> Result<(), CtyError> {
+        deep(|| self.value_here(v, ty, depth))
+    }
+
+    /// One level of [`Self::value`], run by it on a stack with room to spare.
+    fn value_here(&mut self, v: &Value, ty: &Type, depth: usize) -> Result<(), CtyError> {
         if depth > MAX_DEPTH {
             return Err(self.mismatch(ty, format!("nested more than {MAX_DEPTH} levels deep")));
         }
@@ -202,7 +212,7 @@ impl Encoder {
                 self.io.push_str("{\"value\":");
                 self.value(inner, cty, depth + 1)?;
                 self.io.push_str(",\"type\":");
-                self.io.push_str(&cty.to_json_value().to_string());
+                cty.write_json(&mut self.io);
                 self.io.push('}');
             }
             (Value::String(s), Type::String) => self.string(s),

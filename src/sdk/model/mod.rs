@@ -68,9 +68,11 @@ fn keep_unchanged(base: &Value, new: Value) -> Value {
     if unrefined(base) == new {
         return base.clone();
     }
-    match (base, new) {
-        (Value::Map(old), Value::Map(new)) => Value::Map(
-            new.into_iter()
+    let mut new = new;
+    match (base, &mut new) {
+        (Value::Map(old), Value::Map(entries)) => Value::Map(
+            std::mem::take(entries)
+                .into_iter()
                 .map(|(k, v)| {
                     let v = match old.get(&k) {
                         Some(o) => keep_unchanged(o, v),
@@ -80,7 +82,7 @@ fn keep_unchanged(base: &Value, new: Value) -> Value {
                 })
                 .collect(),
         ),
-        (_, new) => new,
+        _ => new,
     }
 }
 

@@ -260,16 +260,15 @@ impl ser::SerializeMap for MapSer {
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), ModelError> {
         // Terraform map keys are strings; numbers and bools are written as text like JSON does.
-        self.key = Some(
-            match key.serialize(Ser {
-                path: self.ser.path.clone(),
-            })? {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                _ => return Err(self.ser.unsupported("a map key that is not a string")),
-            },
-        );
+        let mut key = key.serialize(Ser {
+            path: self.ser.path.clone(),
+        })?;
+        self.key = Some(match &mut key {
+            Value::String(s) => std::mem::take(s),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return Err(self.ser.unsupported("a map key that is not a string")),
+        });
         Ok(())
     }
 
