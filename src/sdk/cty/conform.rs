@@ -153,7 +153,7 @@ mod tests {
         let ty = Type::object([("a", Type::list(Type::map(Type::Bool)))]);
         let v = Value::object([(
             "a",
-            Value::List(vec![Value::object([("k", Value::string("x"))])]),
+            Value::List(vec![Value::object([("k", Value::string("x"))])].into()),
         )]);
         let err = v.conforms(&ty).unwrap_err();
         let CtyError::TypeMismatch { path, expected, .. } = err else {

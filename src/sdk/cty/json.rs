@@ -91,7 +91,7 @@ impl Decoder {
                     out.push(self.value(item, ety, depth + 1)?);
                     self.path.pop();
                 }
-                Ok(Value::List(out))
+                Ok(Value::List(out.into()))
             }
             Type::Map(ety) => {
                 let J::Object(entries) = j else {
@@ -217,7 +217,10 @@ impl Encoder {
             }
             (Value::String(s), Type::String) => self.string(s),
             (Value::Number(n), Type::Number) => {
-                let text = number_text(n).map_err(|e| self.mismatch(ty, e))?;
+                let text = match n.as_i64() {
+                    Some(i) => i.to_string(),
+                    None => number_text(&n.big()).map_err(|e| self.mismatch(ty, e))?,
+                };
                 self.io.push_str(&text);
             }
             // As in go-cty: JSON has no infinity, and a string would change the type.
@@ -331,7 +334,10 @@ mod tests {
     #[test]
     fn unknown_reports_its_path() {
         let ty = Type::object([("a", Type::list(Type::String))]);
-        let v = Value::object([("a", Value::List(vec![Value::string("x"), Value::unknown()]))]);
+        let v = Value::object([(
+            "a",
+            Value::List(vec![Value::string("x"), Value::unknown()].into()),
+        )]);
         assert_eq!(
             to_json(&v, &ty),
             Err(CtyError::UnknownInJson(

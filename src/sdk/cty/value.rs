@@ -1,6 +1,7 @@
 //! The value system itself: types, values with their unknowns and refinements, and the
 //! error every codec and check reports.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bigdecimal::BigDecimal;
@@ -414,6 +415,98 @@ impl Refinements {
     }
 }
 
+/// An exact number, as [`Value::Number`] holds it: inline when its digits fit an `i64`
+/// and its scale an `i16` (most numbers Terraform sends, decimals like `0.1` included),
+/// else a boxed [`BigDecimal`], so a value stays small.
+#[derive(Clone)]
+pub struct Number(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// `digits × 10^-scale`, as a [`BigDecimal`] holds it.
+    Small {
+        digits: i64,
+        scale: i16,
+    },
+    Big(Box<BigDecimal>),
+}
+
+impl Number {
+    /// The number as a [`BigDecimal`], borrowed when it is held as one.
+    pub fn big(&self) -> Cow<'_, BigDecimal> {
+        match &self.0 {
+            Repr::Small { digits, scale } => {
+                Cow::Owned(BigDecimal::new((*digits).into(), i64::from(*scale)))
+            }
+            Repr::Big(n) => Cow::Borrowed(n),
+        }
+    }
+    /// The number, if it is a whole number that fits an `i64`.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self.0 {
+            Repr::Small { digits, scale: 0 } => Some(digits),
+            Repr::Small { digits, scale } if (-18..0).contains(&scale) => {
+                digits.checked_mul(10i64.pow(u32::from(scale.unsigned_abs())))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Number {
+    fn from(digits: i64) -> Self {
+        Number(Repr::Small { digits, scale: 0 })
+    }
+}
+
+impl From<u64> for Number {
+    fn from(u: u64) -> Self {
+        i64::try_from(u).map_or_else(|_| BigDecimal::from(u).into(), Number::from)
+    }
+}
+
+impl From<BigDecimal> for Number {
+    fn from(n: BigDecimal) -> Self {
+        let (digits, scale) = n.as_bigint_and_exponent();
+        match (i64::try_from(&digits), i16::try_from(scale)) {
+            (Ok(digits), Ok(scale)) => Number(Repr::Small { digits, scale }),
+            _ => Number(Repr::Big(Box::new(n))),
+        }
+    }
+}
+
+impl PartialEq for Number {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (
+                Repr::Small { digits, scale },
+                Repr::Small {
+                    digits: d2,
+                    scale: s2,
+                },
+            ) if scale == s2 => digits == d2,
+            _ => self.big() == other.big(),
+        }
+    }
+}
+
+impl Eq for Number {}
+
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.as_i64() {
+            Some(i) => i.fmt(f),
+            None => self.big().fmt(f),
+        }
+    }
+}
+
+impl std::fmt::Debug for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
 /// The attributes of an object or the entries of a map, in key order.
 pub type Map = map::Map<Value>;
 /// Iterator over a [`Map`]'s `(&name, &value)` pairs.
@@ -434,7 +527,7 @@ pub enum Value {
     /// A string.
     String(String),
     /// A number, exact.
-    Number(BigDecimal),
+    Number(Number),
     /// Positive or negative infinity, the numbers a `BigDecimal` cannot hold (HCL's `1/0`,
     /// go-cty's `PositiveInfinity` and `NegativeInfinity`).
     Infinity {
@@ -443,15 +536,20 @@ pub enum Value {
     },
     /// A bool.
     Bool(bool),
-    /// Elements of a list or a tuple, in order.
-    List(Vec<Value>),
+    /// Elements of a list or a tuple, in order (`Vec::into` or [`Value::list`] builds one).
+    List(Box<[Value]>),
     /// Elements of a set (order carries no meaning).
-    Set(Vec<Value>),
+    Set(Box<[Value]>),
     /// A map, or an object's attributes.
     Map(Map),
     /// A value whose type is only known at run time (inside a `dynamic` type).
     Dynamic(Box<(Type, Value)>),
 }
+
+// A decoded value costs this much per null, integer or list element (issue 19): every
+// payload but `String`'s fits 16 bytes, and the variant tag lives in the niche of the
+// string's capacity. `README.md` (benchmarks) has the bytes per input byte it gives.
+const _: () = assert!(std::mem::size_of::<Value>() <= 24);
 
 impl Clone for Value {
     fn clone(&self) -> Self {
@@ -535,10 +633,14 @@ impl Value {
     /// A list of `items`, or a set when `ty` is a set type (the decoders read both alike).
     pub(super) fn list_or_set(ty: &Type, items: Vec<Value>) -> Value {
         if matches!(ty, Type::Set(_)) {
-            Value::Set(items)
+            Value::Set(items.into())
         } else {
-            Value::List(items)
+            Value::List(items.into())
         }
+    }
+    /// A list (or tuple) of `items`.
+    pub fn list(items: impl Into<Box<[Value]>>) -> Value {
+        Value::List(items.into())
     }
     /// A plain unknown.
     pub fn unknown() -> Value {
@@ -550,7 +652,7 @@ impl Value {
     }
     /// A number from an integer.
     pub fn int(i: i64) -> Value {
-        Value::Number(BigDecimal::from(i))
+        Value::Number(i.into())
     }
     /// An object (or map) from `(name, value)` pairs.
     pub fn object<S: Into<String>>(attrs: impl IntoIterator<Item = (S, Value)>) -> Value {
@@ -615,8 +717,12 @@ impl Value {
             _ => None,
         }
     }
+    /// A number value.
+    pub fn number(n: impl Into<Number>) -> Value {
+        Value::Number(n.into())
+    }
     /// The number, if this is a known number.
-    pub fn as_number(&self) -> Option<&BigDecimal> {
+    pub fn as_number(&self) -> Option<&Number> {
         match self.concrete() {
             Value::Number(n) => Some(n),
             _ => None,

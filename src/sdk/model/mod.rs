@@ -198,8 +198,8 @@ fn sample(ty: &Type) -> Value {
         Type::Number => Value::int(1),
         Type::Bool => Value::Bool(true),
         Type::Dynamic => Value::Dynamic(Box::new((Type::String, Value::string("s")))),
-        Type::List(ety) => Value::List(vec![sample(ety)]),
-        Type::Set(ety) => Value::Set(vec![sample(ety)]),
+        Type::List(ety) => Value::List(vec![sample(ety)].into()),
+        Type::Set(ety) => Value::Set(vec![sample(ety)].into()),
         Type::Map(ety) => Value::object([("k", sample(ety))]),
         Type::Tuple(etys) => Value::List(etys.iter().map(sample).collect()),
         Type::Object(attrs) => {

@@ -25,7 +25,7 @@ impl Ser {
     /// binary expansion.
     fn float(self, v: impl std::fmt::Display, finite: bool) -> Result<Value, ModelError> {
         match v.to_string().parse::<BigDecimal>() {
-            Ok(n) if finite => Ok(Value::Number(n)),
+            Ok(n) if finite => Ok(Value::number(n)),
             _ => Err(self.unsupported(&format!("the number {v}"))),
         }
     }
@@ -52,7 +52,7 @@ fn write_child<T: Serialize + ?Sized>(
 macro_rules! ints {
     ($($method:ident $t:ty),*) => {$(
         fn $method(self, v: $t) -> Result<Value, ModelError> {
-            Ok(Value::Number(BigDecimal::from(v)))
+            Ok(Value::number(BigDecimal::from(v)))
         }
     )*};
 }
@@ -224,7 +224,7 @@ macro_rules! seq_impls {
                 self.push(value)
             }
             fn end(self) -> Result<Value, ModelError> {
-                Ok(Value::List(self.items))
+                Ok(Value::List(self.items.into()))
             }
         }
     )*};

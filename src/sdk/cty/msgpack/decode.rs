@@ -13,7 +13,7 @@ use crate::cty::walker::Walker;
 fn number_from_head(head: Head<'_>) -> Result<Value, String> {
     match head {
         Head::Int(i) => Ok(Value::int(i)),
-        Head::Uint(u) => Ok(Value::Number(u.into())),
+        Head::Uint(u) => Ok(Value::number(u)),
         Head::Float(f) => number_value_from_f64(f),
         Head::Str(b) | Head::Bin(b) => number_value(&utf8(b)?),
         other => Err(format!("number is required, found {}", other.describe())),
@@ -89,7 +89,7 @@ impl<'a> Decoder<'a> {
                     out.push(self.value(ety, depth + 1)?);
                     self.path.pop();
                 }
-                Ok(Value::List(out))
+                Ok(Value::List(out.into()))
             }
             Type::Map(ety) => {
                 let Head::Map(n) = head else {
@@ -247,7 +247,7 @@ impl<'a> Decoder<'a> {
                     // An infinite bound says nothing a Refinements can hold (older go-cty
                     // writes -Inf/+Inf for "no bound"), so it is dropped: a weaker, still
                     // true refinement.
-                    let bound = num.as_number().map(|n| (n.clone(), inclusive));
+                    let bound = num.as_number().map(|n| (n.big().into_owned(), inclusive));
                     if key == REFINE_NUMBER_MIN {
                         rf.number_lower = bound;
                     } else {

@@ -288,9 +288,10 @@ impl Encoder {
             (Value::String(s), Type::String) => {
                 write_str(&mut self.io, s).map_err(|e| self.mismatch(ty, e))?;
             }
-            (Value::Number(n), Type::Number) => {
-                write_number(&mut self.io, n).map_err(|e| self.mismatch(ty, e))?;
-            }
+            (Value::Number(n), Type::Number) => match n.as_i64() {
+                Some(i) => write_int(&mut self.io, i),
+                None => write_number(&mut self.io, &n.big()).map_err(|e| self.mismatch(ty, e))?,
+            },
             // go-cty writes infinities as float64.
             (Value::Infinity { negative }, Type::Number) => {
                 let f = if *negative {
