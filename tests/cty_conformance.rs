@@ -19,7 +19,7 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn num(s: &str) -> Value {
-    Value::Number(BigDecimal::from_str(s).unwrap())
+    Value::number(BigDecimal::from_str(s).unwrap())
 }
 
 fn refined(rf: Refinements) -> Value {
@@ -79,7 +79,7 @@ fn tftypes_vectors_decode_to_their_values() {
     }
     // The smallest subnormal float, exactly: 2^-1074 has 751 significant digits.
     let tiny = from_msgpack(&unhex("cb0000000000000001"), &Type::Number).unwrap();
-    assert_eq!(tiny.as_number().map(BigDecimal::digits), Some(751));
+    assert_eq!(tiny.as_number().map(|n| n.big().digits()), Some(751));
 }
 
 /// go-cty's `TestRoundTrip` values (cty/msgpack/roundtrip_test.go), each with the bytes
@@ -168,11 +168,15 @@ fn go_cty_msgpack_round_trip_values() {
         ),
         (
             ls.clone(),
-            Value::List(vec![Value::string("hello")]),
+            Value::List(vec![Value::string("hello")].into()),
             "91a568656c6c6f".into(),
         ),
-        (ls.clone(), Value::List(vec![Value::Null]), "91c0".into()),
-        (ls.clone(), Value::List(vec![]), "90".into()),
+        (
+            ls.clone(),
+            Value::List(vec![Value::Null].into()),
+            "91c0".into(),
+        ),
+        (ls.clone(), Value::List(vec![].into()), "90".into()),
         (
             ls.clone(),
             refined(Refinements {
@@ -196,7 +200,7 @@ fn go_cty_msgpack_round_trip_values() {
             Value::object([("greeting", Value::unknown())]),
             "81a86772656574696e67d40000".into(),
         ),
-        (Type::Tuple(vec![]), Value::List(vec![]), "90".into()),
+        (Type::Tuple(vec![]), Value::List(vec![].into()), "90".into()),
         (
             Type::object([("a", Type::String), ("b", Type::String)]),
             Value::object([("a", Value::Null), ("b", Value::unknown())]),
@@ -205,7 +209,7 @@ fn go_cty_msgpack_round_trip_values() {
         (Type::Dynamic, Value::unknown(), "d40000".into()),
         (
             Type::list(Type::Dynamic),
-            Value::List(vec![dynv(Type::String, Value::string("hello"))]),
+            Value::List(vec![dynv(Type::String, Value::string("hello"))].into()),
             "9192c40822737472696e6722a568656c6c6f".into(),
         ),
     ];
@@ -234,7 +238,7 @@ fn long_string_prefixes_are_cut_like_go_cty() {
             ..Default::default()
         });
         let back = from_msgpack(&to_msgpack(&v, &Type::String).unwrap(), &Type::String).unwrap();
-        let Value::Unknown(rf) = back else {
+        let Value::Unknown(rf) = &back else {
             panic!("{back:?}")
         };
         assert_eq!(rf.string_prefix.as_deref(), Some(want.as_str()), "{prefix}");
@@ -327,7 +331,7 @@ fn infinity_in_every_form() {
     }
     // Inside a dynamic value and a list, too.
     let ty = Type::list(Type::Dynamic);
-    let v = Value::List(vec![dynv(Type::Number, POS_INF)]);
+    let v = Value::List(vec![dynv(Type::Number, POS_INF)].into());
     assert_eq!(from_msgpack(&to_msgpack(&v, &ty).unwrap(), &ty).unwrap(), v);
 }
 
@@ -423,9 +427,10 @@ proptest! {
 
 /// One nesting limit for both codecs: a value MAX_DEPTH deep travels through msgpack
 /// and JSON alike, one level more is refused by both, and every walk over it (decode,
-/// conformance, encode, clone, compare, format, drop) fits the 2 MiB stack of a tokio
-/// worker even in a debug build, whose frames are several times larger than release's
-/// (there the msgpack decoder needs over 1 MiB at this depth).
+/// conformance, encode, clone, compare, format, drop, of values and of the types a
+/// dynamic value carries) fits the 2 MiB stack of a tokio worker even in a debug build,
+/// whose frames are several times larger than release's (there the msgpack decoder
+/// alone needs over 1 MiB for 256 levels, so the walks must grow the stack as they go).
 #[test]
 fn one_nesting_limit_for_both_codecs_and_stack_safe() {
     let run = || {
@@ -435,7 +440,7 @@ fn one_nesting_limit_for_both_codecs_and_stack_safe() {
             let mut v = Value::string("x");
             for _ in 0..depth {
                 ty = Type::list(ty);
-                v = Value::List(vec![v]);
+                v = Value::List(vec![v].into());
             }
             let mut bytes = vec![0x91; depth];
             bytes.extend([0xa1, b'x']);
@@ -449,31 +454,72 @@ fn one_nesting_limit_for_both_codecs_and_stack_safe() {
                 let copy = v.clone();
                 assert_eq!(copy, v);
                 assert!(format!("{copy:?}").len() > depth);
+                // The same value one level down, under a dynamic wrapper that carries
+                // its type (as deep as the value) through both codecs.
+                let (inner_ty, inner) = match &v {
+                    Value::List(items) => (ty.friendly_name(), items[0].clone()),
+                    other => panic!("{other:?}"),
+                };
+                assert!(inner_ty.ends_with("list of string"));
+                let Type::List(elem_ty) = &ty else { panic!() };
+                let d = dynv((**elem_ty).clone(), inner);
+                let copy = d.clone();
+                assert_eq!(copy, d);
+                assert!(format!("{copy:?}").len() > depth);
+                let packed = to_msgpack(&d, &Type::Dynamic).unwrap();
+                assert_eq!(from_msgpack(&packed, &Type::Dynamic).unwrap(), d);
+                let text = to_json(&d, &Type::Dynamic).unwrap();
+                assert_eq!(from_json(&text, &Type::Dynamic).unwrap(), d);
             } else {
                 for err in [
                     from_msgpack(&bytes, &ty).unwrap_err(),
                     from_json(json.as_bytes(), &ty).unwrap_err(),
                     to_msgpack(&v, &ty).unwrap_err(),
                     to_json(&v, &ty).unwrap_err(),
+                    v.conforms(&ty).unwrap_err(),
                 ] {
                     assert!(err.to_string().contains("nested"), "{err}");
                 }
+                // Malformed JSON with a deep part is an error, not a crash.
+                let bad = format!("[{},1 x]", &json[1..json.len() - 1]);
+                assert!(from_json(bad.as_bytes(), &ty).is_err());
             }
         }
         // Dynamic wrappers count as levels in both codecs, too.
         let mut v = Value::Null;
-        let mut json = String::from("null");
         for _ in 0..MAX_DEPTH {
             v = dynv(Type::Dynamic, v);
-            json = format!("{{\"value\":{json},\"type\":\"dynamic\"}}");
         }
+        let json = |levels: usize| {
+            let suffix = ",\"type\":\"dynamic\"}".repeat(levels);
+            format!("{}null{suffix}", "{\"value\":".repeat(levels))
+        };
         assert_eq!(
             from_msgpack(&to_msgpack(&v, &Type::Dynamic).unwrap(), &Type::Dynamic).unwrap(),
             v
         );
-        assert_eq!(from_json(json.as_bytes(), &Type::Dynamic).unwrap(), v);
-        let deeper = format!("{{\"value\":{json},\"type\":\"dynamic\"}}");
-        assert!(from_json(deeper.as_bytes(), &Type::Dynamic).is_err());
+        assert_eq!(
+            to_json(&v, &Type::Dynamic).unwrap(),
+            json(MAX_DEPTH).as_bytes()
+        );
+        assert_eq!(
+            from_json(json(MAX_DEPTH).as_bytes(), &Type::Dynamic).unwrap(),
+            v
+        );
+        assert!(from_json(json(MAX_DEPTH + 1).as_bytes(), &Type::Dynamic).is_err());
+        // An unknown refinement key is skipped whatever it holds: here arrays nested as
+        // deep as the 1 KiB refinement payload allows.
+        let mut payload = vec![0x81, 0x63];
+        payload.extend(vec![0x91; 1020]);
+        payload.push(0xc0);
+        let mut bytes = vec![0xc8]; // ext 16
+        bytes.extend((payload.len() as u16).to_be_bytes());
+        bytes.push(0x0c); // a refined unknown
+        bytes.extend(&payload);
+        assert_eq!(
+            from_msgpack(&bytes, &Type::String).unwrap(),
+            Value::unknown()
+        );
     };
     std::thread::Builder::new()
         .stack_size(2 << 20)

@@ -1127,9 +1127,10 @@ async fn malformed_dynamic_values_give_diagnostics() {
     let t = types(&mut c).await;
     // 0xc1 is never used in msgpack; the others are truncated, wrong-shaped or wrong-typed.
     let one_attr_short = {
-        let Type::Object(mut attrs) = t.token.clone() else {
+        let Type::Object(attrs) = &t.token else {
             unreachable!()
         };
+        let mut attrs = attrs.clone();
         attrs.remove("id");
         let short = Type::Object(attrs.clone());
         to_msgpack(&obj(&short, &[]), &short).unwrap()

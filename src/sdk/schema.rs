@@ -375,9 +375,9 @@ mod tests {
             ("one", set(Value::Null)),
             (
                 "many",
-                Value::List(vec![set(Value::Null), set(Value::string("secret"))]),
+                Value::List(vec![set(Value::Null), set(Value::string("secret"))].into()),
             ),
-            ("set", Value::Set(vec![set(Value::string("secret"))])),
+            ("set", Value::Set(vec![set(Value::string("secret"))].into())),
         ]);
         let paths: Vec<String> = b.write_only_set(&v).iter().map(|p| p.to_string()).collect();
         // Unknown counts as set: the value would reach state once known.

@@ -1,26 +1,51 @@
 //! JSON text to `serde_json::Value`, nested no deeper than [`MAX_DEPTH`]: the parse
 //! behind both the JSON codec and JSON type constraints.
 
-use serde::Deserialize as _;
 use serde_json::Value as J;
 
 use super::limits::MAX_DEPTH;
 
+/// A parsed JSON document that is dropped without recursion: serde_json's own drop
+/// recurses once per level, too deep for a small stack at [`MAX_DEPTH`].
+#[derive(Debug)]
+pub(super) struct Parsed(pub(super) J);
+
+impl Drop for Parsed {
+    fn drop(&mut self) {
+        let mut pending = vec![std::mem::take(&mut self.0)];
+        while let Some(j) = pending.pop() {
+            match j {
+                J::Array(items) => pending.extend(items),
+                J::Object(entries) => pending.extend(entries.into_iter().map(|(_, v)| v)),
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Parses JSON text nested no deeper than the codecs' limit. serde_json's own guard
-/// stops at 128 levels, below what msgpack carries, so it is turned off and replaced by
-/// an iterative scan; serde_json's recursion is then bounded by the scan.
-pub(super) fn parse_bounded(bytes: &[u8]) -> Result<J, String> {
+/// stops at 128 levels, far below the limit, so it is turned off and replaced by an
+/// iterative scan; serde_json's recursion, bounded by the scan, runs under
+/// `serde_stacker`, which grows the stack as it goes.
+pub(super) fn parse_bounded(bytes: &[u8]) -> Result<Parsed, String> {
     // A value at depth MAX_DEPTH may itself be an (empty) container.
     if container_depth_exceeds(bytes, MAX_DEPTH + 1) {
         return Err(format!(
             "nested more than {MAX_DEPTH} levels deep (recursion limit exceeded)"
         ));
     }
+    // Checked first without building anything: serde_json drops what it built of a
+    // malformed document recursively, which a deep part of it would overflow.
+    parse_as::<serde::de::IgnoredAny>(bytes)?;
+    parse_as::<J>(bytes).map(Parsed)
+}
+
+fn parse_as<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     de.disable_recursion_limit();
-    let j = J::deserialize(&mut de).map_err(|e| e.to_string())?;
+    let t = T::deserialize(serde_stacker::Deserializer::new(&mut de)).map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
-    Ok(j)
+    Ok(t)
 }
 
 /// Whether arrays and objects in `bytes` nest more than `limit` deep (strings skipped).

@@ -1,6 +1,6 @@
 //! The type-conformance check behind [`Value::conforms`], which every encoder runs first.
 
-use super::limits::MAX_DEPTH;
+use super::limits::{deep, MAX_DEPTH};
 use super::path::{index_step, AttributePath, PathStep};
 use super::value::{CtyError, Type, Value};
 
@@ -27,6 +27,16 @@ pub(super) fn check_conforms(
 }
 
 fn check(v: &Value, ty: &Type, path: &mut AttributePath, depth: usize) -> Result<(), CtyError> {
+    deep(|| check_here(v, ty, path, depth))
+}
+
+/// One level of [`check`], run by it on a stack with room to spare.
+fn check_here(
+    v: &Value,
+    ty: &Type,
+    path: &mut AttributePath,
+    depth: usize,
+) -> Result<(), CtyError> {
     let fail = |path: &AttributePath, reason: String| CtyError::mismatch(path, ty, reason);
     if depth > MAX_DEPTH {
         return Err(fail(
@@ -143,7 +153,7 @@ mod tests {
         let ty = Type::object([("a", Type::list(Type::map(Type::Bool)))]);
         let v = Value::object([(
             "a",
-            Value::List(vec![Value::object([("k", Value::string("x"))])]),
+            Value::List(vec![Value::object([("k", Value::string("x"))])].into()),
         )]);
         let err = v.conforms(&ty).unwrap_err();
         let CtyError::TypeMismatch { path, expected, .. } = err else {

@@ -12,7 +12,7 @@ use serde_json::Value as J;
 
 use super::bounded_json::parse_bounded;
 use super::conform::check_conforms;
-use super::limits::MAX_DEPTH;
+use super::limits::{deep, MAX_DEPTH};
 use super::numbers::{number_text, number_value};
 use super::path::{index_step, AttributePath, PathStep};
 use super::value::{CtyError, Type, Value};
@@ -27,6 +27,11 @@ impl Decoder {
     }
 
     fn value(&mut self, j: &J, ty: &Type, depth: usize) -> Result<Value, CtyError> {
+        deep(|| self.value_here(j, ty, depth))
+    }
+
+    /// One level of [`Self::value`], run by it on a stack with room to spare.
+    fn value_here(&mut self, j: &J, ty: &Type, depth: usize) -> Result<Value, CtyError> {
         if depth > MAX_DEPTH {
             return Err(self.fail(format!("nested more than {MAX_DEPTH} levels deep")));
         }
@@ -86,7 +91,7 @@ impl Decoder {
                     out.push(self.value(item, ety, depth + 1)?);
                     self.path.pop();
                 }
-                Ok(Value::List(out))
+                Ok(Value::List(out.into()))
             }
             Type::Map(ety) => {
                 let J::Object(entries) = j else {
@@ -165,7 +170,7 @@ pub fn from_json(bytes: &[u8], ty: &Type) -> Result<Value, CtyError> {
         path: AttributePath::root(),
         reason,
     })?;
-    Decoder::new(()).value(&j, ty, 0)
+    Decoder::new(()).value(&j.0, ty, 0)
 }
 
 /// The encoder: it writes JSON text.
@@ -191,6 +196,11 @@ impl Encoder {
     }
 
     fn value(&mut self, v: &Value, ty: &Type, depth: usize) -> Result<(), CtyError> {
+        deep(|| self.value_here(v, ty, depth))
+    }
+
+    /// One level of [`Self::value`], run by it on a stack with room to spare.
+    fn value_here(&mut self, v: &Value, ty: &Type, depth: usize) -> Result<(), CtyError> {
         if depth > MAX_DEPTH {
             return Err(self.mismatch(ty, format!("nested more than {MAX_DEPTH} levels deep")));
         }
@@ -202,12 +212,15 @@ impl Encoder {
                 self.io.push_str("{\"value\":");
                 self.value(inner, cty, depth + 1)?;
                 self.io.push_str(",\"type\":");
-                self.io.push_str(&cty.to_json_value().to_string());
+                cty.write_json(&mut self.io);
                 self.io.push('}');
             }
             (Value::String(s), Type::String) => self.string(s),
             (Value::Number(n), Type::Number) => {
-                let text = number_text(n).map_err(|e| self.mismatch(ty, e))?;
+                let text = match n.as_i64() {
+                    Some(i) => i.to_string(),
+                    None => number_text(&n.big()).map_err(|e| self.mismatch(ty, e))?,
+                };
                 self.io.push_str(&text);
             }
             // As in go-cty: JSON has no infinity, and a string would change the type.
@@ -321,7 +334,10 @@ mod tests {
     #[test]
     fn unknown_reports_its_path() {
         let ty = Type::object([("a", Type::list(Type::String))]);
-        let v = Value::object([("a", Value::List(vec![Value::string("x"), Value::unknown()]))]);
+        let v = Value::object([(
+            "a",
+            Value::List(vec![Value::string("x"), Value::unknown()].into()),
+        )]);
         assert_eq!(
             to_json(&v, &ty),
             Err(CtyError::UnknownInJson(

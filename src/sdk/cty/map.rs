@@ -1,10 +1,11 @@
-//! The attributes of an object or the entries of a map: one vector sorted by key.
+//! The attributes of an object or the entries of a map: one boxed slice sorted by key.
 //!
 //! Decoded values hold many small objects. A `BTreeMap` allocates a node with room for
-//! eleven entries (about 800 bytes here) even for one attribute; a vector sized to its
-//! entries costs 72 bytes each. Lookups are binary searches, so reading stays
-//! logarithmic; inserting shifts, which only matters for maps built one entry at a time
-//! (`collect` sorts once instead).
+//! eleven entries (about 800 bytes here) even for one attribute; a slice sized to its
+//! entries costs 48 bytes each, and a boxed slice (no capacity) keeps a `Value` at 24
+//! bytes. Lookups are binary searches, so reading stays logarithmic; inserting and
+//! removing reallocate, which only matters for maps built one entry at a time (`collect`
+//! sorts once instead).
 
 /// A map from attribute or key names to values, iterated in key order like `BTreeMap`.
 /// Generic so that this file needs nothing from `value.rs`, which names it
@@ -12,13 +13,13 @@
 #[derive(Clone, PartialEq)]
 pub struct Map<V> {
     /// Sorted by key; keys unique.
-    entries: Vec<(String, V)>,
+    entries: Box<[(String, V)]>,
 }
 
 impl<V> Default for Map<V> {
     fn default() -> Self {
         Map {
-            entries: Vec::new(),
+            entries: Box::default(),
         }
     }
 }
@@ -53,7 +54,9 @@ impl<V> Map<V> {
         if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(w[0].0.clone());
         }
-        Ok(Map { entries })
+        Ok(Map {
+            entries: entries.into_boxed_slice(),
+        })
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
@@ -90,7 +93,9 @@ impl<V> Map<V> {
                 .get_mut(i)
                 .map(|e| std::mem::replace(&mut e.1, v)),
             Err(i) => {
-                self.entries.insert(i, (key, v));
+                let mut entries = std::mem::take(&mut self.entries).into_vec();
+                entries.insert(i, (key, v));
+                self.entries = entries.into_boxed_slice();
                 None
             }
         }
@@ -98,7 +103,10 @@ impl<V> Map<V> {
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<V> {
         let i = self.find(key).ok()?;
-        Some(self.entries.remove(i).1)
+        let mut entries = std::mem::take(&mut self.entries).into_vec();
+        let (_, v) = entries.remove(i);
+        self.entries = entries.into_boxed_slice();
+        Some(v)
     }
     /// `(&name, &value)` in key order.
     pub fn iter(&self) -> Iter<'_, V> {
@@ -135,7 +143,9 @@ impl<V> FromIterator<(String, V)> for Map<V> {
                 _ => out.push(e),
             }
         }
-        Map { entries: out }
+        Map {
+            entries: out.into_boxed_slice(),
+        }
     }
 }
 
@@ -150,7 +160,7 @@ impl<V> IntoIterator for Map<V> {
     type Item = (String, V);
     type IntoIter = std::vec::IntoIter<(String, V)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+        self.entries.into_vec().into_iter()
     }
 }
 

@@ -21,4 +21,4 @@ pub use limits::MAX_DEPTH;
 pub use msgpack::{from_msgpack, to_msgpack};
 pub use numbers::MAX_PLAIN_ZEROS;
 pub use path::{AttributePath, PathStep};
-pub use value::{CtyError, Map, MapIter, Refinements, Type, Value};
+pub use value::{CtyError, Map, MapIter, Number, Refinements, Type, Value};

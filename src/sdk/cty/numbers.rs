@@ -90,7 +90,7 @@ pub(super) fn parse_infinity(text: &str) -> Option<bool> {
 pub(super) fn number_value(text: &str) -> Result<Value, String> {
     match parse_infinity(text) {
         Some(negative) => Ok(Value::Infinity { negative }),
-        None => parse_number(text).map(Value::Number),
+        None => parse_number(text).map(Value::number),
     }
 }
 
@@ -101,7 +101,7 @@ pub(super) fn number_value_from_f64(f: f64) -> Result<Value, String> {
             negative: f.is_sign_negative(),
         });
     }
-    number_from_f64(f).map(Value::Number)
+    number_from_f64(f).map(Value::number)
 }
 
 /// Parses a decimal number: `[+-]digits[.digits][(e|E)[+-]digits]` (either side of the

@@ -1,10 +1,12 @@
 //! The value system itself: types, values with their unknowns and refinements, and the
 //! error every codec and check reports.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bigdecimal::BigDecimal;
 
+use super::limits::deep;
 use super::map;
 use super::path::AttributePath;
 
@@ -58,7 +60,9 @@ impl CtyError {
 }
 
 /// A cty type. Object attribute order is irrelevant (sorted), as in go-cty.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// A dynamic value's type is as deep as the value, so, as for [`Value`], the recursive
+/// traits are written out to run each level through [`deep`].
 pub enum Type {
     /// `string`
     String,
@@ -78,6 +82,119 @@ pub enum Type {
     Tuple(Vec<Type>),
     /// `object({name = T...})`
     Object(BTreeMap<String, Type>),
+}
+
+impl Type {
+    /// The variant's position, which orders types of different kinds as a derive would.
+    fn rank(&self) -> u8 {
+        match self {
+            Type::String => 0,
+            Type::Number => 1,
+            Type::Bool => 2,
+            Type::Dynamic => 3,
+            Type::List(_) => 4,
+            Type::Set(_) => 5,
+            Type::Map(_) => 6,
+            Type::Tuple(_) => 7,
+            Type::Object(_) => 8,
+        }
+    }
+}
+
+impl Clone for Type {
+    fn clone(&self) -> Self {
+        deep(|| match self {
+            Type::String => Type::String,
+            Type::Number => Type::Number,
+            Type::Bool => Type::Bool,
+            Type::Dynamic => Type::Dynamic,
+            Type::List(e) => Type::List(e.clone()),
+            Type::Set(e) => Type::Set(e.clone()),
+            Type::Map(e) => Type::Map(e.clone()),
+            Type::Tuple(es) => Type::Tuple(es.clone()),
+            Type::Object(attrs) => Type::Object(attrs.clone()),
+        })
+    }
+}
+
+impl PartialEq for Type {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Type {}
+
+impl PartialOrd for Type {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The order a derive would give: by kind, then by contents.
+impl Ord for Type {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        deep(|| match (self, other) {
+            (Type::List(a), Type::List(b))
+            | (Type::Set(a), Type::Set(b))
+            | (Type::Map(a), Type::Map(b)) => a.cmp(b),
+            (Type::Tuple(a), Type::Tuple(b)) => a.cmp(b),
+            (Type::Object(a), Type::Object(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
+        })
+    }
+}
+
+impl std::hash::Hash for Type {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        deep(|| {
+            self.rank().hash(state);
+            match self {
+                Type::List(e) | Type::Set(e) | Type::Map(e) => e.hash(state),
+                Type::Tuple(es) => es.hash(state),
+                Type::Object(attrs) => attrs.hash(state),
+                _ => {}
+            }
+        })
+    }
+}
+
+/// The same text `#[derive(Debug)]` would write.
+impl std::fmt::Debug for Type {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        deep(|| match self {
+            Type::String => f.write_str("String"),
+            Type::Number => f.write_str("Number"),
+            Type::Bool => f.write_str("Bool"),
+            Type::Dynamic => f.write_str("Dynamic"),
+            Type::List(e) => f.debug_tuple("List").field(e).finish(),
+            Type::Set(e) => f.debug_tuple("Set").field(e).finish(),
+            Type::Map(e) => f.debug_tuple("Map").field(e).finish(),
+            Type::Tuple(es) => f.debug_tuple("Tuple").field(es).finish(),
+            Type::Object(attrs) => f.debug_tuple("Object").field(attrs).finish(),
+        })
+    }
+}
+
+impl Drop for Type {
+    /// Drops the element types one level further down the stack, through [`deep`].
+    fn drop(&mut self) {
+        match self {
+            Type::List(e) | Type::Set(e) | Type::Map(e) if e.rank() >= 4 => {
+                let e = std::mem::replace(&mut **e, Type::String);
+                deep(|| drop(e));
+            }
+            Type::Tuple(es) if !es.is_empty() => {
+                let es = std::mem::take(es);
+                deep(|| drop(es));
+            }
+            Type::Object(attrs) if !attrs.is_empty() => {
+                let attrs = std::mem::take(attrs);
+                deep(|| drop(attrs));
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Type {
@@ -101,7 +218,7 @@ impl Type {
     /// The type in Terraform's JSON type-constraint syntax (`"string"`, `["list","string"]`, ...).
     pub fn to_json_value(&self) -> serde_json::Value {
         use serde_json::Value as J;
-        match self {
+        deep(|| match self {
             Type::String => J::from("string"),
             Type::Number => J::from("number"),
             Type::Bool => J::from("bool"),
@@ -122,20 +239,63 @@ impl Type {
                         .collect(),
                 ),
             ]),
-        }
+        })
     }
 
     /// The JSON type-constraint bytes, as `Schema.Attribute.type` carries them.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        // Serialising a serde_json::Value to a Vec cannot fail.
-        serde_json::to_vec(&self.to_json_value()).unwrap_or_default()
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out.into_bytes()
+    }
+
+    /// Writes the JSON type constraint, as compact as serde_json writes it; written here
+    /// rather than through serde_json, whose recursion a deep type would overflow.
+    pub(super) fn write_json(&self, out: &mut String) {
+        let nested = |out: &mut String, kind: &str, e: &Type| {
+            out.push_str(&format!("[\"{kind}\","));
+            e.write_json(out);
+            out.push(']');
+        };
+        deep(|| match self {
+            Type::String => out.push_str("\"string\""),
+            Type::Number => out.push_str("\"number\""),
+            Type::Bool => out.push_str("\"bool\""),
+            Type::Dynamic => out.push_str("\"dynamic\""),
+            Type::List(e) => nested(out, "list", e),
+            Type::Set(e) => nested(out, "set", e),
+            Type::Map(e) => nested(out, "map", e),
+            Type::Tuple(es) => {
+                out.push_str("[\"tuple\",[");
+                for (i, e) in es.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    e.write_json(out);
+                }
+                out.push_str("]]");
+            }
+            Type::Object(attrs) => {
+                out.push_str("[\"object\",{");
+                for (i, (name, e)) in attrs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    // A string serialises infallibly.
+                    out.push_str(&serde_json::to_string(name).unwrap_or_default());
+                    out.push(':');
+                    e.write_json(out);
+                }
+                out.push_str("}]");
+            }
+        })
     }
 
     /// Parses a JSON type constraint.
     pub fn from_json_value(v: &serde_json::Value) -> Result<Type, CtyError> {
         use serde_json::Value as J;
         let bad = || CtyError::InvalidType(v.to_string());
-        match v {
+        deep(|| match v {
             J::String(s) => match s.as_str() {
                 "string" => Ok(Type::String),
                 "number" => Ok(Type::Number),
@@ -170,27 +330,37 @@ impl Type {
                 }
             }
             _ => Err(bad()),
-        }
+        })
     }
 
     /// Parses JSON type-constraint bytes.
     pub fn from_json_bytes(b: &[u8]) -> Result<Type, CtyError> {
         let v = super::bounded_json::parse_bounded(b).map_err(CtyError::InvalidType)?;
-        Type::from_json_value(&v)
+        Type::from_json_value(&v.0)
     }
 
     /// A short human name, like go-cty's `FriendlyName`.
     pub fn friendly_name(&self) -> String {
-        match self {
-            Type::String => "string".into(),
-            Type::Number => "number".into(),
-            Type::Bool => "bool".into(),
-            Type::Dynamic => "dynamic".into(),
-            Type::List(e) => format!("list of {}", e.friendly_name()),
-            Type::Set(e) => format!("set of {}", e.friendly_name()),
-            Type::Map(e) => format!("map of {}", e.friendly_name()),
-            Type::Tuple(_) => "tuple".into(),
-            Type::Object(_) => "object".into(),
+        // A loop, not recursion: collection types nest as deep as values do.
+        let mut name = String::new();
+        let mut ty = self;
+        loop {
+            match ty {
+                Type::List(e) | Type::Set(e) | Type::Map(e) => {
+                    name.push_str(match ty {
+                        Type::List(_) => "list of ",
+                        Type::Set(_) => "set of ",
+                        _ => "map of ",
+                    });
+                    ty = e;
+                }
+                Type::String => break name + "string",
+                Type::Number => break name + "number",
+                Type::Bool => break name + "bool",
+                Type::Dynamic => break name + "dynamic",
+                Type::Tuple(_) => break name + "tuple",
+                Type::Object(_) => break name + "object",
+            }
         }
     }
 }
@@ -245,13 +415,109 @@ impl Refinements {
     }
 }
 
+/// An exact number, as [`Value::Number`] holds it: inline when its digits fit an `i64`
+/// and its scale an `i16` (most numbers Terraform sends, decimals like `0.1` included),
+/// else a boxed [`BigDecimal`], so a value stays small.
+#[derive(Clone)]
+pub struct Number(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// `digits × 10^-scale`, as a [`BigDecimal`] holds it.
+    Small {
+        digits: i64,
+        scale: i16,
+    },
+    Big(Box<BigDecimal>),
+}
+
+impl Number {
+    /// The number as a [`BigDecimal`], borrowed when it is held as one.
+    pub fn big(&self) -> Cow<'_, BigDecimal> {
+        match &self.0 {
+            Repr::Small { digits, scale } => {
+                Cow::Owned(BigDecimal::new((*digits).into(), i64::from(*scale)))
+            }
+            Repr::Big(n) => Cow::Borrowed(n),
+        }
+    }
+    /// The number, if it is a whole number that fits an `i64`.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self.0 {
+            Repr::Small { digits, scale: 0 } => Some(digits),
+            Repr::Small { digits, scale } if (-18..0).contains(&scale) => {
+                digits.checked_mul(10i64.pow(u32::from(scale.unsigned_abs())))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Number {
+    fn from(digits: i64) -> Self {
+        Number(Repr::Small { digits, scale: 0 })
+    }
+}
+
+impl From<u64> for Number {
+    fn from(u: u64) -> Self {
+        i64::try_from(u).map_or_else(|_| BigDecimal::from(u).into(), Number::from)
+    }
+}
+
+impl From<BigDecimal> for Number {
+    fn from(n: BigDecimal) -> Self {
+        let (digits, scale) = n.as_bigint_and_exponent();
+        match (i64::try_from(&digits), i16::try_from(scale)) {
+            (Ok(digits), Ok(scale)) => Number(Repr::Small { digits, scale }),
+            _ => Number(Repr::Big(Box::new(n))),
+        }
+    }
+}
+
+impl PartialEq for Number {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (
+                Repr::Small { digits, scale },
+                Repr::Small {
+                    digits: d2,
+                    scale: s2,
+                },
+            ) if scale == s2 => digits == d2,
+            _ => self.big() == other.big(),
+        }
+    }
+}
+
+impl Eq for Number {}
+
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.as_i64() {
+            Some(i) => i.fmt(f),
+            None => self.big().fmt(f),
+        }
+    }
+}
+
+impl std::fmt::Debug for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
 /// The attributes of an object or the entries of a map, in key order.
 pub type Map = map::Map<Value>;
 /// Iterator over a [`Map`]'s `(&name, &value)` pairs.
 pub type MapIter<'a> = map::Iter<'a, Value>;
 
 /// A cty value. Its type is given by context (the schema), except under `dynamic`.
-#[derive(Debug, Clone, PartialEq, Default)]
+///
+/// Clone, compare, format and drop are written out rather than derived so that each
+/// level runs through [`deep`]: a value nested [`MAX_DEPTH`](super::MAX_DEPTH) deep
+/// must not overflow the stack of whoever holds it.
+#[derive(Default)]
 pub enum Value {
     /// null, of whatever type the context says.
     #[default]
@@ -261,7 +527,7 @@ pub enum Value {
     /// A string.
     String(String),
     /// A number, exact.
-    Number(BigDecimal),
+    Number(Number),
     /// Positive or negative infinity, the numbers a `BigDecimal` cannot hold (HCL's `1/0`,
     /// go-cty's `PositiveInfinity` and `NegativeInfinity`).
     Infinity {
@@ -270,24 +536,111 @@ pub enum Value {
     },
     /// A bool.
     Bool(bool),
-    /// Elements of a list or a tuple, in order.
-    List(Vec<Value>),
+    /// Elements of a list or a tuple, in order (`Vec::into` or [`Value::list`] builds one).
+    List(Box<[Value]>),
     /// Elements of a set (order carries no meaning).
-    Set(Vec<Value>),
+    Set(Box<[Value]>),
     /// A map, or an object's attributes.
     Map(Map),
     /// A value whose type is only known at run time (inside a `dynamic` type).
     Dynamic(Box<(Type, Value)>),
 }
 
+// A decoded value costs this much per null, integer or list element (issue 19): every
+// payload but `String`'s fits 16 bytes, and the variant tag lives in the niche of the
+// string's capacity. `README.md` (benchmarks) has the bytes per input byte it gives.
+const _: () = assert!(std::mem::size_of::<Value>() <= 24);
+
+impl Clone for Value {
+    fn clone(&self) -> Self {
+        deep(|| match self {
+            Value::Null => Value::Null,
+            Value::Unknown(rf) => Value::Unknown(rf.clone()),
+            Value::String(s) => Value::String(s.clone()),
+            Value::Number(n) => Value::Number(n.clone()),
+            Value::Infinity { negative } => Value::Infinity {
+                negative: *negative,
+            },
+            Value::Bool(b) => Value::Bool(*b),
+            Value::List(vs) => Value::List(vs.clone()),
+            Value::Set(vs) => Value::Set(vs.clone()),
+            Value::Map(m) => Value::Map(m.clone()),
+            Value::Dynamic(d) => Value::Dynamic(d.clone()),
+        })
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        deep(|| match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Unknown(a), Value::Unknown(b)) => a == b,
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => a == b,
+            (Value::Infinity { negative: a }, Value::Infinity { negative: b }) => a == b,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::List(a), Value::List(b)) | (Value::Set(a), Value::Set(b)) => a == b,
+            (Value::Map(a), Value::Map(b)) => a == b,
+            (Value::Dynamic(a), Value::Dynamic(b)) => a == b,
+            _ => false,
+        })
+    }
+}
+
+/// The same text `#[derive(Debug)]` would write.
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        deep(|| match self {
+            Value::Null => f.write_str("Null"),
+            Value::Unknown(rf) => f.debug_tuple("Unknown").field(rf).finish(),
+            Value::String(s) => f.debug_tuple("String").field(s).finish(),
+            Value::Number(n) => f.debug_tuple("Number").field(n).finish(),
+            Value::Infinity { negative } => f
+                .debug_struct("Infinity")
+                .field("negative", negative)
+                .finish(),
+            Value::Bool(b) => f.debug_tuple("Bool").field(b).finish(),
+            Value::List(vs) => f.debug_tuple("List").field(vs).finish(),
+            Value::Set(vs) => f.debug_tuple("Set").field(vs).finish(),
+            Value::Map(m) => f.debug_tuple("Map").field(m).finish(),
+            Value::Dynamic(d) => f.debug_tuple("Dynamic").field(d).finish(),
+        })
+    }
+}
+
+impl Drop for Value {
+    /// Drops the children one level further down the stack, through [`deep`].
+    fn drop(&mut self) {
+        match self {
+            Value::List(vs) | Value::Set(vs) if !vs.is_empty() => {
+                let vs = std::mem::take(vs);
+                deep(|| drop(vs));
+            }
+            Value::Map(m) if !m.is_empty() => {
+                let m = std::mem::take(m);
+                deep(|| drop(m));
+            }
+            Value::Dynamic(d) => {
+                let inner = std::mem::take(&mut d.1);
+                deep(|| drop(inner));
+            }
+            _ => {}
+        }
+    }
+}
+
 impl Value {
     /// A list of `items`, or a set when `ty` is a set type (the decoders read both alike).
     pub(super) fn list_or_set(ty: &Type, items: Vec<Value>) -> Value {
         if matches!(ty, Type::Set(_)) {
-            Value::Set(items)
+            Value::Set(items.into())
         } else {
-            Value::List(items)
+            Value::List(items.into())
         }
+    }
+    /// A list (or tuple) of `items`.
+    pub fn list(items: impl Into<Box<[Value]>>) -> Value {
+        Value::List(items.into())
     }
     /// A plain unknown.
     pub fn unknown() -> Value {
@@ -299,7 +652,7 @@ impl Value {
     }
     /// A number from an integer.
     pub fn int(i: i64) -> Value {
-        Value::Number(BigDecimal::from(i))
+        Value::Number(i.into())
     }
     /// An object (or map) from `(name, value)` pairs.
     pub fn object<S: Into<String>>(attrs: impl IntoIterator<Item = (S, Value)>) -> Value {
@@ -364,8 +717,12 @@ impl Value {
             _ => None,
         }
     }
+    /// A number value.
+    pub fn number(n: impl Into<Number>) -> Value {
+        Value::Number(n.into())
+    }
     /// The number, if this is a known number.
-    pub fn as_number(&self) -> Option<&BigDecimal> {
+    pub fn as_number(&self) -> Option<&Number> {
         match self.concrete() {
             Value::Number(n) => Some(n),
             _ => None,

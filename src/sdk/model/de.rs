@@ -109,7 +109,7 @@ impl<'de> De<'de> {
         I: TryFrom<i128> + TryFrom<u128> + Default,
     {
         let pick = |v: &Value| match v {
-            Value::Number(n) => Some(to_int::<I>(n)),
+            Value::Number(n) => Some(to_int::<I>(&n.big())),
             Value::Infinity { .. } => Some(Err("expected a whole number, found infinity".into())),
             _ => None,
         };
@@ -120,7 +120,8 @@ impl<'de> De<'de> {
     fn float(&self, max: f64) -> Result<f64, ModelError> {
         let pick = |v: &Value| match v {
             Value::Number(n) => Some(
-                n.to_f64()
+                n.big()
+                    .to_f64()
                     .filter(|f| f.abs() <= max)
                     .ok_or_else(|| format!("{n} does not fit a floating-point number")),
             ),
@@ -204,11 +205,13 @@ impl<'de> de::Deserializer<'de> for De<'de> {
             Value::Null => visitor.visit_unit(),
             Value::String(s) => visitor.visit_borrowed_str(s),
             Value::Bool(b) => visitor.visit_bool(*b),
-            Value::Number(n) if n.is_integer() => match (n.to_i64(), n.to_u64()) {
-                (Some(i), _) => visitor.visit_i64(i),
-                (_, Some(u)) => visitor.visit_u64(u),
-                _ => self.deserialize_f64(visitor),
-            },
+            Value::Number(n) if n.big().is_integer() => {
+                match (n.big().to_i64(), n.big().to_u64()) {
+                    (Some(i), _) => visitor.visit_i64(i),
+                    (_, Some(u)) => visitor.visit_u64(u),
+                    _ => self.deserialize_f64(visitor),
+                }
+            }
             Value::Number(_) | Value::Infinity { .. } => self.deserialize_f64(visitor),
             Value::List(_) | Value::Set(_) => self.deserialize_seq(visitor),
             Value::Map(_) => self.deserialize_map(visitor),
@@ -285,7 +288,7 @@ impl<'de> de::Deserializer<'de> for De<'de> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ModelError> {
         let items = match self.value() {
-            Value::List(items) | Value::Set(items) => Some(items.as_slice()),
+            Value::List(items) | Value::Set(items) => Some(&items[..]),
             _ => {
                 self.mismatch("a list or set")?;
                 None

@@ -68,9 +68,11 @@ fn keep_unchanged(base: &Value, new: Value) -> Value {
     if unrefined(base) == new {
         return base.clone();
     }
-    match (base, new) {
-        (Value::Map(old), Value::Map(new)) => Value::Map(
-            new.into_iter()
+    let mut new = new;
+    match (base, &mut new) {
+        (Value::Map(old), Value::Map(entries)) => Value::Map(
+            std::mem::take(entries)
+                .into_iter()
                 .map(|(k, v)| {
                     let v = match old.get(&k) {
                         Some(o) => keep_unchanged(o, v),
@@ -80,7 +82,7 @@ fn keep_unchanged(base: &Value, new: Value) -> Value {
                 })
                 .collect(),
         ),
-        (_, new) => new,
+        _ => new,
     }
 }
 
@@ -196,8 +198,8 @@ fn sample(ty: &Type) -> Value {
         Type::Number => Value::int(1),
         Type::Bool => Value::Bool(true),
         Type::Dynamic => Value::Dynamic(Box::new((Type::String, Value::string("s")))),
-        Type::List(ety) => Value::List(vec![sample(ety)]),
-        Type::Set(ety) => Value::Set(vec![sample(ety)]),
+        Type::List(ety) => Value::List(vec![sample(ety)].into()),
+        Type::Set(ety) => Value::Set(vec![sample(ety)].into()),
         Type::Map(ety) => Value::object([("k", sample(ety))]),
         Type::Tuple(etys) => Value::List(etys.iter().map(sample).collect()),
         Type::Object(attrs) => {

@@ -25,7 +25,7 @@ impl Ser {
     /// binary expansion.
     fn float(self, v: impl std::fmt::Display, finite: bool) -> Result<Value, ModelError> {
         match v.to_string().parse::<BigDecimal>() {
-            Ok(n) if finite => Ok(Value::Number(n)),
+            Ok(n) if finite => Ok(Value::number(n)),
             _ => Err(self.unsupported(&format!("the number {v}"))),
         }
     }
@@ -52,7 +52,7 @@ fn write_child<T: Serialize + ?Sized>(
 macro_rules! ints {
     ($($method:ident $t:ty),*) => {$(
         fn $method(self, v: $t) -> Result<Value, ModelError> {
-            Ok(Value::Number(BigDecimal::from(v)))
+            Ok(Value::number(BigDecimal::from(v)))
         }
     )*};
 }
@@ -224,7 +224,7 @@ macro_rules! seq_impls {
                 self.push(value)
             }
             fn end(self) -> Result<Value, ModelError> {
-                Ok(Value::List(self.items))
+                Ok(Value::List(self.items.into()))
             }
         }
     )*};
@@ -260,16 +260,15 @@ impl ser::SerializeMap for MapSer {
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), ModelError> {
         // Terraform map keys are strings; numbers and bools are written as text like JSON does.
-        self.key = Some(
-            match key.serialize(Ser {
-                path: self.ser.path.clone(),
-            })? {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                _ => return Err(self.ser.unsupported("a map key that is not a string")),
-            },
-        );
+        let mut key = key.serialize(Ser {
+            path: self.ser.path.clone(),
+        })?;
+        self.key = Some(match &mut key {
+            Value::String(s) => std::mem::take(s),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return Err(self.ser.unsupported("a map key that is not a string")),
+        });
         Ok(())
     }
 

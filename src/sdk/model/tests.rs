@@ -69,7 +69,7 @@ fn model() -> Model {
 }
 
 fn num(s: &str) -> Value {
-    Value::Number(s.parse().unwrap())
+    Value::number(s.parse::<crate::cty::BigDecimal>().unwrap())
 }
 
 #[test]
@@ -85,11 +85,11 @@ fn every_shape_round_trips_through_a_value() {
         ("triggers", Value::object([("k", Value::string("v"))])),
         (
             "tags",
-            Value::List(vec![Value::string("a"), Value::string("b")]),
+            Value::List(vec![Value::string("a"), Value::string("b")].into()),
         ),
-        ("labels", Value::Set(vec![Value::string("x")])),
+        ("labels", Value::Set(vec![Value::string("x")].into())),
         ("inner", inner(false)),
-        ("items", Value::List(vec![inner(true)])),
+        ("items", Value::List(vec![inner(true)].into())),
         ("note", Value::Null),
         ("token", Value::unknown()),
     ]);
@@ -185,7 +185,7 @@ fn nested_errors_name_the_full_path() {
         Value::object([("b", Value::object([("n", n), ("triggers", t), ("list", l)]))])
     };
     let ok = |t| Value::object([("k", t)]);
-    let list = |b| Value::List(vec![Value::Bool(true), b]);
+    let list = |b| Value::List(vec![Value::Bool(true), b].into());
     let cases = [
         (
             v(Value::int(300), ok(Value::int(1)), list(Value::Bool(true))),
@@ -270,9 +270,9 @@ fn dynamic_values_are_read_through_and_written_with_their_type() {
 fn sets_come_from_vecs_by_type_and_tuples_from_lists() {
     let tags = vec!["a".to_string()];
     let set = to_value(&tags, &Type::set(Type::String)).unwrap();
-    assert_eq!(set, Value::Set(vec![Value::string("a")]));
+    assert_eq!(set, Value::Set(vec![Value::string("a")].into()));
     let list = to_value(&tags, &Type::list(Type::String)).unwrap();
-    assert_eq!(list, Value::List(vec![Value::string("a")]));
+    assert_eq!(list, Value::List(vec![Value::string("a")].into()));
     assert_eq!(from_value::<Vec<String>>(&set).unwrap(), tags);
     let tuple_ty = Type::Tuple(vec![Type::String, Type::Number]);
     let t = to_value(&("a", 2), &tuple_ty).unwrap();
@@ -450,8 +450,8 @@ fn malformed_values_never_panic() {
         Value::string("s"),
         num("1e30"),
         num("-0.5"),
-        Value::Set(vec![Value::Null, Value::unknown()]),
-        Value::object([("name", Value::List(vec![]))]),
+        Value::Set(vec![Value::Null, Value::unknown()].into()),
+        Value::object([("name", Value::List(vec![].into()))]),
         Value::Dynamic(Box::new((Type::Dynamic, Value::unknown()))),
     ];
     for v in &odd {

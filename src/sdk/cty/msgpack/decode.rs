@@ -2,7 +2,7 @@
 
 use super::reader::{utf8, Head, Reader};
 use super::wire::*;
-use crate::cty::limits::MAX_DEPTH;
+use crate::cty::limits::{deep, MAX_DEPTH};
 use crate::cty::numbers::{number_value, number_value_from_f64};
 use crate::cty::path::{index_step, PathStep};
 use crate::cty::value::{CtyError, Map, Refinements, Type, Value};
@@ -13,7 +13,7 @@ use crate::cty::walker::Walker;
 fn number_from_head(head: Head<'_>) -> Result<Value, String> {
     match head {
         Head::Int(i) => Ok(Value::int(i)),
-        Head::Uint(u) => Ok(Value::Number(u.into())),
+        Head::Uint(u) => Ok(Value::number(u)),
         Head::Float(f) => number_value_from_f64(f),
         Head::Str(b) | Head::Bin(b) => number_value(&utf8(b)?),
         other => Err(format!("number is required, found {}", other.describe())),
@@ -33,6 +33,11 @@ impl<'a> Decoder<'a> {
     }
 
     fn value(&mut self, ty: &Type, depth: usize) -> Result<Value, CtyError> {
+        deep(|| self.value_here(ty, depth))
+    }
+
+    /// One level of [`Self::value`], run by it on a stack with room to spare.
+    fn value_here(&mut self, ty: &Type, depth: usize) -> Result<Value, CtyError> {
         if depth > MAX_DEPTH {
             return Err(self.fail(format!("nested more than {MAX_DEPTH} levels deep")));
         }
@@ -84,7 +89,7 @@ impl<'a> Decoder<'a> {
                     out.push(self.value(ety, depth + 1)?);
                     self.path.pop();
                 }
-                Ok(Value::List(out))
+                Ok(Value::List(out.into()))
             }
             Type::Map(ety) => {
                 let Head::Map(n) = head else {
@@ -242,10 +247,7 @@ impl<'a> Decoder<'a> {
                     // An infinite bound says nothing a Refinements can hold (older go-cty
                     // writes -Inf/+Inf for "no bound"), so it is dropped: a weaker, still
                     // true refinement.
-                    let bound = match num {
-                        Value::Number(n) => Some((n, inclusive)),
-                        _ => None,
-                    };
+                    let bound = num.as_number().map(|n| (n.big().into_owned(), inclusive));
                     if key == REFINE_NUMBER_MIN {
                         rf.number_lower = bound;
                     } else {

@@ -1,7 +1,7 @@
 //! A bounds-checked msgpack reader: one item header at a time, every length checked
 //! against the bytes actually present, nothing preallocated from a length on the wire.
 
-use crate::cty::limits::MAX_DEPTH;
+use crate::cty::limits::{deep, MAX_DEPTH};
 
 /// One msgpack item header; strings, binaries and extensions come with their payload.
 #[derive(Debug, Clone, Copy)]
@@ -159,6 +159,11 @@ impl<'a> Reader<'a> {
 
     /// Skips one whole item (for refinement keys we do not know).
     pub(super) fn skip(&mut self, depth: usize) -> Result<(), String> {
+        deep(|| self.skip_here(depth))
+    }
+
+    /// One level of [`Self::skip`], run by it on a stack with room to spare.
+    fn skip_here(&mut self, depth: usize) -> Result<(), String> {
         if depth > MAX_DEPTH {
             return Err("nested too deeply".into());
         }
