@@ -253,38 +253,44 @@ impl Encoder {
                 self.io.push(']');
             }
             (Value::Map(m), Type::Map(ety)) => {
-                self.io.push('{');
-                for (i, (k, ev)) in m.iter().enumerate() {
-                    if i > 0 {
-                        self.io.push(',');
-                    }
-                    self.string(k);
-                    self.io.push(':');
-                    self.path.push(PathStep::Key(k.clone()));
-                    self.value(ev, ety, depth + 1)?;
-                    self.path.pop();
-                }
-                self.io.push('}');
+                let members = m
+                    .iter()
+                    .map(|(k, ev)| (k, PathStep::Key(k.clone()), ev, &**ety));
+                self.members(members, depth)?;
             }
             (Value::Map(m), Type::Object(atys)) if m.len() == atys.len() => {
-                self.io.push('{');
-                for (i, (name, aty)) in atys.iter().enumerate() {
+                let mut members = Vec::with_capacity(atys.len());
+                for (name, aty) in atys {
                     let Some(av) = m.get(name) else {
                         return Err(self.mismatch(ty, format!("missing attribute {name:?}")));
                     };
-                    if i > 0 {
-                        self.io.push(',');
-                    }
-                    self.string(name);
-                    self.io.push(':');
-                    self.path.push(PathStep::Attr(name.clone()));
-                    self.value(av, aty, depth + 1)?;
-                    self.path.pop();
+                    members.push((name, PathStep::Attr(name.clone()), av, aty));
                 }
-                self.io.push('}');
+                self.members(members, depth)?;
             }
             _ => return Err(self.mismatch(ty, format!("found {}", v.describe()))),
         }
+        Ok(())
+    }
+
+    /// Writes `{"name":value,...}`: a map's or an object's members, each at its path step.
+    fn members<'v>(
+        &mut self,
+        members: impl IntoIterator<Item = (&'v String, PathStep, &'v Value, &'v Type)>,
+        depth: usize,
+    ) -> Result<(), CtyError> {
+        self.io.push('{');
+        for (i, (name, step, v, ty)) in members.into_iter().enumerate() {
+            if i > 0 {
+                self.io.push(',');
+            }
+            self.string(name);
+            self.io.push(':');
+            self.path.push(step);
+            self.value(v, ty, depth + 1)?;
+            self.path.pop();
+        }
+        self.io.push('}');
         Ok(())
     }
 }
