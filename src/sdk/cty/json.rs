@@ -229,28 +229,10 @@ impl Encoder {
             }
             (Value::Bool(b), Type::Bool) => self.io.push_str(if *b { "true" } else { "false" }),
             (Value::List(vs), Type::List(ety)) | (Value::Set(vs), Type::Set(ety)) => {
-                self.io.push('[');
-                for (i, ev) in vs.iter().enumerate() {
-                    if i > 0 {
-                        self.io.push(',');
-                    }
-                    self.path.push(index_step(i));
-                    self.value(ev, ety, depth + 1)?;
-                    self.path.pop();
-                }
-                self.io.push(']');
+                self.elements(vs.iter().map(|ev| (ev, &**ety)), depth)?;
             }
             (Value::List(vs), Type::Tuple(etys)) if vs.len() == etys.len() => {
-                self.io.push('[');
-                for (i, (ev, ety)) in vs.iter().zip(etys).enumerate() {
-                    if i > 0 {
-                        self.io.push(',');
-                    }
-                    self.path.push(index_step(i));
-                    self.value(ev, ety, depth + 1)?;
-                    self.path.pop();
-                }
-                self.io.push(']');
+                self.elements(vs.iter().zip(etys), depth)?;
             }
             (Value::Map(m), Type::Map(ety)) => {
                 let members = m
@@ -270,6 +252,25 @@ impl Encoder {
             }
             _ => return Err(self.mismatch(ty, format!("found {}", v.describe()))),
         }
+        Ok(())
+    }
+
+    /// Writes `[value,...]`: a list's, set's or tuple's elements, each at its index.
+    fn elements<'v>(
+        &mut self,
+        elements: impl IntoIterator<Item = (&'v Value, &'v Type)>,
+        depth: usize,
+    ) -> Result<(), CtyError> {
+        self.io.push('[');
+        for (i, (v, ty)) in elements.into_iter().enumerate() {
+            if i > 0 {
+                self.io.push(',');
+            }
+            self.path.push(index_step(i));
+            self.value(v, ty, depth + 1)?;
+            self.path.pop();
+        }
+        self.io.push(']');
         Ok(())
     }
 
